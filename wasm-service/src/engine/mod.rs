@@ -1,1 +1,140 @@
-pub struct Placeholder;
+//! The pixel engine: image bytes in, pixel-art PNG bytes out.
+//!
+//! Pipeline: [`probe`] the header and check the limits → decode (straight into per-cell sums where
+//! the format allows) → cell means in linear light with premultiplied alpha → binary alpha →
+//! palette in Oklab (built, fixed or posterised) → dithering on the grid → indexed PNG, upscaled
+//! with nearest neighbour. Every step is deterministic and uses no platform maths library, so the
+//! native build and the `wasm32-wasip1` build give the same bytes.
+
+mod colorspace;
+mod decode;
+mod dither;
+mod encode;
+mod error;
+mod grid;
+mod options;
+pub mod palettes;
+mod probe;
+mod quantize;
+
+pub use error::Error;
+pub use options::{
+    Colors, DEFAULT_ALPHA_THRESHOLD, DEFAULT_BLOCK, DEFAULT_COLORS, Dither, Grid, Limits, OPTION_NAMES,
+    Options, Output,
+};
+pub use palettes::Palette;
+pub use probe::{Format, ImageInfo, probe};
+
+use serde::Serialize;
+
+/// What a pixelation produced: the PNG and a report about it.
+#[derive(Debug, Clone)]
+pub struct Pixelated {
+    pub png: Vec<u8>,
+    pub report: Report,
+}
+
+/// Facts about one pixelation, for people and agents.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Source format, e.g. "png".
+    pub format: &'static str,
+    pub source_width: u32,
+    pub source_height: u32,
+    /// The grid: one cell per output "pixel".
+    pub grid_width: u32,
+    pub grid_height: u32,
+    /// Block size in source pixels (for a grid width, the widest cell).
+    pub block: u32,
+    pub output_width: u32,
+    pub output_height: u32,
+    /// The colours the output uses, as `#rrggbb`, darkest first.
+    pub palette: Vec<String>,
+    /// Whether some cells are fully transparent.
+    pub transparent: bool,
+    /// JPEG only: the DCT scale the decoder used (1, 2, 4 or 8), 1 otherwise.
+    pub decode_scale: u32,
+    pub png_bytes: usize,
+    pub timings: Timings,
+}
+
+/// Where the time went, in milliseconds (wall clock; not part of the deterministic output).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Timings {
+    pub decode_ms: f64,
+    pub palette_ms: f64,
+    pub encode_ms: f64,
+    pub total_ms: f64,
+}
+
+/// Turns an encoded image into pixel art according to `options`.
+pub fn pixelate(input: &[u8], options: &Options) -> Result<Pixelated, Error> {
+    let clock = Clock::start();
+    let info = probe::check(input, &options.limits)?;
+    let cells = decode::decode_to_grid(input, &info, options.grid, &options.limits)?;
+    let decode_ms = clock.lap();
+
+    let quantized = quantize::reduce(&cells, options)?;
+    let palette_ms = clock.lap();
+
+    let spans = encode::Spans::new(&cells.layout, &info, options.grid, options.output);
+    let (out_w, out_h) = spans.size();
+    let png = encode::write_png(&quantized, &cells.layout, &spans, options.optimize)?;
+    let encode_ms = clock.lap();
+
+    let report = Report {
+        format: info.format.name(),
+        source_width: info.width,
+        source_height: info.height,
+        grid_width: cells.layout.cols(),
+        grid_height: cells.layout.rows(),
+        block: cells.layout.max_cell_width(),
+        output_width: out_w,
+        output_height: out_h,
+        palette: quantized.palette.iter().map(|c| colorspace::hex(*c)).collect(),
+        transparent: quantized.has_transparency,
+        decode_scale: cells.decode_scale,
+        png_bytes: png.len(),
+        timings: Timings {
+            decode_ms,
+            palette_ms,
+            encode_ms,
+            total_ms: clock.total(),
+        },
+    };
+    Ok(Pixelated { png, report })
+}
+
+/// Decodes only (to the same cell sums the pipeline uses); the floor a benchmark compares against.
+pub fn decode_only(input: &[u8], options: &Options) -> Result<(u32, u32), Error> {
+    let info = probe::check(input, &options.limits)?;
+    let cells = decode::decode_to_grid(input, &info, options.grid, &options.limits)?;
+    Ok((cells.layout.cols(), cells.layout.rows()))
+}
+
+/// Wall-clock laps. `std::time::Instant` works on wasm32-wasip1 too (WASI `clock_time_get`).
+struct Clock {
+    start: std::time::Instant,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Clock {
+    fn start() -> Self {
+        let now = std::time::Instant::now();
+        Clock {
+            start: now,
+            last: std::cell::Cell::new(now),
+        }
+    }
+
+    fn lap(&self) -> f64 {
+        let now = std::time::Instant::now();
+        let ms = now.duration_since(self.last.get()).as_secs_f64() * 1000.0;
+        self.last.set(now);
+        ms
+    }
+
+    fn total(&self) -> f64 {
+        self.start.elapsed().as_secs_f64() * 1000.0
+    }
+}

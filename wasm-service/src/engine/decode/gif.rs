@@ -1,0 +1,59 @@
+//! GIF: the first frame, placed on a transparent canvas of the logical screen's size.
+
+use crate::engine::error::Error;
+use crate::engine::grid::Channels;
+use crate::engine::options::Limits;
+use crate::engine::probe::{Format, check_size};
+
+use super::Bitmap;
+
+pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    options.set_memory_limit(gif::MemoryLimit::Bytes(
+        std::num::NonZeroU64::new(super::decoder_memory_limit(limits) as u64).unwrap_or(std::num::NonZeroU64::MIN),
+    ));
+    let mut decoder = options.read_info(input).map_err(error)?;
+    let (sw, sh) = (u32::from(decoder.width()), u32::from(decoder.height()));
+    let frame = decoder
+        .read_next_frame()
+        .map_err(error)?
+        .ok_or_else(|| Error::decoder(Format::Gif, "the file has no image frame"))?;
+    let (fx, fy, fw, fh) = (
+        u32::from(frame.left),
+        u32::from(frame.top),
+        u32::from(frame.width),
+        u32::from(frame.height),
+    );
+    // Some encoders write a zero logical screen: the frame's extent is then the canvas.
+    let (width, height) = (sw.max(fx + fw), sh.max(fy + fh));
+    check_size(width, height, limits)?;
+    let mut data = vec![0u8; width as usize * height as usize * 4];
+    for y in 0..fh as usize {
+        let src = &frame.buffer[y * fw as usize * 4..(y + 1) * fw as usize * 4];
+        let at = ((fy as usize + y) * width as usize + fx as usize) * 4;
+        data[at..at + src.len()].copy_from_slice(src);
+    }
+    Ok(Bitmap {
+        width,
+        height,
+        channels: Channels::Rgba,
+        data,
+    })
+}
+
+fn error(e: gif::DecodingError) -> Error {
+    match e {
+        gif::DecodingError::Io(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::truncated(Format::Gif)
+        }
+        other => {
+            let text = other.to_string();
+            if text.contains("unexpected EOF") || text.contains("end of file") {
+                Error::truncated(Format::Gif)
+            } else {
+                Error::decoder(Format::Gif, text)
+            }
+        }
+    }
+}

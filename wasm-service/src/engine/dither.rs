@@ -1,0 +1,193 @@
+//! Dithering on the grid: ordered (Knoll's pattern dithering over a Bayer matrix, which works
+//! with any palette) and error diffusion (Floyd–Steinberg serpentine, Atkinson).
+
+use super::colorspace::Lab;
+use super::options::Dither;
+use super::quantize::nearest;
+
+/// The colour space cells are quantised in, and how.
+pub(crate) enum Space<'a> {
+    /// Oklab; the nearest palette entry.
+    Palette { entries: &'a [Lab] },
+    /// sRGB 0..=255 per channel; the nearest multiple of `step`.
+    Levels { step: f32 },
+}
+
+impl Space<'_> {
+    fn quantize(&self, c: [f32; 3]) -> [f32; 3] {
+        match self {
+            Space::Palette { entries } => entries[nearest(entries, c)],
+            Space::Levels { step } => c.map(|v| ((v.clamp(0.0, 255.0) / step + 0.5) as u32 as f32 * step).min(255.0)),
+        }
+    }
+
+    /// Keeps diffused error from running away outside the space.
+    fn clamp(&self, c: [f32; 3]) -> [f32; 3] {
+        match self {
+            Space::Palette { .. } => [c[0].clamp(0.0, 1.0), c[1].clamp(-0.5, 0.5), c[2].clamp(-0.5, 0.5)],
+            Space::Levels { .. } => c.map(|v| v.clamp(0.0, 255.0)),
+        }
+    }
+
+    fn lightness(&self, c: [f32; 3]) -> f32 {
+        match self {
+            Space::Palette { .. } => c[0],
+            Space::Levels { .. } => 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2],
+        }
+    }
+}
+
+/// The chosen colour (in the space's coordinates) for every opaque cell; `None` for the others.
+pub(crate) fn apply(
+    work: &[[f32; 3]],
+    opaque: &[bool],
+    cols: usize,
+    space: &Space<'_>,
+    dither: Dither,
+) -> Vec<Option<[f32; 3]>> {
+    match dither {
+        Dither::None => work
+            .iter()
+            .zip(opaque)
+            .map(|(&c, &o)| o.then(|| space.quantize(c)))
+            .collect(),
+        Dither::Bayer2 => ordered(work, opaque, cols, space, 1),
+        Dither::Bayer4 => ordered(work, opaque, cols, space, 2),
+        Dither::Bayer8 => ordered(work, opaque, cols, space, 3),
+        Dither::FloydSteinberg => diffuse(work, opaque, cols, space, FLOYD_STEINBERG, true),
+        Dither::Atkinson => diffuse(work, opaque, cols, space, ATKINSON, false),
+    }
+}
+
+/// The Bayer index matrix of size 2^order, values 0..4^order, row-major.
+fn bayer(order: u32) -> Vec<u32> {
+    let n = 1usize << order;
+    (0..n * n)
+        .map(|i| {
+            let (x, y) = ((i % n) as u32, (i / n) as u32);
+            let mut v = 0;
+            for bit in 0..order {
+                let (xb, yb) = ((x >> bit) & 1, (y >> bit) & 1);
+                v |= ((xb ^ yb) << 1 | yb) << (2 * (order - 1 - bit));
+            }
+            v
+        })
+        .collect()
+}
+
+/// Knoll's pattern dithering: for each cell, a plan of candidate colours whose mix approximates
+/// the target, sorted by lightness; the Bayer threshold picks one. Unlike adding noise before the
+/// nearest-colour match, it never produces colours the palette cannot mix.
+fn ordered(work: &[[f32; 3]], opaque: &[bool], cols: usize, space: &Space<'_>, order: u32) -> Vec<Option<[f32; 3]>> {
+    let matrix = bayer(order);
+    let n = 1usize << order;
+    let levels = (n * n) as u32;
+    let plan_len = levels.min(16) as usize;
+    let mut plan = Vec::with_capacity(plan_len);
+    work.iter()
+        .zip(opaque)
+        .enumerate()
+        .map(|(i, (&target, &o))| {
+            if !o {
+                return None;
+            }
+            plan.clear();
+            let mut err = [0.0f32; 3];
+            for _ in 0..plan_len {
+                let attempt = space.clamp([target[0] + err[0], target[1] + err[1], target[2] + err[2]]);
+                let c = space.quantize(attempt);
+                plan.push(c);
+                for k in 0..3 {
+                    err[k] += target[k] - c[k];
+                }
+            }
+            plan.sort_by(|a, b| space.lightness(*a).total_cmp(&space.lightness(*b)));
+            let (x, y) = (i % cols, i / cols);
+            let threshold = matrix[(y % n) * n + x % n];
+            Some(plan[(threshold as usize * plan_len) / levels as usize])
+        })
+        .collect()
+}
+
+/// Neighbour offsets (dx, dy) and weights for error diffusion.
+type Kernel = &'static [(isize, usize, f32)];
+const FLOYD_STEINBERG: Kernel = &[(1, 0, 7.0 / 16.0), (-1, 1, 3.0 / 16.0), (0, 1, 5.0 / 16.0), (1, 1, 1.0 / 16.0)];
+const ATKINSON: Kernel = &[
+    (1, 0, 0.125),
+    (2, 0, 0.125),
+    (-1, 1, 0.125),
+    (0, 1, 0.125),
+    (1, 1, 0.125),
+    (0, 2, 0.125),
+];
+
+fn diffuse(
+    work: &[[f32; 3]],
+    opaque: &[bool],
+    cols: usize,
+    space: &Space<'_>,
+    kernel: Kernel,
+    serpentine: bool,
+) -> Vec<Option<[f32; 3]>> {
+    let rows = work.len() / cols.max(1);
+    let mut buf = work.to_vec();
+    let mut out = vec![None; work.len()];
+    for y in 0..rows {
+        let reverse = serpentine && y % 2 == 1;
+        for step in 0..cols {
+            let x = if reverse { cols - 1 - step } else { step };
+            let i = y * cols + x;
+            if !opaque[i] {
+                continue;
+            }
+            let old = space.clamp(buf[i]);
+            let new = space.quantize(old);
+            out[i] = Some(new);
+            let err = [old[0] - new[0], old[1] - new[1], old[2] - new[2]];
+            for &(dx, dy, w) in kernel {
+                let dx = if reverse { -dx } else { dx };
+                let (nx, ny) = (x as isize + dx, y + dy);
+                if nx < 0 || nx as usize >= cols || ny >= rows {
+                    continue;
+                }
+                let j = ny * cols + nx as usize;
+                if opaque[j] {
+                    for k in 0..3 {
+                        buf[j][k] += err[k] * w;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bayer_matrices_are_permutations() {
+        assert_eq!(bayer(1), vec![0, 2, 3, 1]);
+        for order in 1..=3 {
+            let mut m = bayer(order);
+            m.sort_unstable();
+            assert_eq!(m, (0..1 << (2 * order)).collect::<Vec<u32>>());
+        }
+    }
+
+    #[test]
+    fn a_mid_grey_dithers_to_a_mix_of_black_and_white() {
+        let entries = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]];
+        let space = Space::Palette { entries: &entries };
+        let work = vec![[0.5, 0.0, 0.0]; 16];
+        let opaque = vec![true; 16];
+        for d in [Dither::Bayer4, Dither::FloydSteinberg, Dither::Atkinson] {
+            let out = apply(&work, &opaque, 4, &space, d);
+            let white = out.iter().filter(|c| c.unwrap()[0] == 1.0).count();
+            assert!((6..=10).contains(&white), "{d:?}: {white} of 16 white");
+        }
+        let flat = apply(&work, &opaque, 4, &space, Dither::None);
+        assert!(flat.iter().all(|c| *c == flat[0]));
+    }
+}

@@ -1,0 +1,129 @@
+//! PNG output: indexed at the smallest bit depth that fits (truecolour only past 256 colours),
+//! each cell drawn as a flat rectangle (nearest-neighbour upscale).
+
+use super::error::Error;
+use super::grid::Layout;
+use super::options::{Grid, Output};
+use super::probe::ImageInfo;
+use super::quantize::{Quantized, TRANSPARENT};
+
+/// How many output pixels each column and each row of cells spans.
+pub(crate) struct Spans {
+    pub widths: Vec<u32>,
+    pub heights: Vec<u32>,
+}
+
+impl Spans {
+    pub fn new(layout: &Layout, info: &ImageInfo, grid: Grid, output: Output) -> Self {
+        let (cols, rows) = (layout.cols() as usize, layout.rows() as usize);
+        let uniform = |k: u32| Spans {
+            widths: vec![k; cols],
+            heights: vec![k; rows],
+        };
+        match (output, grid) {
+            (Output::Grid, _) => uniform(1),
+            (Output::Scale(k), _) => uniform(k),
+            // The source size, cropping the partial last blocks exactly as the source did.
+            (Output::Original, Grid::Block(block)) => Spans {
+                widths: (0..cols as u32).map(|c| block.min(info.width - c * block)).collect(),
+                heights: (0..rows as u32).map(|r| block.min(info.height - r * block)).collect(),
+            },
+            // Cells of a fixed column count are uneven in the source; draw them evenly instead.
+            (Output::Original, Grid::Width(_)) => {
+                uniform(((info.width + cols as u32 / 2) / cols as u32).max(1))
+            }
+        }
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        (self.widths.iter().sum(), self.heights.iter().sum())
+    }
+}
+
+pub(crate) fn write_png(q: &Quantized, layout: &Layout, spans: &Spans, optimize: bool) -> Result<Vec<u8>, Error> {
+    let (width, height) = spans.size();
+    let cols = layout.cols() as usize;
+    let entries = q.palette.len() + usize::from(q.has_transparency);
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    if optimize {
+        encoder.set_compression(png::Compression::High);
+        encoder.set_filter(png::Filter::Adaptive);
+    } else {
+        // Repeated rows become all-zero under the Up filter, which fdeflate's fast mode eats.
+        encoder.set_compression(png::Compression::Fast);
+        encoder.set_filter(png::Filter::Up);
+    }
+
+    let data = if entries <= 256 {
+        // Transparent is entry 0 so tRNS stays one byte long.
+        let shift = u32::from(q.has_transparency);
+        let mut plte = Vec::with_capacity(entries * 3);
+        if q.has_transparency {
+            plte.extend_from_slice(&[0, 0, 0]);
+            encoder.set_trns(vec![0u8]);
+        }
+        plte.extend(q.palette.iter().flatten());
+        // PLTE may not be empty; a fully transparent image still gets its one entry.
+        if plte.is_empty() {
+            plte.extend_from_slice(&[0, 0, 0]);
+        }
+        let depth = match entries {
+            0..=2 => png::BitDepth::One,
+            3..=4 => png::BitDepth::Two,
+            5..=16 => png::BitDepth::Four,
+            _ => png::BitDepth::Eight,
+        };
+        encoder.set_color(png::ColorType::Indexed);
+        encoder.set_depth(depth);
+        encoder.set_palette(plte);
+        let bits = depth as u32 as usize;
+        let index_of = |i: u32| if i == TRANSPARENT { 0 } else { i + shift };
+        rows(q, cols, spans, (width as usize * bits).div_ceil(8), |row, x, i| {
+            let v = index_of(i) as u8;
+            let bit = x * bits;
+            row[bit / 8] |= v << (8 - bits - bit % 8);
+        })
+    } else {
+        let alpha = q.has_transparency;
+        encoder.set_color(if alpha { png::ColorType::Rgba } else { png::ColorType::Rgb });
+        encoder.set_depth(png::BitDepth::Eight);
+        let n = if alpha { 4 } else { 3 };
+        rows(q, cols, spans, width as usize * n, |row, x, i| {
+            if i != TRANSPARENT {
+                let [r, g, b] = q.palette[i as usize];
+                row[x * n..x * n + 3].copy_from_slice(&[r, g, b]);
+                if alpha {
+                    row[x * n + 3] = 255;
+                }
+            }
+        })
+    };
+
+    let mut writer = encoder.write_header().map_err(|e| Error::Encode(e.to_string()))?;
+    writer.write_image_data(&data).map_err(|e| Error::Encode(e.to_string()))?;
+    writer.finish().map_err(|e| Error::Encode(e.to_string()))?;
+    Ok(out)
+}
+
+/// Builds the raw image: one expanded row per row of cells, repeated for its height.
+fn rows(q: &Quantized, cols: usize, spans: &Spans, row_bytes: usize, put: impl Fn(&mut [u8], usize, u32)) -> Vec<u8> {
+    let total: usize = spans.heights.iter().map(|&h| h as usize).sum::<usize>() * row_bytes;
+    let mut data = Vec::with_capacity(total);
+    let mut row = vec![0u8; row_bytes];
+    for (r, &h) in spans.heights.iter().enumerate() {
+        row.fill(0);
+        let mut x = 0;
+        for (c, &w) in spans.widths.iter().enumerate() {
+            let i = q.indices[r * cols + c];
+            for _ in 0..w {
+                put(&mut row, x, i);
+                x += 1;
+            }
+        }
+        for _ in 0..h {
+            data.extend_from_slice(&row);
+        }
+    }
+    data
+}

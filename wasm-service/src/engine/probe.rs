@@ -1,0 +1,293 @@
+//! Reads an image's format and declared size from its first bytes, and checks them against the
+//! limits before any decoder allocates a pixel. This is the decompression-bomb gate.
+
+use serde::Serialize;
+
+use super::error::Error;
+use super::options::Limits;
+
+/// The formats the engine decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Png,
+    Jpeg,
+    Webp,
+    Gif,
+    Bmp,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Jpeg => "jpeg",
+            Format::Webp => "webp",
+            Format::Gif => "gif",
+            Format::Bmp => "bmp",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Format::Png => "PNG",
+            Format::Jpeg => "JPEG",
+            Format::Webp => "WebP",
+            Format::Gif => "GIF",
+            Format::Bmp => "BMP",
+        }
+    }
+}
+
+/// What the header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ImageInfo {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Format and declared size, without checking limits.
+pub fn probe(input: &[u8]) -> Result<ImageInfo, Error> {
+    if input.is_empty() {
+        return Err(Error::Empty);
+    }
+    let format = sniff(input)?;
+    let (width, height) = match format {
+        Format::Png => png_size(input),
+        Format::Jpeg => jpeg_size(input),
+        Format::Webp => webp_size(input),
+        Format::Gif => gif_size(input),
+        Format::Bmp => bmp_size(input),
+    }?;
+    Ok(ImageInfo {
+        format,
+        width,
+        height,
+    })
+}
+
+/// Probes and enforces `limits`: the input size, a non-zero size and the pixel count.
+pub(crate) fn check(input: &[u8], limits: &Limits) -> Result<ImageInfo, Error> {
+    if input.len() > limits.max_input_bytes {
+        return Err(Error::InputTooLarge {
+            bytes: input.len(),
+            limit: limits.max_input_bytes,
+        });
+    }
+    let info = probe(input)?;
+    check_size(info.width, info.height, limits)?;
+    Ok(info)
+}
+
+/// Decoders call this again with the size they actually found, in case it differs from the header.
+pub(crate) fn check_size(width: u32, height: u32, limits: &Limits) -> Result<(), Error> {
+    if width == 0 || height == 0 {
+        return Err(Error::ZeroSize { width, height });
+    }
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(Error::TooManyPixels {
+            width,
+            height,
+            limit: limits.max_pixels,
+        });
+    }
+    Ok(())
+}
+
+fn sniff(b: &[u8]) -> Result<Format, Error> {
+    let known = |detected| Err(Error::UnsupportedFormat { detected: Some(detected) });
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Ok(Format::Png)
+    } else if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Ok(Format::Jpeg)
+    } else if b.len() >= 12 && &b[0..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        Ok(Format::Webp)
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        Ok(Format::Gif)
+    } else if b.starts_with(b"BM") && b.len() >= 6 {
+        Ok(Format::Bmp)
+    } else if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
+        known("TIFF")
+    } else if b.len() >= 12 && &b[4..8] == b"ftyp" {
+        let brand = &b[8..12];
+        if brand == b"avif" || brand == b"avis" {
+            known("AVIF")
+        } else if brand.starts_with(b"hei") || brand.starts_with(b"mif1") || brand == b"heix" {
+            known("HEIC")
+        } else {
+            known("ISO media (MP4/HEIF)")
+        }
+    } else if b.starts_with(b"qoif") {
+        known("QOI")
+    } else if b.starts_with(b"8BPS") {
+        known("PSD")
+    } else if b.starts_with(b"%PDF") {
+        known("PDF")
+    } else if b.starts_with(&[0, 0, 1, 0]) {
+        known("ICO")
+    } else if looks_like_svg(b) {
+        known("SVG")
+    } else if b.starts_with(b"\x89PNG") || b.starts_with(&[0xFF, 0xD8]) || b.starts_with(b"GIF8") || b.starts_with(b"RIFF")
+    {
+        // The magic number is cut short: the file is truncated.
+        Err(Error::Truncated {
+            format: if b[0] == 0x89 {
+                "PNG"
+            } else if b[0] == 0xFF {
+                "JPEG"
+            } else if b[0] == b'G' {
+                "GIF"
+            } else {
+                "WebP"
+            },
+        })
+    } else {
+        Err(Error::UnsupportedFormat { detected: None })
+    }
+}
+
+fn looks_like_svg(b: &[u8]) -> bool {
+    let head = &b[..b.len().min(256)];
+    let text = String::from_utf8_lossy(head);
+    let t = text.trim_start();
+    t.starts_with("<svg") || (t.starts_with("<?xml") && text.contains("<svg"))
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?)))
+}
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+fn le16(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?)))
+}
+fn le24(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 3)?;
+    Some(u32::from(s[0]) | u32::from(s[1]) << 8 | u32::from(s[2]) << 16)
+}
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn png_size(b: &[u8]) -> Result<(u32, u32), Error> {
+    let truncated = Error::Truncated { format: "PNG" };
+    if b.get(12..16).ok_or(truncated.clone())? != b"IHDR" {
+        return Err(Error::malformed("PNG", "the first chunk is not IHDR"));
+    }
+    Ok((be32(b, 16).ok_or(truncated.clone())?, be32(b, 20).ok_or(truncated)?))
+}
+
+fn jpeg_size(b: &[u8]) -> Result<(u32, u32), Error> {
+    let truncated = || Error::Truncated { format: "JPEG" };
+    let mut at = 2;
+    loop {
+        // Markers may be preceded by fill bytes 0xFF.
+        while b.get(at) == Some(&0xFF) && b.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        if *b.get(at).ok_or_else(truncated)? != 0xFF {
+            return Err(Error::malformed("JPEG", format!("expected a marker at byte {at}")));
+        }
+        let marker = *b.get(at + 1).ok_or_else(truncated)?;
+        at += 2;
+        match marker {
+            0xD0..=0xD7 | 0x01 => continue, // stand-alone markers
+            0xD9 | 0xDA => return Err(Error::malformed("JPEG", "no frame header (SOF) before the image data")),
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let h = be16(b, at + 3).ok_or_else(truncated)?;
+                let w = be16(b, at + 5).ok_or_else(truncated)?;
+                return Ok((w, h));
+            }
+            _ => {
+                let len = be16(b, at).ok_or_else(truncated)? as usize;
+                if len < 2 {
+                    return Err(Error::malformed("JPEG", "a segment length is below 2"));
+                }
+                at += len;
+            }
+        }
+    }
+}
+
+fn webp_size(b: &[u8]) -> Result<(u32, u32), Error> {
+    let truncated = || Error::Truncated { format: "WebP" };
+    let chunk = b.get(12..16).ok_or_else(truncated)?;
+    match chunk {
+        b"VP8 " => {
+            // 4-byte chunk size, 3-byte frame tag, start code 9d 01 2a, then 14-bit sizes.
+            if b.get(23..26).ok_or_else(truncated)? != [0x9d, 0x01, 0x2a] {
+                return Err(Error::malformed("WebP", "bad VP8 start code"));
+            }
+            Ok((le16(b, 26).ok_or_else(truncated)? & 0x3FFF, le16(b, 28).ok_or_else(truncated)? & 0x3FFF))
+        }
+        b"VP8L" => {
+            if *b.get(20).ok_or_else(truncated)? != 0x2f {
+                return Err(Error::malformed("WebP", "bad VP8L signature"));
+            }
+            let bits = le32(b, 21).ok_or_else(truncated)?;
+            Ok(((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
+        }
+        b"VP8X" => Ok((le24(b, 24).ok_or_else(truncated)? + 1, le24(b, 27).ok_or_else(truncated)? + 1)),
+        _ => Err(Error::malformed("WebP", "unknown first chunk")),
+    }
+}
+
+fn gif_size(b: &[u8]) -> Result<(u32, u32), Error> {
+    let truncated = Error::Truncated { format: "GIF" };
+    Ok((le16(b, 6).ok_or(truncated.clone())?, le16(b, 8).ok_or(truncated)?))
+}
+
+fn bmp_size(b: &[u8]) -> Result<(u32, u32), Error> {
+    let truncated = || Error::Truncated { format: "BMP" };
+    let header = le32(b, 14).ok_or_else(truncated)?;
+    if header == 12 {
+        return Ok((le16(b, 18).ok_or_else(truncated)?, le16(b, 20).ok_or_else(truncated)?));
+    }
+    if header < 40 {
+        return Err(Error::malformed("BMP", format!("unknown header size {header}")));
+    }
+    let w = le32(b, 18).ok_or_else(truncated)? as i32;
+    let h = le32(b, 22).ok_or_else(truncated)? as i32;
+    if w < 0 {
+        return Err(Error::malformed("BMP", "negative width"));
+    }
+    Ok((w as u32, h.unsigned_abs()))
+}
+
+impl Error {
+    /// A decoder ran out of data: reported with the format's display name.
+    pub(crate) fn truncated(format: Format) -> Self {
+        Error::Truncated { format: format.label() }
+    }
+
+    pub(crate) fn decoder(format: Format, detail: impl std::fmt::Display) -> Self {
+        Error::malformed(format.label(), detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bomb_header_is_refused_before_decoding() {
+        // A PNG signature + IHDR declaring 100000 x 100000, and nothing else.
+        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        b.extend_from_slice(&100_000u32.to_be_bytes());
+        b.extend_from_slice(&100_000u32.to_be_bytes());
+        let err = check(&b, &Limits::default()).unwrap_err();
+        assert_eq!(err.code(), "too_many_pixels");
+        assert!(err.to_string().contains("100000x100000"), "{err}");
+    }
+
+    #[test]
+    fn known_but_unsupported_formats_are_named() {
+        let err = probe(b"II*\0\x08\0\0\0").unwrap_err();
+        assert!(err.to_string().starts_with("TIFF images are not supported"), "{err}");
+        assert_eq!(probe(b"hello").unwrap_err().code(), "unsupported_format");
+        assert_eq!(probe(b"").unwrap_err(), Error::Empty);
+        assert_eq!(probe(b"\x89PNG").unwrap_err().code(), "truncated");
+    }
+}
