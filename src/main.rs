@@ -1,1 +1,22 @@
-fn main() {}
+//! `pixelsmith`: parse the command line, run the verb, map the outcome to an exit code
+//! (0 ok, 1 a check found problems, 2 error).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use pixelsmith::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Pixelate(args) => pixelsmith::pixelate::cli::run(args),
+        Command::Palettes(args) => pixelsmith::pixelate::cli::palettes(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -93,7 +93,14 @@ mod tests {
 
     #[test]
     fn oklab_round_trips_every_grey_and_primary() {
-        for c in [[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255], [128, 64, 200]] {
+        for c in [
+            [0, 0, 0],
+            [255, 255, 255],
+            [255, 0, 0],
+            [0, 255, 0],
+            [0, 0, 255],
+            [128, 64, 200],
+        ] {
             assert_eq!(oklab_to_srgb8(srgb8_to_oklab(c)), c);
         }
         let white = srgb8_to_oklab([255, 255, 255]);

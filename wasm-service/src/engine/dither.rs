@@ -17,14 +17,20 @@ impl Space<'_> {
     fn quantize(&self, c: [f32; 3]) -> [f32; 3] {
         match self {
             Space::Palette { entries } => entries[nearest(entries, c)],
-            Space::Levels { step } => c.map(|v| ((v.clamp(0.0, 255.0) / step + 0.5) as u32 as f32 * step).min(255.0)),
+            Space::Levels { step } => {
+                c.map(|v| ((v.clamp(0.0, 255.0) / step + 0.5) as u32 as f32 * step).min(255.0))
+            }
         }
     }
 
     /// Keeps diffused error from running away outside the space.
     fn clamp(&self, c: [f32; 3]) -> [f32; 3] {
         match self {
-            Space::Palette { .. } => [c[0].clamp(0.0, 1.0), c[1].clamp(-0.5, 0.5), c[2].clamp(-0.5, 0.5)],
+            Space::Palette { .. } => [
+                c[0].clamp(0.0, 1.0),
+                c[1].clamp(-0.5, 0.5),
+                c[2].clamp(-0.5, 0.5),
+            ],
             Space::Levels { .. } => c.map(|v| v.clamp(0.0, 255.0)),
         }
     }
@@ -78,7 +84,13 @@ fn bayer(order: u32) -> Vec<u32> {
 /// Knoll's pattern dithering: for each cell, a plan of candidate colours whose mix approximates
 /// the target, sorted by lightness; the Bayer threshold picks one. Unlike adding noise before the
 /// nearest-colour match, it never produces colours the palette cannot mix.
-fn ordered(work: &[[f32; 3]], opaque: &[bool], cols: usize, space: &Space<'_>, order: u32) -> Vec<Option<[f32; 3]>> {
+fn ordered(
+    work: &[[f32; 3]],
+    opaque: &[bool],
+    cols: usize,
+    space: &Space<'_>,
+    order: u32,
+) -> Vec<Option<[f32; 3]>> {
     let matrix = bayer(order);
     let n = 1usize << order;
     let levels = (n * n) as u32;
@@ -94,7 +106,11 @@ fn ordered(work: &[[f32; 3]], opaque: &[bool], cols: usize, space: &Space<'_>, o
             plan.clear();
             let mut err = [0.0f32; 3];
             for _ in 0..plan_len {
-                let attempt = space.clamp([target[0] + err[0], target[1] + err[1], target[2] + err[2]]);
+                let attempt = space.clamp([
+                    target[0] + err[0] * PLAN_ERROR,
+                    target[1] + err[1] * PLAN_ERROR,
+                    target[2] + err[2] * PLAN_ERROR,
+                ]);
                 let c = space.quantize(attempt);
                 plan.push(c);
                 for k in 0..3 {
@@ -109,9 +125,18 @@ fn ordered(work: &[[f32; 3]], opaque: &[bool], cols: usize, space: &Space<'_>, o
         .collect()
 }
 
+/// How much of the plan's accumulated error the next candidate corrects. At 1 a sparse palette
+/// mixes far-off hues into smooth areas (confetti); about a half keeps mixes to near neighbours.
+const PLAN_ERROR: f32 = 0.5;
+
 /// Neighbour offsets (dx, dy) and weights for error diffusion.
 type Kernel = &'static [(isize, usize, f32)];
-const FLOYD_STEINBERG: Kernel = &[(1, 0, 7.0 / 16.0), (-1, 1, 3.0 / 16.0), (0, 1, 5.0 / 16.0), (1, 1, 1.0 / 16.0)];
+const FLOYD_STEINBERG: Kernel = &[
+    (1, 0, 7.0 / 16.0),
+    (-1, 1, 3.0 / 16.0),
+    (0, 1, 5.0 / 16.0),
+    (1, 1, 1.0 / 16.0),
+];
 const ATKINSON: Kernel = &[
     (1, 0, 0.125),
     (2, 0, 0.125),

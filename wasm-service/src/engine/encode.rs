@@ -4,7 +4,6 @@
 use super::error::Error;
 use super::grid::Layout;
 use super::options::{Grid, Output};
-use super::probe::ImageInfo;
 use super::quantize::{Quantized, TRANSPARENT};
 
 /// How many output pixels each column and each row of cells spans.
@@ -14,7 +13,8 @@ pub(crate) struct Spans {
 }
 
 impl Spans {
-    pub fn new(layout: &Layout, info: &ImageInfo, grid: Grid, output: Output) -> Self {
+    /// `source` is the displayed source size (width, height).
+    pub fn new(layout: &Layout, source: (u32, u32), grid: Grid, output: Output) -> Self {
         let (cols, rows) = (layout.cols() as usize, layout.rows() as usize);
         let uniform = |k: u32| Spans {
             widths: vec![k; cols],
@@ -25,12 +25,16 @@ impl Spans {
             (Output::Scale(k), _) => uniform(k),
             // The source size, cropping the partial last blocks exactly as the source did.
             (Output::Original, Grid::Block(block)) => Spans {
-                widths: (0..cols as u32).map(|c| block.min(info.width - c * block)).collect(),
-                heights: (0..rows as u32).map(|r| block.min(info.height - r * block)).collect(),
+                widths: (0..cols as u32)
+                    .map(|c| block.min(source.0 - c * block))
+                    .collect(),
+                heights: (0..rows as u32)
+                    .map(|r| block.min(source.1 - r * block))
+                    .collect(),
             },
             // Cells of a fixed column count are uneven in the source; draw them evenly instead.
             (Output::Original, Grid::Width(_)) => {
-                uniform(((info.width + cols as u32 / 2) / cols as u32).max(1))
+                uniform(((source.0 + cols as u32 / 2) / cols as u32).max(1))
             }
         }
     }
@@ -40,7 +44,12 @@ impl Spans {
     }
 }
 
-pub(crate) fn write_png(q: &Quantized, layout: &Layout, spans: &Spans, optimize: bool) -> Result<Vec<u8>, Error> {
+pub(crate) fn write_png(
+    q: &Quantized,
+    layout: &Layout,
+    spans: &Spans,
+    optimize: bool,
+) -> Result<Vec<u8>, Error> {
     let (width, height) = spans.size();
     let cols = layout.cols() as usize;
     let entries = q.palette.len() + usize::from(q.has_transparency);
@@ -79,14 +88,24 @@ pub(crate) fn write_png(q: &Quantized, layout: &Layout, spans: &Spans, optimize:
         encoder.set_palette(plte);
         let bits = depth as u32 as usize;
         let index_of = |i: u32| if i == TRANSPARENT { 0 } else { i + shift };
-        rows(q, cols, spans, (width as usize * bits).div_ceil(8), |row, x, i| {
-            let v = index_of(i) as u8;
-            let bit = x * bits;
-            row[bit / 8] |= v << (8 - bits - bit % 8);
-        })
+        rows(
+            q,
+            cols,
+            spans,
+            (width as usize * bits).div_ceil(8),
+            |row, x, i| {
+                let v = index_of(i) as u8;
+                let bit = x * bits;
+                row[bit / 8] |= v << (8 - bits - bit % 8);
+            },
+        )
     } else {
         let alpha = q.has_transparency;
-        encoder.set_color(if alpha { png::ColorType::Rgba } else { png::ColorType::Rgb });
+        encoder.set_color(if alpha {
+            png::ColorType::Rgba
+        } else {
+            png::ColorType::Rgb
+        });
         encoder.set_depth(png::BitDepth::Eight);
         let n = if alpha { 4 } else { 3 };
         rows(q, cols, spans, width as usize * n, |row, x, i| {
@@ -100,14 +119,24 @@ pub(crate) fn write_png(q: &Quantized, layout: &Layout, spans: &Spans, optimize:
         })
     };
 
-    let mut writer = encoder.write_header().map_err(|e| Error::Encode(e.to_string()))?;
-    writer.write_image_data(&data).map_err(|e| Error::Encode(e.to_string()))?;
+    let mut writer = encoder
+        .write_header()
+        .map_err(|e| Error::Encode(e.to_string()))?;
+    writer
+        .write_image_data(&data)
+        .map_err(|e| Error::Encode(e.to_string()))?;
     writer.finish().map_err(|e| Error::Encode(e.to_string()))?;
     Ok(out)
 }
 
 /// Builds the raw image: one expanded row per row of cells, repeated for its height.
-fn rows(q: &Quantized, cols: usize, spans: &Spans, row_bytes: usize, put: impl Fn(&mut [u8], usize, u32)) -> Vec<u8> {
+fn rows(
+    q: &Quantized,
+    cols: usize,
+    spans: &Spans,
+    row_bytes: usize,
+    put: impl Fn(&mut [u8], usize, u32),
+) -> Vec<u8> {
     let total: usize = spans.heights.iter().map(|&h| h as usize).sum::<usize>() * row_bytes;
     let mut data = Vec::with_capacity(total);
     let mut row = vec![0u8; row_bytes];

@@ -16,11 +16,7 @@ pub enum Error {
     /// The input is larger than the byte limit.
     InputTooLarge { bytes: usize, limit: usize },
     /// The header declares more pixels than the pixel limit (checked before decoding).
-    TooManyPixels {
-        width: u32,
-        height: u32,
-        limit: u64,
-    },
+    TooManyPixels { width: u32, height: u32, limit: u64 },
     /// The header declares a zero width or height.
     ZeroSize { width: u32, height: u32 },
     /// The data ends before the image does.
@@ -70,8 +66,13 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Empty => write!(f, "the input is empty: send the bytes of a PNG, JPEG, WebP, GIF or BMP image"),
-            Error::UnsupportedFormat { detected: Some(kind) } => write!(
+            Error::Empty => write!(
+                f,
+                "the input is empty: send the bytes of a PNG, JPEG, WebP, GIF or BMP image"
+            ),
+            Error::UnsupportedFormat {
+                detected: Some(kind),
+            } => write!(
                 f,
                 "{kind} images are not supported: convert it to PNG, JPEG, WebP, GIF or BMP first"
             ),
@@ -83,19 +84,31 @@ impl fmt::Display for Error {
                 f,
                 "the input is {bytes} bytes, over the limit of {limit} bytes: send a smaller file"
             ),
-            Error::TooManyPixels { width, height, limit } => write!(
+            Error::TooManyPixels {
+                width,
+                height,
+                limit,
+            } => write!(
                 f,
                 "the image declares {width}x{height} = {} pixels, over the limit of {limit} pixels; \
                  it was refused before decoding (scale it down first)",
                 u64::from(*width) * u64::from(*height)
             ),
             Error::ZeroSize { width, height } => {
-                write!(f, "the image declares a size of {width}x{height}: it has no pixels")
+                write!(
+                    f,
+                    "the image declares a size of {width}x{height}: it has no pixels"
+                )
             }
             Error::Truncated { format } => {
-                write!(f, "the {format} data ends too early: the file is truncated or incomplete")
+                write!(
+                    f,
+                    "the {format} data ends too early: the file is truncated or incomplete"
+                )
             }
-            Error::Malformed { format, detail } => write!(f, "the {format} data is malformed: {detail}"),
+            Error::Malformed { format, detail } => {
+                write!(f, "the {format} data is malformed: {detail}")
+            }
             Error::InvalidOption { name, detail } => write!(f, "invalid option `{name}`: {detail}"),
             Error::Encode(detail) => write!(f, "writing the PNG failed: {detail}"),
         }

@@ -23,8 +23,9 @@ impl Layout {
             },
             Grid::Width(cols) => {
                 let cols = cols.min(width).max(1);
-                let rows = ((u64::from(height) * u64::from(cols) + u64::from(width) / 2) / u64::from(width))
-                    .clamp(1, u64::from(height)) as u32;
+                let rows = ((u64::from(height) * u64::from(cols) + u64::from(width) / 2)
+                    / u64::from(width))
+                .clamp(1, u64::from(height)) as u32;
                 Layout {
                     xs: even_edges(width, cols),
                     ys: even_edges(height, rows),
@@ -76,6 +77,9 @@ pub(crate) struct Cells {
     pub cells: Vec<Cell>,
     /// The JPEG DCT scale used (1 = full size).
     pub decode_scale: u32,
+    /// The source's displayed size (after EXIF orientation, before any DCT scale).
+    pub source_width: u32,
+    pub source_height: u32,
 }
 
 /// Pixel layouts decoders hand over: 8 bits per channel.
@@ -172,7 +176,8 @@ impl Accumulator {
             sum[3] += f64::from(a);
         }
         self.y += 1;
-        if self.next_row_edge < self.layout.ys.len() && self.y == self.layout.ys[self.next_row_edge] {
+        if self.next_row_edge < self.layout.ys.len() && self.y == self.layout.ys[self.next_row_edge]
+        {
             self.close_band();
         }
     }
@@ -184,7 +189,11 @@ impl Accumulator {
             let area = f64::from(self.layout.xs[c + 1] - self.layout.xs[c]) * f64::from(y1 - y0);
             let alpha = sum[3];
             let rgb = if alpha > 0.0 {
-                [(sum[0] / alpha) as f32, (sum[1] / alpha) as f32, (sum[2] / alpha) as f32]
+                [
+                    (sum[0] / alpha) as f32,
+                    (sum[1] / alpha) as f32,
+                    (sum[2] / alpha) as f32,
+                ]
             } else {
                 [0.0; 3]
             };
@@ -199,7 +208,7 @@ impl Accumulator {
     }
 
     /// The finished grid; rows the decoder never delivered count as transparent.
-    pub fn finish(mut self, decode_scale: u32) -> Cells {
+    pub fn finish(mut self, decode_scale: u32, source_width: u32, source_height: u32) -> Cells {
         while self.next_row_edge < self.layout.ys.len() {
             self.close_band();
         }
@@ -207,6 +216,8 @@ impl Accumulator {
             layout: self.layout,
             cells: self.cells,
             decode_scale,
+            source_width,
+            source_height,
         }
     }
 }
@@ -236,7 +247,7 @@ mod tests {
         // One cell of 2 px: opaque white and transparent black → white at half alpha.
         let mut acc = Accumulator::new(Layout::new(Grid::Block(2), 2, 1));
         acc.push_row(&[255, 255, 255, 255, 0, 0, 0, 0], Channels::Rgba);
-        let cells = acc.finish(1);
+        let cells = acc.finish(1, 2, 1);
         let cell = cells.cells[0];
         assert!((cell.rgb[0] - 1.0).abs() < 1e-6);
         assert!((cell.alpha - 0.5).abs() < 1e-6);
@@ -247,7 +258,7 @@ mod tests {
         // Black and white average to linear 0.5 (sRGB ≈ 188), not sRGB 128.
         let mut acc = Accumulator::new(Layout::new(Grid::Block(2), 2, 1));
         acc.push_row(&[0, 255], Channels::Gray);
-        let cell = acc.finish(1).cells[0];
+        let cell = acc.finish(1, 2, 1).cells[0];
         assert!((cell.rgb[0] - 0.5).abs() < 1e-6);
     }
 }

@@ -19,8 +19,8 @@ mod quantize;
 
 pub use error::Error;
 pub use options::{
-    Colors, DEFAULT_ALPHA_THRESHOLD, DEFAULT_BLOCK, DEFAULT_COLORS, Dither, Grid, Limits, OPTION_NAMES,
-    Options, Output,
+    Colors, DEFAULT_ALPHA_THRESHOLD, DEFAULT_BLOCK, DEFAULT_COLORS, Dither, Grid, Limits,
+    OPTION_NAMES, Options, Output,
 };
 pub use palettes::Palette;
 pub use probe::{Format, ImageInfo, probe};
@@ -77,21 +77,30 @@ pub fn pixelate(input: &[u8], options: &Options) -> Result<Pixelated, Error> {
     let quantized = quantize::reduce(&cells, options)?;
     let palette_ms = clock.lap();
 
-    let spans = encode::Spans::new(&cells.layout, &info, options.grid, options.output);
+    let spans = encode::Spans::new(
+        &cells.layout,
+        (cells.source_width, cells.source_height),
+        options.grid,
+        options.output,
+    );
     let (out_w, out_h) = spans.size();
     let png = encode::write_png(&quantized, &cells.layout, &spans, options.optimize)?;
     let encode_ms = clock.lap();
 
     let report = Report {
         format: info.format.name(),
-        source_width: info.width,
-        source_height: info.height,
+        source_width: cells.source_width,
+        source_height: cells.source_height,
         grid_width: cells.layout.cols(),
         grid_height: cells.layout.rows(),
-        block: cells.layout.max_cell_width(),
+        block: cells.layout.max_cell_width() * cells.decode_scale,
         output_width: out_w,
         output_height: out_h,
-        palette: quantized.palette.iter().map(|c| colorspace::hex(*c)).collect(),
+        palette: quantized
+            .palette
+            .iter()
+            .map(|c| colorspace::hex(*c))
+            .collect(),
         transparent: quantized.has_transparency,
         decode_scale: cells.decode_scale,
         png_bytes: png.len(),

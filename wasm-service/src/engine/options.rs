@@ -73,7 +73,10 @@ impl Dither {
             _ => {
                 return Err(Error::option(
                     "dither",
-                    format!("`{name}` is not a dither kind; use one of {}", Dither::NAMES.join(", ")),
+                    format!(
+                        "`{name}` is not a dither kind; use one of {}",
+                        Dither::NAMES.join(", ")
+                    ),
                 ));
             }
         })
@@ -145,13 +148,34 @@ impl Default for Options {
 
 /// The option names `Options::set` accepts (aliases in parentheses are accepted too).
 pub const OPTION_NAMES: &[(&str, &str)] = &[
-    ("block", "block size in source pixels, 1..=4096 (alias: pixel_size)"),
-    ("width", "grid width in cells, 1..=4096; height follows the aspect ratio"),
-    ("colors", "palette size 2..=256, or `full` to keep every colour"),
-    ("palette", "a named palette (see /palettes) or custom hex colours `#1a1c2c,#5d275d,…`"),
-    ("levels", "per-channel posterisation levels 2..=8 (alias: color_levels)"),
-    ("dither", "none, bayer2, bayer4, bayer8, floyd-steinberg, atkinson"),
-    ("alpha_threshold", "0..=255: cells less opaque than this become transparent"),
+    (
+        "block",
+        "block size in source pixels, 1..=4096 (alias: pixel_size)",
+    ),
+    (
+        "width",
+        "grid width in cells, 1..=4096; height follows the aspect ratio",
+    ),
+    (
+        "colors",
+        "palette size 2..=256, or `full` to keep every colour",
+    ),
+    (
+        "palette",
+        "a named palette (see /palettes) or custom hex colours `#1a1c2c,#5d275d,…`",
+    ),
+    (
+        "levels",
+        "per-channel posterisation levels 2..=8 (alias: color_levels)",
+    ),
+    (
+        "dither",
+        "none, bayer2, bayer4, bayer8, floyd-steinberg, atkinson",
+    ),
+    (
+        "alpha_threshold",
+        "0..=255: cells less opaque than this become transparent",
+    ),
     ("scale", "draw each cell as K×K pixels, 1..=64"),
     ("grid", "true: one output pixel per cell"),
     ("optimize", "true: smaller PNG, slower"),
@@ -176,7 +200,9 @@ impl Options {
                 };
             }
             "palette" => self.colors = Colors::Palette(palettes::resolve(value)?),
-            "levels" | "color_levels" => self.colors = Colors::Levels(parse_int("levels", value, 2, 8)? as u8),
+            "levels" | "color_levels" => {
+                self.colors = Colors::Levels(parse_int("levels", value, 2, 8)? as u8)
+            }
             "dither" => self.dither = Dither::parse(value)?,
             "alpha_threshold" => {
                 self.alpha_threshold = parse_int("alpha_threshold", value, 0, 255)? as u8;
@@ -194,7 +220,10 @@ impl Options {
                 let known: Vec<&str> = OPTION_NAMES.iter().map(|(n, _)| *n).collect();
                 return Err(Error::InvalidOption {
                     name: "name",
-                    detail: format!("unknown option `{name}`; known options: {}", known.join(", ")),
+                    detail: format!(
+                        "unknown option `{name}`; known options: {}",
+                        known.join(", ")
+                    ),
                 });
             }
         }
@@ -203,11 +232,17 @@ impl Options {
 }
 
 fn parse_int(name: &'static str, value: &str, min: u32, max: u32) -> Result<u32, Error> {
-    let n: u32 = value
-        .parse()
-        .map_err(|_| Error::option(name, format!("`{value}` is not a whole number ({min}..={max})")))?;
+    let n: u32 = value.parse().map_err(|_| {
+        Error::option(
+            name,
+            format!("`{value}` is not a whole number ({min}..={max})"),
+        )
+    })?;
     if !(min..=max).contains(&n) {
-        return Err(Error::option(name, format!("{n} is out of range {min}..={max}")));
+        return Err(Error::option(
+            name,
+            format!("{n} is out of range {min}..={max}"),
+        ));
     }
     Ok(n)
 }
@@ -216,7 +251,10 @@ fn parse_bool(name: &'static str, value: &str) -> Result<bool, Error> {
     match value.to_ascii_lowercase().as_str() {
         "" | "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(Error::option(name, format!("`{value}` is not true or false"))),
+        _ => Err(Error::option(
+            name,
+            format!("`{value}` is not true or false"),
+        )),
     }
 }
 
@@ -247,7 +285,10 @@ mod tests {
         let err = o.set("block", "ten").unwrap_err();
         assert!(err.to_string().contains("not a whole number"), "{err}");
         let err = o.set("sharpen", "1").unwrap_err();
-        assert!(err.to_string().contains("unknown option `sharpen`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown option `sharpen`"),
+            "{err}"
+        );
         let err = o.set("dither", "noise").unwrap_err();
         assert!(err.to_string().contains("bayer4"), "{err}");
     }

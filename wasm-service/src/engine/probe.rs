@@ -96,7 +96,11 @@ pub(crate) fn check_size(width: u32, height: u32, limits: &Limits) -> Result<(),
 }
 
 fn sniff(b: &[u8]) -> Result<Format, Error> {
-    let known = |detected| Err(Error::UnsupportedFormat { detected: Some(detected) });
+    let known = |detected| {
+        Err(Error::UnsupportedFormat {
+            detected: Some(detected),
+        })
+    };
     if b.starts_with(b"\x89PNG\r\n\x1a\n") {
         Ok(Format::Png)
     } else if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -128,7 +132,10 @@ fn sniff(b: &[u8]) -> Result<Format, Error> {
         known("ICO")
     } else if looks_like_svg(b) {
         known("SVG")
-    } else if b.starts_with(b"\x89PNG") || b.starts_with(&[0xFF, 0xD8]) || b.starts_with(b"GIF8") || b.starts_with(b"RIFF")
+    } else if b.starts_with(b"\x89PNG")
+        || b.starts_with(&[0xFF, 0xD8])
+        || b.starts_with(b"GIF8")
+        || b.starts_with(b"RIFF")
     {
         // The magic number is cut short: the file is truncated.
         Err(Error::Truncated {
@@ -155,13 +162,17 @@ fn looks_like_svg(b: &[u8]) -> bool {
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?)))
+    Some(u32::from(u16::from_be_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
+    )))
 }
 fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 fn le16(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?)))
+    Some(u32::from(u16::from_le_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
+    )))
 }
 fn le24(b: &[u8], at: usize) -> Option<u32> {
     let s = b.get(at..at + 3)?;
@@ -176,7 +187,10 @@ fn png_size(b: &[u8]) -> Result<(u32, u32), Error> {
     if b.get(12..16).ok_or(truncated.clone())? != b"IHDR" {
         return Err(Error::malformed("PNG", "the first chunk is not IHDR"));
     }
-    Ok((be32(b, 16).ok_or(truncated.clone())?, be32(b, 20).ok_or(truncated)?))
+    Ok((
+        be32(b, 16).ok_or(truncated.clone())?,
+        be32(b, 20).ok_or(truncated)?,
+    ))
 }
 
 fn jpeg_size(b: &[u8]) -> Result<(u32, u32), Error> {
@@ -188,13 +202,21 @@ fn jpeg_size(b: &[u8]) -> Result<(u32, u32), Error> {
             at += 1;
         }
         if *b.get(at).ok_or_else(truncated)? != 0xFF {
-            return Err(Error::malformed("JPEG", format!("expected a marker at byte {at}")));
+            return Err(Error::malformed(
+                "JPEG",
+                format!("expected a marker at byte {at}"),
+            ));
         }
         let marker = *b.get(at + 1).ok_or_else(truncated)?;
         at += 2;
         match marker {
             0xD0..=0xD7 | 0x01 => continue, // stand-alone markers
-            0xD9 | 0xDA => return Err(Error::malformed("JPEG", "no frame header (SOF) before the image data")),
+            0xD9 | 0xDA => {
+                return Err(Error::malformed(
+                    "JPEG",
+                    "no frame header (SOF) before the image data",
+                ));
+            }
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 let h = be16(b, at + 3).ok_or_else(truncated)?;
                 let w = be16(b, at + 5).ok_or_else(truncated)?;
@@ -220,7 +242,10 @@ fn webp_size(b: &[u8]) -> Result<(u32, u32), Error> {
             if b.get(23..26).ok_or_else(truncated)? != [0x9d, 0x01, 0x2a] {
                 return Err(Error::malformed("WebP", "bad VP8 start code"));
             }
-            Ok((le16(b, 26).ok_or_else(truncated)? & 0x3FFF, le16(b, 28).ok_or_else(truncated)? & 0x3FFF))
+            Ok((
+                le16(b, 26).ok_or_else(truncated)? & 0x3FFF,
+                le16(b, 28).ok_or_else(truncated)? & 0x3FFF,
+            ))
         }
         b"VP8L" => {
             if *b.get(20).ok_or_else(truncated)? != 0x2f {
@@ -229,24 +254,36 @@ fn webp_size(b: &[u8]) -> Result<(u32, u32), Error> {
             let bits = le32(b, 21).ok_or_else(truncated)?;
             Ok(((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
         }
-        b"VP8X" => Ok((le24(b, 24).ok_or_else(truncated)? + 1, le24(b, 27).ok_or_else(truncated)? + 1)),
+        b"VP8X" => Ok((
+            le24(b, 24).ok_or_else(truncated)? + 1,
+            le24(b, 27).ok_or_else(truncated)? + 1,
+        )),
         _ => Err(Error::malformed("WebP", "unknown first chunk")),
     }
 }
 
 fn gif_size(b: &[u8]) -> Result<(u32, u32), Error> {
     let truncated = Error::Truncated { format: "GIF" };
-    Ok((le16(b, 6).ok_or(truncated.clone())?, le16(b, 8).ok_or(truncated)?))
+    Ok((
+        le16(b, 6).ok_or(truncated.clone())?,
+        le16(b, 8).ok_or(truncated)?,
+    ))
 }
 
 fn bmp_size(b: &[u8]) -> Result<(u32, u32), Error> {
     let truncated = || Error::Truncated { format: "BMP" };
     let header = le32(b, 14).ok_or_else(truncated)?;
     if header == 12 {
-        return Ok((le16(b, 18).ok_or_else(truncated)?, le16(b, 20).ok_or_else(truncated)?));
+        return Ok((
+            le16(b, 18).ok_or_else(truncated)?,
+            le16(b, 20).ok_or_else(truncated)?,
+        ));
     }
     if header < 40 {
-        return Err(Error::malformed("BMP", format!("unknown header size {header}")));
+        return Err(Error::malformed(
+            "BMP",
+            format!("unknown header size {header}"),
+        ));
     }
     let w = le32(b, 18).ok_or_else(truncated)? as i32;
     let h = le32(b, 22).ok_or_else(truncated)? as i32;
@@ -259,7 +296,9 @@ fn bmp_size(b: &[u8]) -> Result<(u32, u32), Error> {
 impl Error {
     /// A decoder ran out of data: reported with the format's display name.
     pub(crate) fn truncated(format: Format) -> Self {
-        Error::Truncated { format: format.label() }
+        Error::Truncated {
+            format: format.label(),
+        }
     }
 
     pub(crate) fn decoder(format: Format, detail: impl std::fmt::Display) -> Self {
@@ -285,7 +324,10 @@ mod tests {
     #[test]
     fn known_but_unsupported_formats_are_named() {
         let err = probe(b"II*\0\x08\0\0\0").unwrap_err();
-        assert!(err.to_string().starts_with("TIFF images are not supported"), "{err}");
+        assert!(
+            err.to_string().starts_with("TIFF images are not supported"),
+            "{err}"
+        );
         assert_eq!(probe(b"hello").unwrap_err().code(), "unsupported_format");
         assert_eq!(probe(b"").unwrap_err(), Error::Empty);
         assert_eq!(probe(b"\x89PNG").unwrap_err().code(), "truncated");

@@ -4,7 +4,9 @@
 //! Everything here works on the grid, never the full image: a few thousand cells, not millions of
 //! pixels.
 
-use super::colorspace::{Lab, dist2, linear_to_oklab, linear_to_srgb, oklab_to_srgb8, srgb8_to_oklab};
+use super::colorspace::{
+    Lab, dist2, linear_to_oklab, linear_to_srgb, oklab_to_srgb8, srgb8_to_oklab,
+};
 use super::dither::{self, Space};
 use super::error::Error;
 use super::grid::{Cell, Cells};
@@ -39,11 +41,15 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
         Colors::Levels(levels) => {
             // Posterise in sRGB per channel, as the original service did.
             let step = 255.0 / f32::from(levels - 1);
-            let work: Vec<[f32; 3]> = cells.cells.iter().map(|c| c.rgb.map(linear_to_srgb)).collect();
+            let work: Vec<[f32; 3]> = cells
+                .cells
+                .iter()
+                .map(|c| c.rgb.map(linear_to_srgb))
+                .collect();
             let space = Space::Levels { step };
             dither::apply(&work, &opaque, cols, &space, options.dither)
                 .into_iter()
-                .map(|c| c.map(|c| c.map(|v| v as u8)))
+                .map(|c| c.map(|c| c.map(|v| (v + 0.5) as u8)))
                 .collect()
         }
         Colors::Palette(p) => map_to_palette(cells, &opaque, cols, &p.colors, options),
@@ -158,15 +164,13 @@ fn variance_split(mut points: Vec<(Lab, f32)>, n: usize) -> Vec<Lab> {
     // Boxes are ranges of `points`, with their error; a box that cannot split has error 0.
     let mut boxes: Vec<(usize, usize, f64)> = vec![(0, points.len(), moments(&points).sse())];
     while boxes.len() < n {
-        let Some((pick, _)) = boxes
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.2 > 0.0)
-            .fold(None::<(usize, f64)>, |best, (i, b)| match best {
+        let Some((pick, _)) = boxes.iter().enumerate().filter(|(_, b)| b.2 > 0.0).fold(
+            None::<(usize, f64)>,
+            |best, (i, b)| match best {
                 Some((_, e)) if e >= b.2 => best,
                 _ => Some((i, b.2)),
-            })
-        else {
+            },
+        ) else {
             break;
         };
         let (start, end, _) = boxes[pick];
@@ -306,7 +310,10 @@ mod tests {
         let mut rgb: Vec<[u8; 3]> = centroids.iter().map(|&c| oklab_to_srgb8(c)).collect();
         rgb.sort();
         assert_eq!(rgb.len(), 3);
-        assert!(rgb[0][2] > 200 && rgb[1][1] > 180 && rgb[2][0] > 230, "{rgb:?}");
+        assert!(
+            rgb[0][2] > 200 && rgb[1][1] > 180 && rgb[2][0] > 230,
+            "{rgb:?}"
+        );
     }
 
     #[test]
@@ -318,7 +325,12 @@ mod tests {
 
     #[test]
     fn index_keeps_only_used_colours_darkest_first() {
-        let q = index(vec![Some([255, 255, 255]), None, Some([0, 0, 0]), Some([255, 255, 255])]);
+        let q = index(vec![
+            Some([255, 255, 255]),
+            None,
+            Some([0, 0, 0]),
+            Some([255, 255, 255]),
+        ]);
         assert_eq!(q.palette, vec![[0, 0, 0], [255, 255, 255]]);
         assert_eq!(q.indices, vec![1, TRANSPARENT, 0, 1]);
         assert!(q.has_transparency);

@@ -15,10 +15,20 @@ const BI_ALPHABITFIELDS: u32 = 6;
 pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
     let truncated = || Error::truncated(Format::Bmp);
     let u16_at = |at: usize| -> Result<u32, Error> {
-        Ok(u32::from(u16::from_le_bytes(b.get(at..at + 2).ok_or_else(truncated)?.try_into().unwrap_or_default())))
+        Ok(u32::from(u16::from_le_bytes(
+            b.get(at..at + 2)
+                .ok_or_else(truncated)?
+                .try_into()
+                .unwrap_or_default(),
+        )))
     };
     let u32_at = |at: usize| -> Result<u32, Error> {
-        Ok(u32::from_le_bytes(b.get(at..at + 4).ok_or_else(truncated)?.try_into().unwrap_or_default()))
+        Ok(u32::from_le_bytes(
+            b.get(at..at + 4)
+                .ok_or_else(truncated)?
+                .try_into()
+                .unwrap_or_default(),
+        ))
     };
 
     let pixel_offset = u32_at(10)? as usize;
@@ -26,7 +36,12 @@ pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
     let (width, raw_height, bits, compression) = if header == 12 {
         (u16_at(18)? as i32, u16_at(20)? as i32, u16_at(24)?, BI_RGB)
     } else {
-        (u32_at(18)? as i32, u32_at(22)? as i32, u16_at(28)?, u32_at(30)?)
+        (
+            u32_at(18)? as i32,
+            u32_at(22)? as i32,
+            u16_at(28)?,
+            u32_at(30)?,
+        )
     };
     if width <= 0 || raw_height == 0 {
         return Err(Error::ZeroSize {
@@ -43,7 +58,11 @@ pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
         (BI_BITFIELDS | BI_ALPHABITFIELDS, 16 | 32) => {
             // Masks follow a 40-byte header, or live inside a V2+ header.
             let at = 14 + 40;
-            let alpha = if compression == BI_ALPHABITFIELDS || header >= 56 { u32_at(at + 12)? } else { 0 };
+            let alpha = if compression == BI_ALPHABITFIELDS || header >= 56 {
+                u32_at(at + 12)?
+            } else {
+                0
+            };
             Some([u32_at(at)?, u32_at(at + 4)?, u32_at(at + 8)?, alpha])
         }
         (BI_RGB, 1 | 4 | 8 | 24) => None,
@@ -70,7 +89,9 @@ pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
         let start = 14 + header;
         (0..count)
             .map(|i| {
-                let p = b.get(start + i * entry..start + i * entry + 3).ok_or_else(truncated)?;
+                let p = b
+                    .get(start + i * entry..start + i * entry + 3)
+                    .ok_or_else(truncated)?;
                 Ok([p[2], p[1], p[0]])
             })
             .collect::<Result<_, Error>>()?
@@ -80,7 +101,11 @@ pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
 
     let stride = (width as usize * bits as usize).div_ceil(32) * 4;
     let has_alpha = masks.is_some_and(|m| m[3] != 0);
-    let channels = if has_alpha { Channels::Rgba } else { Channels::Rgb };
+    let channels = if has_alpha {
+        Channels::Rgba
+    } else {
+        Channels::Rgb
+    };
     let n = channels.count();
     let mut data = vec![0u8; width as usize * height as usize * n];
     for y in 0..height as usize {
@@ -96,7 +121,12 @@ pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
                     let v = if bits == 16 {
                         u32::from(u16::from_le_bytes([row[x * 2], row[x * 2 + 1]]))
                     } else {
-                        u32::from_le_bytes([row[x * 4], row[x * 4 + 1], row[x * 4 + 2], row[x * 4 + 3]])
+                        u32::from_le_bytes([
+                            row[x * 4],
+                            row[x * 4 + 1],
+                            row[x * 4 + 2],
+                            row[x * 4 + 3],
+                        ])
                     };
                     let m = masks.unwrap_or_default();
                     for (c, mask) in m.iter().enumerate().take(n) {
@@ -148,7 +178,10 @@ mod tests {
         b.extend_from_slice(&1u16.to_le_bytes());
         b.extend_from_slice(&24u16.to_le_bytes());
         b.extend_from_slice(&[0; 24]);
-        assert_eq!(pixels_bgr_bottom_up.len(), stride * h.unsigned_abs() as usize);
+        assert_eq!(
+            pixels_bgr_bottom_up.len(),
+            stride * h.unsigned_abs() as usize
+        );
         b.extend_from_slice(pixels_bgr_bottom_up);
         b
     }
@@ -165,6 +198,9 @@ mod tests {
     fn a_short_file_is_truncated() {
         let mut b = bmp24(1, 2, &[255, 0, 0, 0, 0, 0, 255, 0]);
         b.truncate(b.len() - 3);
-        assert_eq!(decode(&b, &Limits::default()).unwrap_err().code(), "truncated");
+        assert_eq!(
+            decode(&b, &Limits::default()).unwrap_err().code(),
+            "truncated"
+        );
     }
 }

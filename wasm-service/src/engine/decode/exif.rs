@@ -10,18 +10,28 @@ pub(crate) fn orientation(exif: &[u8]) -> Option<u16> {
     };
     let u16_at = |at: usize| -> Option<u16> {
         let b: [u8; 2] = tiff.get(at..at + 2)?.try_into().ok()?;
-        Some(if little { u16::from_le_bytes(b) } else { u16::from_be_bytes(b) })
+        Some(if little {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        })
     };
     let u32_at = |at: usize| -> Option<u32> {
         let b: [u8; 4] = tiff.get(at..at + 4)?.try_into().ok()?;
-        Some(if little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) })
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
     };
     let ifd = u32_at(4)? as usize;
     let entries = u16_at(ifd)? as usize;
     (0..entries).find_map(|i| {
         let entry = ifd + 2 + i * 12;
         // Tag 0x0112 = Orientation, type SHORT: the value sits in the first two bytes of the field.
-        (u16_at(entry)? == 0x0112).then(|| u16_at(entry + 8)).flatten()
+        (u16_at(entry)? == 0x0112)
+            .then(|| u16_at(entry + 8))
+            .flatten()
     })
 }
 

@@ -11,7 +11,8 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::RGBA);
     options.set_memory_limit(gif::MemoryLimit::Bytes(
-        std::num::NonZeroU64::new(super::decoder_memory_limit(limits) as u64).unwrap_or(std::num::NonZeroU64::MIN),
+        std::num::NonZeroU64::new(super::decoder_memory_limit(limits) as u64)
+            .unwrap_or(std::num::NonZeroU64::MIN),
     ));
     let mut decoder = options.read_info(input).map_err(error)?;
     let (sw, sh) = (u32::from(decoder.width()), u32::from(decoder.height()));

@@ -14,33 +14,43 @@ pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells,
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(input));
     decoder.set_max_decoding_buffer_size(super::decoder_memory_limit(limits));
     decoder.read_info().map_err(error)?;
-    let info = decoder.info().ok_or_else(|| Error::truncated(Format::Jpeg))?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| Error::truncated(Format::Jpeg))?;
     let (width, height) = (u32::from(info.width), u32::from(info.height));
     check_size(width, height, limits)?;
-    let orientation = decoder.exif_data().and_then(super::exif::orientation).unwrap_or(1);
+    let orientation = decoder
+        .exif_data()
+        .and_then(super::exif::orientation)
+        .unwrap_or(1);
 
     // A DCT scale only keeps the grid exact when every block is a whole number of scaled pixels.
     let mut scale = 1;
     let mut grid = grid;
-    if let Grid::Block(block) = grid {
-        if let Some(s) = [8u32, 4, 2].into_iter().find(|s| block % s == 0) {
-            let (w, h) = (width.div_ceil(s), height.div_ceil(s));
-            let got = decoder.scale(w as u16, h as u16).map_err(error)?;
-            if (u32::from(got.0), u32::from(got.1)) == (w, h) {
-                scale = s;
-                grid = Grid::Block(block / s);
-            } else {
-                decoder.scale(info.width, info.height).map_err(error)?;
-            }
+    if let Grid::Block(block) = grid
+        && let Some(s) = [8u32, 4, 2].into_iter().find(|s| block % s == 0)
+    {
+        let (w, h) = (width.div_ceil(s), height.div_ceil(s));
+        let got = decoder.scale(w as u16, h as u16).map_err(error)?;
+        if (u32::from(got.0), u32::from(got.1)) == (w, h) {
+            scale = s;
+            grid = Grid::Block(block / s);
+        } else {
+            decoder.scale(info.width, info.height).map_err(error)?;
         }
     }
 
     let pixels = decoder.decode().map_err(error)?;
-    let info = decoder.info().ok_or_else(|| Error::truncated(Format::Jpeg))?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| Error::truncated(Format::Jpeg))?;
     let (w, h) = (u32::from(info.width), u32::from(info.height));
     let (channels, data) = match info.pixel_format {
         jpeg_decoder::PixelFormat::L8 => (Channels::Gray, pixels),
-        jpeg_decoder::PixelFormat::L16 => (Channels::Gray, pixels.chunks_exact(2).map(|p| p[0]).collect()),
+        jpeg_decoder::PixelFormat::L16 => (
+            Channels::Gray,
+            pixels.chunks_exact(2).map(|p| p[0]).collect(),
+        ),
         jpeg_decoder::PixelFormat::RGB24 => (Channels::Rgb, pixels),
         jpeg_decoder::PixelFormat::CMYK32 => (Channels::Rgb, cmyk_to_rgb(&pixels)),
     };
@@ -54,7 +64,14 @@ pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells,
         channels,
         data,
     };
-    Ok(bitmap.oriented(orientation).into_grid_scaled(grid, scale))
+    let source = if orientation >= 5 {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    Ok(bitmap
+        .oriented(orientation)
+        .into_grid_scaled(grid, scale, source))
 }
 
 /// jpeg-decoder hands back CMYK already inverted as Adobe writes it: channel = 255 - ink.

@@ -17,7 +17,12 @@ use super::options::{Grid, Limits};
 use super::probe::{Format, ImageInfo};
 
 /// Decodes `input` (already probed and checked) into the grid.
-pub(crate) fn decode_to_grid(input: &[u8], info: &ImageInfo, grid: Grid, limits: &Limits) -> Result<Cells, Error> {
+pub(crate) fn decode_to_grid(
+    input: &[u8],
+    info: &ImageInfo,
+    grid: Grid,
+    limits: &Limits,
+) -> Result<Cells, Error> {
     match info.format {
         Format::Png => png::decode(input, grid, limits),
         Format::Jpeg => jpeg::decode(input, grid, limits),
@@ -43,15 +48,17 @@ impl Bitmap {
 
     /// Sums the whole bitmap into a grid laid out over it.
     pub fn into_grid(self, grid: Grid) -> Cells {
-        self.into_grid_scaled(grid, 1)
+        let (w, h) = (self.width, self.height);
+        self.into_grid_scaled(grid, 1, (w, h))
     }
 
-    pub fn into_grid_scaled(self, grid: Grid, decode_scale: u32) -> Cells {
+    /// Sums a bitmap the decoder already shrank by `decode_scale` from `source` (width, height).
+    pub fn into_grid_scaled(self, grid: Grid, decode_scale: u32, source: (u32, u32)) -> Cells {
         let mut acc = Accumulator::new(Layout::new(grid, self.width, self.height));
         for row in self.data.chunks_exact(self.row_len()) {
             acc.push_row(row, self.channels);
         }
-        acc.finish(decode_scale)
+        acc.finish(decode_scale, source.0, source.1)
     }
 
     /// Applies an EXIF orientation (2..=8) so the bitmap shows as the camera meant it.
@@ -59,7 +66,11 @@ impl Bitmap {
         if !(2..=8).contains(&orientation) {
             return self;
         }
-        let (w, h, n) = (self.width as usize, self.height as usize, self.channels.count());
+        let (w, h, n) = (
+            self.width as usize,
+            self.height as usize,
+            self.channels.count(),
+        );
         // Orientations 5..=8 swap the axes.
         let (ow, oh) = if orientation >= 5 { (h, w) } else { (w, h) };
         let mut out = vec![0u8; self.data.len()];

@@ -29,12 +29,19 @@ pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells,
         png::ColorType::Rgb => Channels::Rgb,
         png::ColorType::Rgba => Channels::Rgba,
         // EXPAND turns indexed colour into RGB(A).
-        png::ColorType::Indexed => return Err(Error::decoder(Format::Png, "indexed colour was not expanded")),
+        png::ColorType::Indexed => {
+            return Err(Error::decoder(
+                Format::Png,
+                "indexed colour was not expanded",
+            ));
+        }
     };
 
     if interlaced {
         // Adam7 rows arrive out of order: take the whole frame, then sum it.
-        let size = reader.output_buffer_size().ok_or_else(|| Error::decoder(Format::Png, "image too large"))?;
+        let size = reader
+            .output_buffer_size()
+            .ok_or_else(|| Error::decoder(Format::Png, "image too large"))?;
         let mut data = vec![0u8; size];
         reader.next_frame(&mut data).map_err(error)?;
         let bitmap = super::Bitmap {
@@ -51,7 +58,7 @@ pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells,
     while let Some(row) = reader.next_row().map_err(error)? {
         acc.push_row(&row.data()[..row_len], channels);
     }
-    Ok(acc.finish(1))
+    Ok(acc.finish(1, width, height))
 }
 
 fn error(e: png::DecodingError) -> Error {
@@ -59,7 +66,9 @@ fn error(e: png::DecodingError) -> Error {
         png::DecodingError::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             Error::truncated(Format::Png)
         }
-        png::DecodingError::LimitsExceeded => Error::decoder(Format::Png, "the decoder's memory limit was exceeded"),
+        png::DecodingError::LimitsExceeded => {
+            Error::decoder(Format::Png, "the decoder's memory limit was exceeded")
+        }
         other => Error::decoder(Format::Png, other),
     }
 }

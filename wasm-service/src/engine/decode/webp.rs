@@ -14,7 +14,11 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
     decoder.set_memory_limit(super::decoder_memory_limit(limits));
     let (width, height) = decoder.dimensions();
     check_size(width, height, limits)?;
-    let channels = if decoder.has_alpha() { Channels::Rgba } else { Channels::Rgb };
+    let channels = if decoder.has_alpha() {
+        Channels::Rgba
+    } else {
+        Channels::Rgb
+    };
     let size = decoder
         .output_buffer_size()
         .ok_or_else(|| Error::decoder(Format::Webp, "image too large"))?;
@@ -30,7 +34,9 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
 
 fn error(e: image_webp::DecodingError) -> Error {
     match e {
-        image_webp::DecodingError::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+        image_webp::DecodingError::IoError(ref io)
+            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
             Error::truncated(Format::Webp)
         }
         other => Error::decoder(Format::Webp, other),

@@ -1,0 +1,11 @@
+//! Pixelsmith: pixel art from any image, and the tools to build, check, run and deploy the
+//! `wasm-service` module exactly as Eyevinn Open Source Cloud's wasm runner runs it.
+//!
+//! One module per verb; each owns its error type and its CLI arguments. The MCP server (`mcp`)
+//! exposes the same verbs as tools.
+
+pub mod cli;
+pub mod pixelate;
+
+/// The pixel engine and request router, shared with the deployed module.
+pub use wasm_service::engine;

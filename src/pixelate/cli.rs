@@ -1,0 +1,234 @@
+//! `pixelsmith pixelate` and `pixelsmith palettes`: arguments, help, and the human/JSON report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{ArgGroup, ValueEnum};
+
+use crate::engine::{self, Dither, Limits, Options, palettes};
+
+/// Turn an image into pixel art.
+///
+/// The image is cut into an exact grid of square blocks (or exactly --width columns); each block
+/// becomes one flat colour, averaged in linear light. Colours are then reduced to a palette built
+/// from the image in the Oklab colour space (--colors), a retro palette (--palette), or per-channel
+/// levels (--levels), optionally dithered. The result is an indexed PNG, drawn at the source's size
+/// unless --grid or --scale says otherwise.
+///
+/// Reads PNG, JPEG (EXIF orientation honoured), WebP, GIF (first frame) and BMP.
+#[derive(Debug, clap::Args)]
+#[command(
+    group(ArgGroup::new("size").args(["block", "width"])),
+    group(ArgGroup::new("reduce").args(["colors", "palette", "levels"])),
+    group(ArgGroup::new("upscale").args(["scale", "grid"])),
+    after_help = "Examples:\n  pixelsmith pixelate photo.jpg                      # 8 px blocks, 16 colours → photo.pixel.png\n  pixelsmith pixelate photo.jpg --width 64 --palette pico-8 --dither bayer4 -o sprite.png\n  pixelsmith pixelate logo.png --block 4 --levels 4 --grid --json\n  pixelsmith palettes                                 # list the retro palettes"
+)]
+pub struct Args {
+    /// The image to pixelate (`-` reads stdin).
+    pub input: PathBuf,
+
+    /// Where to write the PNG (`-` writes stdout). Default: `<name>.pixel.png` in the current folder.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+
+    /// Block size: each N×N square of source pixels becomes one pixel. [default: 8]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub block: Option<u32>,
+
+    /// Instead of --block: the grid is exactly W cells wide; the height follows the aspect ratio.
+    #[arg(short, long, value_name = "W", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub width: Option<u32>,
+
+    /// Build a palette of at most N colours (2–256) from the image, in Oklab. [default: 16]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=256))]
+    pub colors: Option<u16>,
+
+    /// Use a fixed palette: a built-in name (see `pixelsmith palettes`) or hex colours "#000,#fff,…".
+    #[arg(short, long, value_name = "NAME|HEX")]
+    pub palette: Option<String>,
+
+    /// Posterise each RGB channel to L levels (2–8), like the original pixel-art service.
+    #[arg(short, long, value_name = "L", value_parser = clap::value_parser!(u8).range(2..=8))]
+    pub levels: Option<u8>,
+
+    /// Keep every block's own colour (no palette; may exceed 256 colours).
+    #[arg(long, conflicts_with_all = ["colors", "palette", "levels"])]
+    pub full_color: bool,
+
+    /// Dithering, done on the grid.
+    #[arg(short, long, value_enum, default_value_t = DitherArg::None)]
+    pub dither: DitherArg,
+
+    /// Draw each cell as a K×K square instead of at the source's size.
+    #[arg(short, long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub scale: Option<u32>,
+
+    /// Write the grid itself: one pixel per cell.
+    #[arg(short, long)]
+    pub grid: bool,
+
+    /// Blocks less opaque than this (0–255) become fully transparent; the rest fully opaque.
+    #[arg(long, value_name = "T", default_value_t = engine::DEFAULT_ALPHA_THRESHOLD)]
+    pub alpha_threshold: u8,
+
+    /// Spend more time for a smaller PNG.
+    #[arg(long)]
+    pub optimize: bool,
+
+    /// Refuse sources that declare more pixels than this (checked before decoding).
+    #[arg(long, value_name = "PIXELS", default_value_t = Limits::DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+
+    /// Print the report as JSON on stdout (grid size, palette, timings, output path).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Dithering kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DitherArg {
+    /// Flat colours.
+    None,
+    /// Ordered, 2×2 Bayer pattern.
+    Bayer2,
+    /// Ordered, 4×4 Bayer pattern (the classic pixel-art look).
+    Bayer4,
+    /// Ordered, 8×8 Bayer pattern.
+    Bayer8,
+    /// Error diffusion, Floyd–Steinberg (serpentine).
+    FloydSteinberg,
+    /// Error diffusion, Atkinson (lighter, Mac-like).
+    Atkinson,
+}
+
+impl From<DitherArg> for Dither {
+    fn from(d: DitherArg) -> Self {
+        match d {
+            DitherArg::None => Dither::None,
+            DitherArg::Bayer2 => Dither::Bayer2,
+            DitherArg::Bayer4 => Dither::Bayer4,
+            DitherArg::Bayer8 => Dither::Bayer8,
+            DitherArg::FloydSteinberg => Dither::FloydSteinberg,
+            DitherArg::Atkinson => Dither::Atkinson,
+        }
+    }
+}
+
+impl Args {
+    /// The engine options these arguments ask for (palette names go through the engine's parser).
+    pub fn options(&self) -> Result<Options, engine::Error> {
+        let mut o = Options::default();
+        if let Some(b) = self.block {
+            o.set("block", &b.to_string())?;
+        }
+        if let Some(w) = self.width {
+            o.set("width", &w.to_string())?;
+        }
+        if let Some(c) = self.colors {
+            o.set("colors", &c.to_string())?;
+        }
+        if let Some(p) = &self.palette {
+            o.set("palette", p)?;
+        }
+        if let Some(l) = self.levels {
+            o.set("levels", &l.to_string())?;
+        }
+        if self.full_color {
+            o.set("colors", "full")?;
+        }
+        if let Some(k) = self.scale {
+            o.set("scale", &k.to_string())?;
+        }
+        if self.grid {
+            o.set("grid", "true")?;
+        }
+        o.dither = self.dither.into();
+        o.alpha_threshold = self.alpha_threshold;
+        o.optimize = self.optimize;
+        o.limits.max_pixels = self.max_pixels;
+        Ok(o)
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let options = args.options()?;
+    let result = super::pixelate_file(&args.input, &options)?;
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| super::default_output(&args.input, std::path::Path::new(".")));
+    super::write_output(&output, &result.png)?;
+    let r = &result.report;
+    if args.json {
+        let mut value = serde_json::to_value(r)?;
+        value["output"] = serde_json::Value::String(output.display().to_string());
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        // With the PNG on stdout, the summary goes to stderr.
+        let line = format!(
+            "wrote {} ({}x{} px, grid {}x{}, {} colours{}) in {:.1} ms",
+            output.display(),
+            r.output_width,
+            r.output_height,
+            r.grid_width,
+            r.grid_height,
+            r.palette.len(),
+            if r.transparent { " + transparent" } else { "" },
+            r.timings.total_ms
+        );
+        if output.as_os_str() == "-" {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// List the built-in palettes, or render them as a swatch image.
+#[derive(Debug, clap::Args)]
+pub struct PalettesArgs {
+    /// Also write a PNG swatch (one row per palette, in list order) to this path.
+    #[arg(long, value_name = "PNG")]
+    pub swatch: Option<PathBuf>,
+    /// Only this palette (name or alias).
+    pub name: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn palettes(args: PalettesArgs) -> anyhow::Result<ExitCode> {
+    let chosen: Vec<&palettes::NamedPalette> = match &args.name {
+        Some(name) => vec![palettes::find(name).with_context(|| {
+            format!(
+                "unknown palette `{name}`; built-in palettes: {}",
+                palettes::names().join(", ")
+            )
+        })?],
+        None => palettes::BUILT_IN.iter().collect(),
+    };
+    if args.json {
+        let list: Vec<_> = chosen
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name, "aliases": p.aliases, "source": p.source,
+                    "colors": p.palette().colors.iter().map(|c| format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        for p in &chosen {
+            println!("{:<12} {:>3} colours  {}", p.name, p.hex.len(), p.source);
+        }
+    }
+    if let Some(path) = &args.swatch {
+        let png = palettes::swatch_png(&chosen, 16)?;
+        super::write_output(path, &png)?;
+        eprintln!("wrote swatch {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,112 @@
+//! The `pixelate` verb around the engine: reading the source (a file or stdin) within the byte
+//! limit, running the engine, and writing the PNG atomically. Roots and URLs are the MCP layer's
+//! business; this module takes paths it is given.
+
+pub mod cli;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::engine::{self, Options, Pixelated};
+
+/// Why a pixelation could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Engine {
+        path: PathBuf,
+        #[source]
+        source: engine::Error,
+    },
+}
+
+/// Reads at most `limit` bytes from `path` (`-` is stdin); a larger input is refused without
+/// reading it all.
+pub fn read_input(path: &Path, limit: usize) -> Result<Vec<u8>, Error> {
+    let read_err = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        if file.metadata().map_err(read_err)?.is_dir() {
+            return Err(read_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it is a directory, not an image file",
+            )));
+        }
+        Box::new(file)
+    };
+    let mut bytes = Vec::new();
+    // One byte over the limit is enough to know it is too large.
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    Ok(bytes)
+}
+
+/// Pixelates the file at `input` with `options`.
+pub fn pixelate_file(input: &Path, options: &Options) -> Result<Pixelated, Error> {
+    let bytes = read_input(input, options.limits.max_input_bytes)?;
+    engine::pixelate(&bytes, options).map_err(|source| Error::Engine {
+        path: input.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a reader
+/// never sees half a PNG and a failure leaves any earlier file intact. `-` is stdout.
+pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let write_err = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(bytes)
+            .and_then(|()| out.flush())
+            .map_err(write_err);
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(write_err)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            write_err(e)
+        })
+}
+
+/// The default output path for an input: `<stem>.pixel.png` in `dir`.
+pub fn default_output(input: &Path, dir: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .filter(|s| *s != "-")
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "stdin".to_string());
+    dir.join(format!("{stem}.pixel.png"))
+}

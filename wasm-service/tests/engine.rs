@@ -1,0 +1,536 @@
+//! The engine end to end on the bundled photos and on synthetic images, graded by an independent
+//! decoder (`image`) and an independent linear-light box reference written here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use image::{DynamicImage, ImageFormat, RgbaImage};
+use sha2::{Digest, Sha256};
+use wasm_service::engine::{self, Colors, Options, palettes};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path} is missing: {e}"))
+}
+
+fn options(pairs: &[(&str, &str)]) -> Options {
+    let mut o = Options::default();
+    for (k, v) in pairs {
+        o.set(k, v).unwrap();
+    }
+    o
+}
+
+fn run(input: &[u8], pairs: &[(&str, &str)]) -> (RgbaImage, engine::Report, Vec<u8>) {
+    let out = engine::pixelate(input, &options(pairs)).unwrap();
+    let img = image::load_from_memory_with_format(&out.png, ImageFormat::Png)
+        .expect("the engine's PNG decodes with the image crate")
+        .to_rgba8();
+    assert_eq!(
+        (img.width(), img.height()),
+        (out.report.output_width, out.report.output_height)
+    );
+    (img, out.report, out.png)
+}
+
+fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+fn distinct(img: &RgbaImage) -> BTreeSet<[u8; 4]> {
+    img.pixels().map(|p| p.0).collect()
+}
+
+// ---- an independent reference: linear-light, premultiplied box means, in f64 ----
+
+fn to_linear(v: u8) -> f64 {
+    let c = f64::from(v) / 255.0;
+    if c <= 0.04045 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+fn oklab(rgb: [f64; 3]) -> [f64; 3] {
+    let [r, g, b] = rgb;
+    let l = (0.4122214708 * r + 0.5363325363 * g + 0.0514459929 * b).cbrt();
+    let m = (0.2119034982 * r + 0.6806995451 * g + 0.1073969566 * b).cbrt();
+    let s = (0.0883024619 * r + 0.2817188376 * g + 0.6299787005 * b).cbrt();
+    [
+        0.2104542553 * l + 0.7936177850 * m - 0.0040720468 * s,
+        1.9779984951 * l - 2.4285922050 * m + 0.4505937099 * s,
+        0.0259040371 * l + 0.7827717662 * m - 0.8086757660 * s,
+    ]
+}
+
+fn srgb_oklab(p: [u8; 4]) -> [f64; 3] {
+    oklab([to_linear(p[0]), to_linear(p[1]), to_linear(p[2])])
+}
+
+/// Box means of `block`-pixel squares in linear light, as Oklab; `None` for fully transparent.
+fn reference_grid(src: &RgbaImage, block: u32) -> Vec<Option<[f64; 3]>> {
+    let (gw, gh) = (src.width().div_ceil(block), src.height().div_ceil(block));
+    let mut grid = Vec::new();
+    for gy in 0..gh {
+        for gx in 0..gw {
+            let (mut sum, mut alpha) = ([0.0f64; 3], 0.0f64);
+            for y in gy * block..((gy + 1) * block).min(src.height()) {
+                for x in gx * block..((gx + 1) * block).min(src.width()) {
+                    let p = src.get_pixel(x, y).0;
+                    let a = f64::from(p[3]) / 255.0;
+                    for k in 0..3 {
+                        sum[k] += to_linear(p[k]) * a;
+                    }
+                    alpha += a;
+                }
+            }
+            grid.push((alpha > 0.0).then(|| oklab(sum.map(|s| s / alpha))));
+        }
+    }
+    grid
+}
+
+/// Mean and 95th-percentile Oklab distance (×100, roughly ΔE units) of a grid against the reference.
+fn fidelity(src: &RgbaImage, grid: &RgbaImage, block: u32) -> (f64, f64) {
+    let reference = reference_grid(src, block);
+    let mut errors: Vec<f64> = reference
+        .iter()
+        .zip(grid.pixels())
+        .filter_map(|(r, p)| {
+            let r = (*r)?;
+            let o = srgb_oklab(p.0);
+            Some(
+                100.0
+                    * ((r[0] - o[0]).powi(2) + (r[1] - o[1]).powi(2) + (r[2] - o[2]).powi(2))
+                        .sqrt(),
+            )
+        })
+        .collect();
+    errors.sort_by(f64::total_cmp);
+    let mean = errors.iter().sum::<f64>() / errors.len() as f64;
+    (mean, errors[errors.len() * 95 / 100])
+}
+
+#[test]
+fn every_block_is_flat_and_the_grid_is_exact() {
+    let src = fixture("chelsea.png"); // 451×300: partial last column (451 = 56·8 + 3) and row (300 = 37·8 + 4)
+    let (img, report, _) = run(&src, &[("block", "8")]);
+    assert_eq!((report.grid_width, report.grid_height), (57, 38));
+    assert_eq!((img.width(), img.height()), (451, 300));
+    for gy in 0..38 {
+        for gx in 0..57 {
+            let first = img.get_pixel(gx * 8, gy * 8);
+            for y in gy * 8..((gy + 1) * 8).min(300) {
+                for x in gx * 8..((gx + 1) * 8).min(451) {
+                    assert_eq!(
+                        img.get_pixel(x, y),
+                        first,
+                        "block ({gx},{gy}) is not flat at ({x},{y})"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn palettes_never_exceed_the_requested_size_and_every_entry_is_used() {
+    let src = fixture("astronaut.png");
+    for n in [2u16, 5, 16, 64, 256] {
+        let (img, report, png) = run(
+            &src,
+            &[("block", "4"), ("colors", &n.to_string()), ("grid", "true")],
+        );
+        let used = distinct(&img);
+        assert!(
+            used.len() <= n as usize,
+            "{n} colours asked, {} used",
+            used.len()
+        );
+        assert_eq!(
+            used.len(),
+            report.palette.len(),
+            "the report lists exactly the used colours"
+        );
+        // The PNG's own palette has no unused entry either.
+        let decoder = png::Decoder::new(std::io::Cursor::new(&png));
+        let reader = decoder.read_info().unwrap();
+        let plte = reader
+            .info()
+            .palette
+            .as_ref()
+            .expect("indexed output")
+            .len()
+            / 3;
+        assert_eq!(
+            plte,
+            used.len(),
+            "PLTE has {plte} entries for {} used colours",
+            used.len()
+        );
+    }
+}
+
+#[test]
+fn fidelity_against_a_linear_light_box_reference() {
+    let src_bytes = fixture("astronaut.png");
+    let src = image::load_from_memory(&src_bytes).unwrap().to_rgba8();
+    let mut by_colors = BTreeMap::new();
+    for n in [4u16, 16, 64] {
+        let (grid, _, _) = run(
+            &src_bytes,
+            &[("block", "8"), ("colors", &n.to_string()), ("grid", "true")],
+        );
+        by_colors.insert(n, fidelity(&src, &grid, 8));
+    }
+    let (full, _, _) = run(
+        &src_bytes,
+        &[("block", "8"), ("colors", "full"), ("grid", "true")],
+    );
+    let (full_mean, full_p95) = fidelity(&src, &full, 8);
+    // Without a palette, the only error is 8-bit rounding: the averaging itself must be right.
+    assert!(
+        full_mean < 0.3 && full_p95 < 0.5,
+        "full colour: mean {full_mean:.3}, p95 {full_p95:.3}"
+    );
+    let (m16, p16) = by_colors[&16];
+    assert!(
+        m16 < 4.0 && p16 < 8.0,
+        "16 colours: mean {m16:.2}, p95 {p16:.2}"
+    );
+    assert!(
+        by_colors[&64].0 < m16 && m16 < by_colors[&4].0,
+        "error must fall as colours rise: {by_colors:?}"
+    );
+}
+
+#[test]
+fn fixed_palettes_and_levels_only_use_their_colours() {
+    let src = fixture("coffee.png");
+    for name in palettes::names() {
+        let (img, _, _) = run(&src, &[("palette", name), ("dither", "bayer4")]);
+        let allowed: BTreeSet<[u8; 3]> =
+            palettes::find(name).unwrap().colors().into_iter().collect();
+        for c in distinct(&img) {
+            assert!(
+                allowed.contains(&[c[0], c[1], c[2]]),
+                "{name}: {c:?} is not in the palette"
+            );
+        }
+    }
+    for levels in [2u8, 3, 4, 8] {
+        let (img, _, _) = run(
+            &src,
+            &[
+                ("levels", &levels.to_string()),
+                ("dither", "floyd-steinberg"),
+            ],
+        );
+        let step = 255.0 / f64::from(levels - 1);
+        for c in distinct(&img) {
+            for v in &c[..3] {
+                let k = (f64::from(*v) / step).round();
+                assert!(
+                    (k * step - f64::from(*v)).abs() <= 0.5,
+                    "{v} is not a level of {levels}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn alpha_is_binary_and_transparent_pixels_do_not_pull_the_palette() {
+    // Left half: invisible pure red (alpha 0). Right half: opaque blue and green stripes.
+    let mut img = RgbaImage::new(64, 32);
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        p.0 = if x < 32 {
+            [255, 0, 0, 0]
+        } else if y % 16 < 8 {
+            [0, 0, 255, 255]
+        } else {
+            [0, 200, 0, 255]
+        };
+    }
+    let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
+    let (out, report, _) = run(&png, &[("block", "8"), ("colors", "4")]);
+    assert!(report.transparent);
+    for p in out.pixels() {
+        assert!(
+            p.0[3] == 0 || p.0[3] == 255,
+            "alpha {} is not binary",
+            p.0[3]
+        );
+        assert!(
+            p.0[3] == 0 || p.0[0] < 40,
+            "a red-ish colour {:?} leaked from transparent pixels",
+            p.0
+        );
+    }
+    assert!(
+        out.pixels().take(32).all(|p| p.0[3] == 0),
+        "fully transparent blocks stay transparent"
+    );
+
+    // A silhouette with a soft outline: alpha stays binary and the threshold moves the edge.
+    let horse = fixture("horse-transparent.png");
+    let (strict, _, _) = run(&horse, &[("block", "8"), ("alpha_threshold", "250")]);
+    let (loose, _, _) = run(&horse, &[("block", "8"), ("alpha_threshold", "10")]);
+    let opaque = |i: &RgbaImage| i.pixels().filter(|p| p.0[3] == 255).count();
+    assert!(opaque(&strict) < opaque(&loose));
+    assert!(distinct(&strict).iter().all(|p| p[3] == 0 || p[3] == 255));
+}
+
+#[test]
+fn output_size_options() {
+    let src = fixture("coffee.png"); // 600×400
+    let (_, r, _) = run(&src, &[("block", "10"), ("grid", "true")]);
+    assert_eq!((r.output_width, r.output_height), (60, 40));
+    let (_, r, _) = run(&src, &[("block", "10"), ("scale", "3")]);
+    assert_eq!((r.output_width, r.output_height), (180, 120));
+    let (_, r, _) = run(&src, &[("width", "64")]);
+    assert_eq!((r.grid_width, r.grid_height), (64, 43));
+    assert_eq!((r.output_width, r.output_height), (64 * 9, 43 * 9));
+}
+
+#[test]
+fn every_supported_format_decodes_and_agrees_with_png() {
+    let src = image::load_from_memory(&fixture("chelsea.png")).unwrap();
+    let reference = run(
+        &encode(&src, ImageFormat::Png),
+        &[("block", "6"), ("colors", "full"), ("grid", "true")],
+    )
+    .0;
+    for format in [
+        ImageFormat::Bmp,
+        ImageFormat::Gif,
+        ImageFormat::WebP,
+        ImageFormat::Jpeg,
+    ] {
+        let bytes = encode(
+            &if format == ImageFormat::Jpeg {
+                DynamicImage::ImageRgb8(src.to_rgb8())
+            } else {
+                src.clone()
+            },
+            format,
+        );
+        let (grid, report, _) = run(
+            &bytes,
+            &[("block", "6"), ("colors", "full"), ("grid", "true")],
+        );
+        assert_eq!(
+            (report.source_width, report.source_height),
+            (451, 300),
+            "{format:?}"
+        );
+        // Lossless formats match exactly; GIF (256-colour) and JPEG (lossy) closely.
+        let diff = grid
+            .pixels()
+            .zip(reference.pixels())
+            .map(|(a, b)| {
+                (0..3)
+                    .map(|k| (i32::from(a.0[k]) - i32::from(b.0[k])).abs())
+                    .max()
+                    .unwrap()
+            })
+            .sum::<i32>() as f64
+            / f64::from(grid.width() * grid.height());
+        let bound = match format {
+            ImageFormat::Bmp | ImageFormat::WebP => 0.0,
+            _ => 6.0,
+        };
+        assert!(
+            diff <= bound,
+            "{format:?}: mean channel difference {diff:.2} > {bound}"
+        );
+    }
+}
+
+#[test]
+fn jpeg_exif_orientation_is_honoured() {
+    let src = DynamicImage::ImageRgb8(
+        image::load_from_memory(&fixture("coffee.png"))
+            .unwrap()
+            .to_rgb8(),
+    );
+    let jpeg = encode(&src, ImageFormat::Jpeg);
+    // Insert an APP1 Exif segment (orientation 6: rotate 90° clockwise) right after SOI.
+    let tiff = b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0";
+    let mut app1 = vec![0xFF, 0xE1];
+    app1.extend_from_slice(&((2 + 6 + tiff.len()) as u16).to_be_bytes());
+    app1.extend_from_slice(b"Exif\0\0");
+    app1.extend_from_slice(tiff);
+    let rotated: Vec<u8> = [&jpeg[..2], &app1[..], &jpeg[2..]].concat();
+    let (_, r, _) = run(&rotated, &[("block", "8")]);
+    assert_eq!(
+        (r.output_width, r.output_height),
+        (400, 600),
+        "portrait after orientation 6"
+    );
+    let (_, r, _) = run(&jpeg, &[("block", "8")]);
+    assert_eq!((r.output_width, r.output_height), (600, 400));
+}
+
+#[test]
+fn jpeg_uses_a_reduced_dct_scale_when_the_block_allows() {
+    let jpeg = fixture("rocket.jpg");
+    let (_, r8, _) = run(&jpeg, &[("block", "8")]);
+    let (_, r12, _) = run(&jpeg, &[("block", "12")]);
+    let (_, r5, _) = run(&jpeg, &[("block", "5")]);
+    assert_eq!(
+        (r8.decode_scale, r12.decode_scale, r5.decode_scale),
+        (8, 4, 1)
+    );
+    assert_eq!((r8.grid_width, r8.grid_height), (80, 54));
+    assert_eq!((r8.output_width, r8.output_height), (640, 427));
+}
+
+#[test]
+fn every_bad_input_gets_its_own_clear_error() {
+    let png = fixture("coffee.png");
+    let mut zero = png[..33].to_vec();
+    zero[16..20].copy_from_slice(&0u32.to_be_bytes());
+    let mut bomb = png[..33].to_vec();
+    bomb[16..20].copy_from_slice(&50_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&50_000u32.to_be_bytes());
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", vec![], "empty_input"),
+        (
+            "garbage",
+            b"this is not an image at all".to_vec(),
+            "unsupported_format",
+        ),
+        (
+            "tiff",
+            b"II*\0\x08\0\0\0\0\0".to_vec(),
+            "unsupported_format",
+        ),
+        ("truncated png", png[..png.len() / 2].to_vec(), "truncated"),
+        ("png header only", png[..40].to_vec(), "truncated"),
+        ("zero-size png", zero, "zero_size"),
+        ("bomb png", bomb, "too_many_pixels"),
+        (
+            "truncated jpeg",
+            fixture("rocket.jpg")[..5000].to_vec(),
+            "truncated",
+        ),
+    ];
+    for (what, bytes, code) in cases {
+        let err = engine::pixelate(&bytes, &Options::default()).expect_err(what);
+        assert_eq!(err.code(), code, "{what}: {err}");
+        assert!(
+            err.to_string().len() > 20,
+            "{what}: message too terse: {err}"
+        );
+    }
+    let small = Options {
+        limits: engine::Limits {
+            max_pixels: 1000,
+            max_input_bytes: 10 << 20,
+        },
+        ..Options::default()
+    };
+    assert_eq!(
+        engine::pixelate(&png, &small).unwrap_err().code(),
+        "too_many_pixels"
+    );
+}
+
+#[test]
+fn same_input_and_options_give_identical_bytes() {
+    let src = fixture("astronaut.png");
+    for pairs in [
+        &[("colors", "16")][..],
+        &[("dither", "floyd-steinberg"), ("palette", "pico-8")][..],
+    ] {
+        let a = engine::pixelate(&src, &options(pairs)).unwrap().png;
+        let b = engine::pixelate(&src, &options(pairs)).unwrap().png;
+        assert_eq!(a, b);
+    }
+}
+
+/// Golden hashes: any change to the output bytes for these fixed cases must be deliberate.
+/// `PIXELSMITH_BLESS=1` rewrites `tests/golden/hashes.txt` and then fails on purpose.
+#[test]
+fn golden_hashes() {
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        ("astronaut.png", &[]),
+        (
+            "astronaut.png",
+            &[("width", "48"), ("palette", "pico-8"), ("dither", "bayer4")],
+        ),
+        (
+            "coffee.png",
+            &[
+                ("block", "10"),
+                ("colors", "16"),
+                ("dither", "floyd-steinberg"),
+            ],
+        ),
+        (
+            "chelsea.png",
+            &[("block", "6"), ("levels", "4"), ("scale", "2")],
+        ),
+        (
+            "horse-transparent.png",
+            &[
+                ("block", "8"),
+                ("palette", "game-boy"),
+                ("dither", "atkinson"),
+            ],
+        ),
+        (
+            "rocket.jpg",
+            &[("block", "8"), ("colors", "32"), ("grid", "true")],
+        ),
+    ];
+    let mut lines = String::new();
+    for (file, pairs) in cases {
+        let png = engine::pixelate(&fixture(file), &options(pairs))
+            .unwrap()
+            .png;
+        let hash: String = Sha256::digest(&png)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let key: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        lines.push_str(&format!(
+            "{file} {} {hash}\n",
+            if key.is_empty() {
+                "-".into()
+            } else {
+                key.join("&")
+            }
+        ));
+    }
+    let path = format!("{}/tests/golden/hashes.txt", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("PIXELSMITH_BLESS").is_some() {
+        std::fs::write(&path, &lines).unwrap();
+        panic!("rewrote {path}; run again without PIXELSMITH_BLESS");
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        expected == lines,
+        "output bytes changed.\n--- expected ({path})\n{expected}--- actual\n{lines}(bless with PIXELSMITH_BLESS=1 if intended)"
+    );
+}
+
+#[test]
+fn colors_option_is_respected_for_tiny_and_flat_images() {
+    // A one-colour image gives a one-colour palette, whatever was asked.
+    let img = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        10,
+        10,
+        image::Rgb([12, 34, 56]),
+    ));
+    let (out, report, _) = run(&encode(&img, ImageFormat::Png), &[("colors", "16")]);
+    assert_eq!(report.palette, vec!["#0c2238".to_string()]);
+    assert_eq!(distinct(&out).len(), 1);
+    assert!(matches!(
+        options(&[("colors", "7")]).colors,
+        Colors::Count(7)
+    ));
+}
