@@ -7,20 +7,39 @@ use super::quantize::nearest;
 
 /// The colour space cells are quantised in, and how.
 pub(crate) enum Space<'a> {
-    /// Oklab; the nearest palette entry.
+    /// Oklab; the nearest palette entry. Codes are entry indices.
     Palette { entries: &'a [Lab] },
-    /// sRGB 0..=255 per channel; the nearest multiple of `step`.
-    Levels { step: f32 },
+    /// sRGB 0..=255 per channel; the nearest of `levels` evenly spaced values. Codes pack the three
+    /// level numbers, 3 bits each.
+    Levels { levels: u8 },
 }
 
 impl Space<'_> {
-    fn quantize(&self, c: [f32; 3]) -> [f32; 3] {
+    /// The code and the colour (in this space) nearest to `c`.
+    fn quantize(&self, c: [f32; 3]) -> (u32, [f32; 3]) {
         match self {
-            Space::Palette { entries } => entries[nearest(entries, c)],
-            Space::Levels { step } => {
-                c.map(|v| ((v.clamp(0.0, 255.0) / step + 0.5) as u32 as f32 * step).min(255.0))
+            Space::Palette { entries } => {
+                let i = nearest(entries, c);
+                (i as u32, entries[i])
+            }
+            Space::Levels { levels } => {
+                let step = 255.0 / f32::from(levels - 1);
+                let k = c.map(|v| (v.clamp(0.0, 255.0) / step + 0.5) as u32);
+                (k[0] << 6 | k[1] << 3 | k[2], k.map(|k| k as f32 * step))
             }
         }
+    }
+
+    /// The sRGB colour of every level code (indexed by code).
+    pub(crate) fn level_colors(&self) -> Vec<[u8; 3]> {
+        let Space::Levels { levels } = self else {
+            return Vec::new();
+        };
+        let step = 255.0 / f32::from(levels - 1);
+        let value = |k: u32| (k as f32 * step + 0.5) as u8;
+        (0..512u32)
+            .map(|code| [value(code >> 6), value((code >> 3) & 7), value(code & 7)])
+            .collect()
     }
 
     /// Keeps diffused error from running away outside the space.
@@ -43,19 +62,19 @@ impl Space<'_> {
     }
 }
 
-/// The chosen colour (in the space's coordinates) for every opaque cell; `None` for the others.
+/// The chosen code for every opaque cell; `None` for the others.
 pub(crate) fn apply(
     work: &[[f32; 3]],
     opaque: &[bool],
     cols: usize,
     space: &Space<'_>,
     dither: Dither,
-) -> Vec<Option<[f32; 3]>> {
+) -> Vec<Option<u32>> {
     match dither {
         Dither::None => work
             .iter()
             .zip(opaque)
-            .map(|(&c, &o)| o.then(|| space.quantize(c)))
+            .map(|(&c, &o)| o.then(|| space.quantize(c).0))
             .collect(),
         Dither::Bayer2 => ordered(work, opaque, cols, space, 1),
         Dither::Bayer4 => ordered(work, opaque, cols, space, 2),
@@ -90,7 +109,7 @@ fn ordered(
     cols: usize,
     space: &Space<'_>,
     order: u32,
-) -> Vec<Option<[f32; 3]>> {
+) -> Vec<Option<u32>> {
     let matrix = bayer(order);
     let n = 1usize << order;
     let levels = (n * n) as u32;
@@ -111,16 +130,16 @@ fn ordered(
                     target[1] + err[1] * PLAN_ERROR,
                     target[2] + err[2] * PLAN_ERROR,
                 ]);
-                let c = space.quantize(attempt);
-                plan.push(c);
+                let (code, c) = space.quantize(attempt);
+                plan.push((code, c));
                 for k in 0..3 {
                     err[k] += target[k] - c[k];
                 }
             }
-            plan.sort_by(|a, b| space.lightness(*a).total_cmp(&space.lightness(*b)));
+            plan.sort_by(|a, b| space.lightness(a.1).total_cmp(&space.lightness(b.1)));
             let (x, y) = (i % cols, i / cols);
             let threshold = matrix[(y % n) * n + x % n];
-            Some(plan[(threshold as usize * plan_len) / levels as usize])
+            Some(plan[(threshold as usize * plan_len) / levels as usize].0)
         })
         .collect()
 }
@@ -153,7 +172,7 @@ fn diffuse(
     space: &Space<'_>,
     kernel: Kernel,
     serpentine: bool,
-) -> Vec<Option<[f32; 3]>> {
+) -> Vec<Option<u32>> {
     let rows = work.len() / cols.max(1);
     let mut buf = work.to_vec();
     let mut out = vec![None; work.len()];
@@ -166,8 +185,8 @@ fn diffuse(
                 continue;
             }
             let old = space.clamp(buf[i]);
-            let new = space.quantize(old);
-            out[i] = Some(new);
+            let (code, new) = space.quantize(old);
+            out[i] = Some(code);
             let err = [old[0] - new[0], old[1] - new[1], old[2] - new[2]];
             for &(dx, dy, w) in kernel {
                 let dx = if reverse { -dx } else { dx };
@@ -209,7 +228,7 @@ mod tests {
         let opaque = vec![true; 16];
         for d in [Dither::Bayer4, Dither::FloydSteinberg, Dither::Atkinson] {
             let out = apply(&work, &opaque, 4, &space, d);
-            let white = out.iter().filter(|c| c.unwrap()[0] == 1.0).count();
+            let white = out.iter().filter(|c| c.unwrap() == 1).count();
             assert!((6..=10).contains(&white), "{d:?}: {white} of 16 white");
         }
         let flat = apply(&work, &opaque, 4, &space, Dither::None);

@@ -4,6 +4,8 @@
 //! Everything here works on the grid, never the full image: a few thousand cells, not millions of
 //! pixels.
 
+use std::collections::BTreeMap;
+
 use super::colorspace::{
     Lab, dist2, linear_to_oklab, linear_to_srgb, oklab_to_srgb8, srgb8_to_oklab,
 };
@@ -31,59 +33,79 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
         .collect();
     let cols = cells.layout.cols() as usize;
 
-    let chosen: Vec<Option<[u8; 3]>> = match &options.colors {
-        Colors::Full => cells
-            .cells
-            .iter()
-            .zip(&opaque)
-            .map(|(c, &o)| o.then(|| c.rgb.map(|v| (linear_to_srgb(v) + 0.5) as u8)))
-            .collect(),
+    // Each opaque cell gets a code; `colors[code]` is its sRGB colour.
+    let (codes, colors): (Vec<Option<u32>>, Vec<[u8; 3]>) = match &options.colors {
+        Colors::Full => full_color_codes(&cells.cells, &opaque),
         Colors::Levels(levels) => {
             // Posterise in sRGB per channel, as the original service did.
-            let step = 255.0 / f32::from(levels - 1);
             let work: Vec<[f32; 3]> = cells
                 .cells
                 .iter()
                 .map(|c| c.rgb.map(linear_to_srgb))
                 .collect();
-            let space = Space::Levels { step };
-            dither::apply(&work, &opaque, cols, &space, options.dither)
-                .into_iter()
-                .map(|c| c.map(|c| c.map(|v| (v + 0.5) as u8)))
-                .collect()
+            let space = Space::Levels { levels: *levels };
+            let codes = dither::apply(&work, &opaque, cols, &space, options.dither);
+            (codes, space.level_colors())
         }
-        Colors::Palette(p) => map_to_palette(cells, &opaque, cols, &p.colors, options),
+        Colors::Palette(p) => {
+            let labs = oklab_cells(&cells.cells);
+            (
+                map_to_palette(&labs, &opaque, cols, &p.colors, options),
+                p.colors.clone(),
+            )
+        }
         Colors::Count(n) => {
-            let palette = build_palette(&cells.cells, &opaque, usize::from(*n));
-            map_to_palette(cells, &opaque, cols, &palette, options)
+            let labs = oklab_cells(&cells.cells);
+            let palette = build_palette(&labs, &cells.cells, &opaque, usize::from(*n));
+            (
+                map_to_palette(&labs, &opaque, cols, &palette, options),
+                palette,
+            )
         }
     };
-    Ok(index(chosen))
+    Ok(index(&codes, &colors))
 }
 
 fn oklab_cells(cells: &[Cell]) -> Vec<Lab> {
     cells.iter().map(|c| linear_to_oklab(c.rgb)).collect()
 }
 
+/// Every cell keeps its own colour: codes number the distinct colours in first-seen order.
+fn full_color_codes(cells: &[Cell], opaque: &[bool]) -> (Vec<Option<u32>>, Vec<[u8; 3]>) {
+    let mut seen: BTreeMap<[u8; 3], u32> = BTreeMap::new();
+    let mut colors = Vec::new();
+    let codes = cells
+        .iter()
+        .zip(opaque)
+        .map(|(c, &o)| {
+            o.then(|| {
+                let rgb = c.rgb.map(|v| (linear_to_srgb(v) + 0.5) as u8);
+                *seen.entry(rgb).or_insert_with(|| {
+                    colors.push(rgb);
+                    colors.len() as u32 - 1
+                })
+            })
+        })
+        .collect();
+    (codes, colors)
+}
+
+/// Each opaque cell's entry in `palette` (dithered as asked).
 fn map_to_palette(
-    cells: &Cells,
+    labs: &[Lab],
     opaque: &[bool],
     cols: usize,
     palette: &[[u8; 3]],
     options: &Options,
-) -> Vec<Option<[u8; 3]>> {
+) -> Vec<Option<u32>> {
     let entries: Vec<Lab> = palette.iter().map(|&c| srgb8_to_oklab(c)).collect();
-    let work = oklab_cells(&cells.cells);
-    let space = Space::Palette { entries: &entries };
-    dither::apply(&work, opaque, cols, &space, options.dither)
-        .into_iter()
-        .map(|chosen| {
-            chosen.map(|lab| {
-                let i = nearest(&entries, lab);
-                palette[i]
-            })
-        })
-        .collect()
+    dither::apply(
+        labs,
+        opaque,
+        cols,
+        &Space::Palette { entries: &entries },
+        options.dither,
+    )
 }
 
 /// The index of the entry nearest to `c` (the first on a tie).
@@ -100,13 +122,14 @@ pub(crate) fn nearest(entries: &[Lab], c: Lab) -> usize {
 
 /// A palette of at most `n` colours for the opaque cells: Wu-style variance splits, refined by
 /// k-means, all in Oklab and weighted by cell area. Deterministic: stable sorts, first-wins ties.
-fn build_palette(cells: &[Cell], opaque: &[bool], n: usize) -> Vec<[u8; 3]> {
-    let points: Vec<(Lab, f32)> = cells
-        .iter()
-        .zip(opaque)
-        .filter(|&(_, &o)| o)
-        .map(|(c, _)| (linear_to_oklab(c.rgb), c.area))
-        .collect();
+fn build_palette(labs: &[Lab], cells: &[Cell], opaque: &[bool], n: usize) -> Vec<[u8; 3]> {
+    let points = binned(
+        labs.iter()
+            .zip(cells)
+            .zip(opaque)
+            .filter(|&(_, &o)| o)
+            .map(|((&lab, c), _)| (lab, c.area)),
+    );
     if points.is_empty() {
         return Vec::new();
     }
@@ -120,6 +143,30 @@ fn build_palette(cells: &[Cell], opaque: &[bool], n: usize) -> Vec<[u8; 3]> {
         }
     }
     palette
+}
+
+/// Bins per Oklab axis when merging near-identical cells: 64 steps of L (≈ 0.016) and of a, b over
+/// ±0.35 (≈ 0.011), under a just-noticeable difference, so the palette loses nothing visible.
+const BINS: usize = 64;
+
+/// Merges points that fall in the same small Oklab bin into one point at their weighted mean.
+/// A photo's tens of thousands of cells become a few thousand points, which is what makes the
+/// palette cheap; bins keep first-seen order, so the result is deterministic.
+fn binned(points: impl Iterator<Item = (Lab, f32)>) -> Vec<(Lab, f32)> {
+    let mut slot = vec![u32::MAX; BINS * BINS * BINS];
+    let mut bins: Vec<Moments> = Vec::new();
+    let axis =
+        |v: f32, lo: f32, span: f32| (((v - lo) / span * BINS as f32) as usize).min(BINS - 1);
+    for p in points {
+        let key = (axis(p.0[0], 0.0, 1.0) * BINS + axis(p.0[1], -0.35, 0.7)) * BINS
+            + axis(p.0[2], -0.35, 0.7);
+        if slot[key] == u32::MAX {
+            slot[key] = bins.len() as u32;
+            bins.push(Moments::default());
+        }
+        bins[slot[key] as usize].add(p);
+    }
+    bins.iter().map(|m| (m.mean(), m.w as f32)).collect()
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -260,32 +307,39 @@ fn kmeans(points: &[(Lab, f32)], centroids: &mut [Lab], max_rounds: usize) {
     }
 }
 
-/// Turns chosen colours into a palette of the colours actually used (darkest first) and indices.
-fn index(chosen: Vec<Option<[u8; 3]>>) -> Quantized {
-    let mut palette: Vec<[u8; 3]> = chosen.iter().flatten().copied().collect();
-    palette.sort_by(|a, b| {
-        let (la, lb) = (srgb8_to_oklab(*a)[0], srgb8_to_oklab(*b)[0]);
-        la.total_cmp(&lb).then(a.cmp(b))
-    });
-    palette.dedup();
-    let has_transparency = chosen.iter().any(Option::is_none);
-    let indices = chosen
+/// Keeps only the colours some cell uses, sorted darkest first (ties by value, so equal colours
+/// from different codes merge), and renumbers the cells to match.
+fn index(codes: &[Option<u32>], colors: &[[u8; 3]]) -> Quantized {
+    let mut used = vec![false; colors.len()];
+    codes
         .iter()
-        .map(|c| match c {
-            // The palette is sorted by (lightness, rgb), so a binary search on the same key works.
-            Some(c) => palette
-                .binary_search_by(|p| {
-                    let (lp, lc) = (srgb8_to_oklab(*p)[0], srgb8_to_oklab(*c)[0]);
-                    lp.total_cmp(&lc).then(p.cmp(c))
-                })
-                .map_or(TRANSPARENT, |i| i as u32),
-            None => TRANSPARENT,
-        })
+        .flatten()
+        .for_each(|&c| used[c as usize] = true);
+    let mut palette: Vec<([u8; 3], f32)> = colors
+        .iter()
+        .zip(&used)
+        .filter(|&(_, &u)| u)
+        .map(|(&c, _)| (c, srgb8_to_oklab(c)[0]))
         .collect();
+    palette.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    palette.dedup_by(|a, b| a.0 == b.0);
+    let mut remap = vec![TRANSPARENT; colors.len()];
+    for (code, color) in colors.iter().enumerate() {
+        if used[code] {
+            let at = palette.binary_search_by(|p| {
+                p.1.total_cmp(&srgb8_to_oklab(*color)[0])
+                    .then(p.0.cmp(color))
+            });
+            remap[code] = at.map_or(TRANSPARENT, |i| i as u32);
+        }
+    }
     Quantized {
-        palette,
-        indices,
-        has_transparency,
+        palette: palette.into_iter().map(|(c, _)| c).collect(),
+        indices: codes
+            .iter()
+            .map(|c| c.map_or(TRANSPARENT, |c| remap[c as usize]))
+            .collect(),
+        has_transparency: codes.iter().any(Option::is_none),
     }
 }
 
@@ -325,12 +379,8 @@ mod tests {
 
     #[test]
     fn index_keeps_only_used_colours_darkest_first() {
-        let q = index(vec![
-            Some([255, 255, 255]),
-            None,
-            Some([0, 0, 0]),
-            Some([255, 255, 255]),
-        ]);
+        let colors = [[9, 9, 9], [255, 255, 255], [0, 0, 0]];
+        let q = index(&[Some(1), None, Some(2), Some(1)], &colors);
         assert_eq!(q.palette, vec![[0, 0, 0], [255, 255, 255]]);
         assert_eq!(q.indices, vec![1, TRANSPARENT, 0, 1]);
         assert!(q.has_transparency);
