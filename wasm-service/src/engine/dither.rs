@@ -1,7 +1,7 @@
 //! Dithering on the grid: ordered (Knoll's pattern dithering over a Bayer matrix, which works
 //! with any palette) and error diffusion (Floyd–Steinberg serpentine, Atkinson).
 
-use super::colorspace::Lab;
+use super::colorspace::{Lab, dist2};
 use super::options::Dither;
 use super::quantize::nearest;
 
@@ -53,13 +53,6 @@ impl Space<'_> {
             Space::Levels { .. } => c.map(|v| v.clamp(0.0, 255.0)),
         }
     }
-
-    fn lightness(&self, c: [f32; 3]) -> f32 {
-        match self {
-            Space::Palette { .. } => c[0],
-            Space::Levels { .. } => 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2],
-        }
-    }
 }
 
 /// The chosen code for every opaque cell; `None` for the others.
@@ -100,9 +93,10 @@ fn bayer(order: u32) -> Vec<u32> {
         .collect()
 }
 
-/// Knoll's pattern dithering: for each cell, a plan of candidate colours whose mix approximates
-/// the target, sorted by lightness; the Bayer threshold picks one. Unlike adding noise before the
-/// nearest-colour match, it never produces colours the palette cannot mix.
+/// Ordered dithering. Levels: the classic per-channel Bayer threshold. Palettes: each cell's
+/// target is matched by the best mix of two palette colours at a ratio the matrix can draw
+/// (Yliluoma's first algorithm), and the cell's threshold picks which of the two it shows. Mixing
+/// only two near colours keeps flat areas to clean two-tone patterns instead of confetti.
 fn ordered(
     work: &[[f32; 3]],
     opaque: &[bool],
@@ -112,9 +106,11 @@ fn ordered(
 ) -> Vec<Option<u32>> {
     let matrix = bayer(order);
     let n = 1usize << order;
-    let levels = (n * n) as u32;
-    let plan_len = levels.min(16) as usize;
-    let mut plan = Vec::with_capacity(plan_len);
+    let steps = (n * n) as f32;
+    let pairs = match space {
+        Space::Palette { entries } => pairs(entries),
+        Space::Levels { .. } => Vec::new(),
+    };
     work.iter()
         .zip(opaque)
         .enumerate()
@@ -122,31 +118,79 @@ fn ordered(
             if !o {
                 return None;
             }
-            plan.clear();
-            let mut err = [0.0f32; 3];
-            for _ in 0..plan_len {
-                let attempt = space.clamp([
-                    target[0] + err[0] * PLAN_ERROR,
-                    target[1] + err[1] * PLAN_ERROR,
-                    target[2] + err[2] * PLAN_ERROR,
-                ]);
-                let (code, c) = space.quantize(attempt);
-                plan.push((code, c));
-                for k in 0..3 {
-                    err[k] += target[k] - c[k];
-                }
-            }
-            plan.sort_by(|a, b| space.lightness(a.1).total_cmp(&space.lightness(b.1)));
             let (x, y) = (i % cols, i / cols);
-            let threshold = matrix[(y % n) * n + x % n];
-            Some(plan[(threshold as usize * plan_len) / levels as usize].0)
+            // Threshold in (0, 1): the cell shows the second colour when its mix ratio is above it.
+            let threshold = (matrix[(y % n) * n + x % n] as f32 + 0.5) / steps;
+            Some(match space {
+                Space::Levels { levels } => {
+                    let step = 255.0 / f32::from(levels - 1);
+                    let nudged = target.map(|v| v + (threshold - 0.5) * step);
+                    space.quantize(nudged).0
+                }
+                Space::Palette { .. } => {
+                    let (a, b, ratio) = best_mix(&pairs, target, steps);
+                    if ratio > threshold { b } else { a }
+                }
+            })
         })
         .collect()
 }
 
-/// How much of the plan's accumulated error the next candidate corrects. At 1 a sparse palette
-/// mixes far-off hues into smooth areas (confetti); about a half keeps mixes to near neighbours.
-const PLAN_ERROR: f32 = 0.5;
+/// How much a mix of two far-apart colours is penalised against its colour error: without it, a
+/// grey is happily drawn as black and white instead of the two greys beside it.
+const MIX_SPREAD_PENALTY: f32 = 0.1;
+
+/// One candidate pair for [`best_mix`], with what every cell would otherwise recompute.
+struct Pair {
+    a: u32,
+    b: u32,
+    origin: Lab,
+    d: Lab,
+    inv_len2: f32,
+    penalty: f32,
+}
+
+fn pairs(entries: &[Lab]) -> Vec<Pair> {
+    let mut out = Vec::with_capacity(entries.len() * (entries.len() + 1) / 2);
+    for (i, &a) in entries.iter().enumerate() {
+        for (j, &b) in entries.iter().enumerate().skip(i) {
+            let d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+            let len2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+            out.push(Pair {
+                a: i as u32,
+                b: j as u32,
+                origin: a,
+                d,
+                inv_len2: if len2 > 0.0 { 1.0 / len2 } else { 0.0 },
+                penalty: MIX_SPREAD_PENALTY * len2,
+            });
+        }
+    }
+    out
+}
+
+/// The pair of entries (a, b) and the ratio of b (a multiple of 1/steps) whose mix is closest to
+/// `target`, with far-apart pairs penalised.
+fn best_mix(pairs: &[Pair], target: Lab, steps: f32) -> (u32, u32, f32) {
+    let mut best = (f32::INFINITY, 0u32, 0u32, 0.0f32);
+    for p in pairs {
+        let (a, d) = (p.origin, p.d);
+        let t = ((target[0] - a[0]) * d[0] + (target[1] - a[1]) * d[1] + (target[2] - a[2]) * d[2])
+            * p.inv_len2;
+        // Round to a drawable ratio; the cast truncates a non-negative value (no libm floor).
+        let ratio = (t.clamp(0.0, 1.0) * steps + 0.5) as u32 as f32 / steps;
+        let mix = [
+            a[0] + d[0] * ratio,
+            a[1] + d[1] * ratio,
+            a[2] + d[2] * ratio,
+        ];
+        let err = dist2(mix, target) + p.penalty * (0.5 - (ratio - 0.5).abs());
+        if err < best.0 {
+            best = (err, p.a, p.b, ratio);
+        }
+    }
+    (best.1, best.2, best.3)
+}
 
 /// Neighbour offsets (dx, dy) and weights for error diffusion.
 type Kernel = &'static [(isize, usize, f32)];
