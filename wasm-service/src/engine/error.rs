@@ -13,6 +13,8 @@ pub enum Error {
         /// What the first bytes look like, when that is known (e.g. "TIFF").
         detected: Option<&'static str>,
     },
+    /// A format this build leaves out (the deployed module has no WebP decoder).
+    NotInThisBuild { format: &'static str },
     /// The input is larger than the byte limit.
     InputTooLarge { bytes: usize, limit: usize },
     /// The header declares more pixels than the pixel limit (checked before decoding).
@@ -37,7 +39,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Empty => "empty_input",
-            Error::UnsupportedFormat { .. } => "unsupported_format",
+            Error::UnsupportedFormat { .. } | Error::NotInThisBuild { .. } => "unsupported_format",
             Error::InputTooLarge { .. } => "input_too_large",
             Error::TooManyPixels { .. } => "too_many_pixels",
             Error::ZeroSize { .. } => "zero_size",
@@ -79,6 +81,11 @@ impl fmt::Display for Error {
             Error::UnsupportedFormat { detected: None } => write!(
                 f,
                 "the input is not a PNG, JPEG, WebP, GIF or BMP image (its first bytes match none of them)"
+            ),
+            Error::NotInThisBuild { format } => write!(
+                f,
+                "this build leaves out {format} decoding to keep the deployed module small: send PNG, JPEG, \
+                 GIF or BMP, or send it through `pixelsmith gateway`, which converts {format} to PNG first"
             ),
             Error::InputTooLarge { bytes, limit } => write!(
                 f,

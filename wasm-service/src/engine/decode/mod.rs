@@ -9,6 +9,7 @@ mod exif;
 mod gif;
 mod jpeg;
 mod png;
+#[cfg(feature = "webp")]
 mod webp;
 
 use super::error::Error;
@@ -26,7 +27,10 @@ pub(crate) fn decode_to_grid(
     match info.format {
         Format::Png => png::decode(input, grid, limits),
         Format::Jpeg => jpeg::decode(input, grid, limits),
+        #[cfg(feature = "webp")]
         Format::Webp => webp::decode(input, limits).map(|img| img.into_grid(grid)),
+        #[cfg(not(feature = "webp"))]
+        Format::Webp => Err(Error::NotInThisBuild { format: "WebP" }),
         Format::Gif => gif::decode(input, limits).map(|img| img.into_grid(grid)),
         Format::Bmp => bmp::decode(input, limits).map(|img| img.into_grid(grid)),
     }
