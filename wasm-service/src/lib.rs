@@ -6,3 +6,5 @@
 //! both give the same bytes.
 
 pub mod engine;
+pub mod envelope;
+pub mod router;

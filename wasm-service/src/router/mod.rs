@@ -1,0 +1,235 @@
+//! The module's HTTP API, as a pure function: a [`Request`] in, a [`Response`] out.
+//!
+//! [`handle_stdin`] is what the module's `main` calls with the bytes OSC's wasm runner put on stdin;
+//! it works out which kind of input they are (nothing, a JSON envelope, one of the original service's
+//! JSON shapes, raw image bytes, or something else) and hands requests to [`handle`], which routes
+//! them. The runner emulation, the gateway and the tests call the same two functions, so every front
+//! end answers the same way. No I/O happens here.
+
+mod info;
+mod legacy;
+mod pixelate;
+mod query;
+mod reject;
+
+use crate::engine;
+use crate::envelope::{Json, Request, Response};
+use reject::Reject;
+
+pub use reject::{engine_error, status_for};
+
+/// The most bytes the module reads from stdin. OSC's runner refuses bodies over 1 MiB before the
+/// module runs; this bound is for local runs, so a huge stdin is refused rather than read forever.
+pub const MAX_STDIN_BYTES: usize = 32 * 1024 * 1024;
+
+/// The service name `/health` and `/` report.
+pub const SERVICE: &str = "pixelsmith";
+
+/// The module's version (the `wasm-service` package version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// One route: what `GET /` lists and what [`handle`] dispatches on.
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    about: &'static str,
+}
+
+const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/",
+        about: "this index: routes, options and the accepted input shapes",
+    },
+    Route {
+        method: "GET",
+        path: "/health",
+        about: "status, service name, version and engine limits (also what empty stdin answers)",
+    },
+    Route {
+        method: "GET",
+        path: "/palettes",
+        about: "the built-in palettes with their colours as #rrggbb",
+    },
+    Route {
+        method: "POST",
+        path: "/pixelate",
+        about: "pixelate the image in the body; options from the query and/or JSON body fields; \
+                answers image/png, or a JSON report with ?report=true or accept: application/json",
+    },
+];
+
+/// Answers the bytes the runner wrote to stdin.
+///
+/// - empty (or only whitespace): `GET /health`, which is what the runner's `GET /` sends;
+/// - a JSON object with `method`, `path` or `envelope`: a request envelope;
+/// - `{"action": …}` or `{"image_base64": …}` without `path`: the original service's shapes;
+/// - image bytes (what the runner hands over for a hex body): `POST /pixelate` with defaults;
+/// - anything else: 400 (text) or 415 (binary) naming what the module accepts.
+pub fn handle_stdin(input: &[u8]) -> Response {
+    if input.len() > MAX_STDIN_BYTES {
+        return stdin_too_large(input.len());
+    }
+    let start = input
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(input.len());
+    let text = input[start..]
+        .strip_prefix("\u{feff}".as_bytes())
+        .unwrap_or(&input[start..]);
+    match text.first() {
+        None => handle(Request::get("/health")),
+        Some(b'{') => handle_json(text),
+        Some(_) => handle_other(input),
+    }
+}
+
+/// Routes one request.
+pub fn handle(request: Request) -> Response {
+    if let Err(e) = request.check_version() {
+        return Response::error(400, "bad_request", &e.to_string());
+    }
+    let (path, path_query) = request.path.split_once('?').unwrap_or((&request.path, ""));
+    let query = match (path_query, request.query.as_str()) {
+        ("", q) | (q, "") => q.to_string(),
+        (a, b) => format!("{a}&{b}"),
+    };
+    let path = match path.trim_end_matches('/') {
+        "" => "/",
+        p => p,
+    };
+    let method = request.method.to_ascii_uppercase();
+
+    let Some(route) = ROUTES.iter().find(|r| r.path == path) else {
+        return Response::error(
+            404,
+            "not_found",
+            &format!(
+                "no route {method} {path}; routes: {} (GET / describes them)",
+                route_list()
+            ),
+        );
+    };
+    if route.method != method {
+        return Response::error(
+            405,
+            "method_not_allowed",
+            &format!(
+                "{path} takes {} not {method}: {}",
+                route.method, route.about
+            ),
+        )
+        .with_header("allow", route.method);
+    }
+    match route.path {
+        "/" => Response::json(
+            200,
+            info::index(ROUTES.iter().map(|r| (r.method, r.path, r.about))),
+        ),
+        "/health" => Response::json(200, info::health()),
+        "/palettes" => Response::json(200, info::palettes()),
+        _ => pixelate::handle(&request, &query),
+    }
+}
+
+fn route_list() -> String {
+    ROUTES
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the module accepts on stdin, for error messages about input it could not place.
+fn accepted_inputs() -> String {
+    format!(
+        "the module accepts on stdin: nothing (answers GET /health); a JSON request envelope like \
+         {{\"method\":\"POST\",\"path\":\"/pixelate\",\"query\":\"block=8&colors=16\",\
+         \"content_type\":\"image/png\",\"body_base64\":\"…\"}} (routes: {}); raw PNG, JPEG, GIF or \
+         BMP bytes (on OSC: POST the image as hex text, the runner decodes it); or the \
+         original service's {{\"action\":\"health\"}} and \
+         {{\"image_base64\":\"…\",\"pixel_size\":8,\"color_levels\":4}}",
+        route_list()
+    )
+}
+
+fn handle_json(text: &[u8]) -> Response {
+    let value = match Json::parse(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return Response::error(
+                400,
+                "invalid_json",
+                &format!(
+                    "stdin starts with `{{` but is not valid JSON ({e}); {}",
+                    accepted_inputs()
+                ),
+            );
+        }
+    };
+    let has = |name: &str| value.get(name).is_some();
+    if has("method") || has("path") || has("envelope") {
+        match Request::from_value(value) {
+            Ok(request) => handle(request),
+            Err(e) => Response::error(400, "bad_request", &e.to_string()),
+        }
+    } else if has("action") || has("image_base64") {
+        legacy::handle(&value)
+    } else {
+        unrecognised_object(&value)
+    }
+}
+
+fn unrecognised_object(value: &Json) -> Response {
+    let keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_default()
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    Response::error(
+        400,
+        "unrecognized_input",
+        &format!(
+            "a JSON object with fields [{}] is neither a request envelope (it needs `path`) nor \
+             one of the original service's shapes; {}",
+            keys.join(", "),
+            accepted_inputs()
+        ),
+    )
+}
+
+fn handle_other(input: &[u8]) -> Response {
+    match engine::probe(input) {
+        Err(engine::Error::UnsupportedFormat { detected: None }) => {
+            if std::str::from_utf8(input).is_ok() {
+                Response::error(
+                    400,
+                    "unrecognized_input",
+                    &format!("stdin is text but not a request; {}", accepted_inputs()),
+                )
+            } else {
+                let mut reject = Reject::from(engine::Error::UnsupportedFormat { detected: None });
+                reject.message = format!("{}; {}", reject.message, accepted_inputs());
+                reject.into_response()
+            }
+        }
+        // An image, or something that starts like one (the engine explains what is wrong).
+        _ => pixelate::raw(input),
+    }
+}
+
+/// `main` stops reading at `MAX_STDIN_BYTES + 1`, so the length seen may be less than the real one.
+fn stdin_too_large(_seen: usize) -> Response {
+    Response::error(
+        413,
+        "payload_too_large",
+        &format!(
+            "stdin holds more than {MAX_STDIN_BYTES} bytes, the most this module reads: send a \
+             smaller image (OSC's runner itself refuses bodies over 1 MiB)"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,261 @@
+//! `POST /pixelate`: find the image and the options in a request, run the engine, shape the answer.
+//!
+//! Options come from JSON body fields first, then the query string (so the query wins), and every
+//! one goes through `engine::Options::set`, the parser all front ends share; this file only decides
+//! where the text comes from.
+
+use super::reject::Reject;
+use crate::engine::{self, Options, Pixelated};
+use crate::envelope::{Json, Request, Response, base64};
+
+/// Fields of a JSON body that are not engine options.
+const IMAGE_FIELD: &str = "image_base64";
+const REPORT_FIELD: &str = "report";
+
+/// A pixelation the router has gathered: the image bytes, the options, and whether a report was
+/// asked for (`None`: not said).
+pub(super) struct Job {
+    pub(super) image: Vec<u8>,
+    pub(super) options: Options,
+    pub(super) report: Option<bool>,
+}
+
+impl Job {
+    pub(super) fn new() -> Self {
+        Job {
+            image: Vec::new(),
+            options: Options::default(),
+            report: None,
+        }
+    }
+
+    /// Applies one named field from a JSON body or query string.
+    pub(super) fn set(&mut self, name: &str, value: &str) -> Result<(), Reject> {
+        if name == REPORT_FIELD {
+            self.report = Some(parse_flag(REPORT_FIELD, value)?);
+            Ok(())
+        } else if name == IMAGE_FIELD {
+            self.image = base64::decode(value).map_err(|e| {
+                Reject::bad(
+                    "invalid_base64",
+                    format!("`{IMAGE_FIELD}` is not base64: {e}"),
+                )
+            })?;
+            Ok(())
+        } else {
+            self.options.set(name, value).map_err(Reject::from)
+        }
+    }
+
+    /// Applies every field of a JSON object except those in `skip`.
+    pub(super) fn set_fields(
+        &mut self,
+        fields: &[(String, Json)],
+        skip: &[&str],
+    ) -> Result<(), Reject> {
+        for (name, value) in fields {
+            if skip.contains(&name.as_str()) {
+                continue;
+            }
+            if let Some(text) = field_text(name, value)? {
+                self.set(name, &text)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a query string.
+    pub(super) fn set_query(&mut self, query: &str) -> Result<(), Reject> {
+        let pairs = super::query::parse(query)
+            .map_err(|e| Reject::bad("bad_request", format!("query string: {e}")))?;
+        for (name, value) in pairs {
+            self.set(&name, &value)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn run(&self) -> Result<Pixelated, Reject> {
+        if self.image.is_empty() {
+            return Err(Reject::bad(
+                "missing_image",
+                "no image: send the image bytes as the body (`body_base64` in an envelope, or raw \
+                 bytes on stdin), or a JSON body with `image_base64`",
+            ));
+        }
+        engine::pixelate(&self.image, &self.options).map_err(Reject::from)
+    }
+}
+
+/// Raw image bytes on stdin: `POST /pixelate` with default options, answering `image/png`.
+pub(super) fn raw(image: &[u8]) -> Response {
+    match engine::pixelate(image, &Options::default()) {
+        Ok(done) => Response::png(&done.png),
+        Err(e) => Reject::from(e).into_response(),
+    }
+}
+
+/// `POST /pixelate` from an envelope; `query` already joins the path's query and `query`.
+pub(super) fn handle(request: &Request, query: &str) -> Response {
+    let job = match gather(request, query) {
+        Ok(job) => job,
+        Err(reject) => return reject.into_response(),
+    };
+    match job.run() {
+        Ok(done) if wants_report(&job, request) => Response::json(200, report(&done)),
+        Ok(done) => Response::png(&done.png),
+        Err(reject) => reject.into_response(),
+    }
+}
+
+fn gather(request: &Request, query: &str) -> Result<Job, Reject> {
+    let mut job = Job::new();
+    match (&request.body, &request.body_base64) {
+        (Some(_), Some(_)) => {
+            return Err(Reject::bad(
+                "bad_request",
+                "give the body once: either `body` or `body_base64`, not both",
+            ));
+        }
+        (Some(Json::Object(fields)), None) => job.set_fields(fields, &[])?,
+        (Some(Json::String(text)), None) => job_from_bytes(&mut job, request, text.as_bytes())?,
+        (Some(other), None) => {
+            return Err(Reject::bad(
+                "bad_request",
+                format!(
+                    "a JSON body for /pixelate must be an object like \
+                     {{\"image_base64\":\"…\",\"block\":8}}, not `{}`",
+                    short(&other.to_string())
+                ),
+            ));
+        }
+        (None, Some(b64)) => {
+            let bytes = base64::decode(b64).map_err(|e| {
+                Reject::bad(
+                    "invalid_base64",
+                    format!("`body_base64` is not base64: {e}"),
+                )
+            })?;
+            job_from_bytes(&mut job, request, &bytes)?;
+        }
+        (None, None) => {}
+    }
+    job.set_query(query)?;
+    Ok(job)
+}
+
+/// A body given as bytes is a JSON object of fields when its content type says JSON or it starts
+/// with `{` (no image format does), else the image itself.
+fn job_from_bytes(job: &mut Job, request: &Request, bytes: &[u8]) -> Result<(), Reject> {
+    let says_json = request
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if says_json || first == Some(&b'{') {
+        match Json::parse(bytes) {
+            Ok(Json::Object(fields)) => job.set_fields(&fields, &[]),
+            Ok(_) => Err(Reject::bad(
+                "bad_request",
+                "a JSON body for /pixelate must be an object like {\"image_base64\":\"…\",\"block\":8}",
+            )),
+            Err(e) => Err(Reject::bad(
+                "invalid_json",
+                format!("the body is not valid JSON: {e}"),
+            )),
+        }
+    } else {
+        job.image = bytes.to_vec();
+        Ok(())
+    }
+}
+
+/// `report` decides when given; otherwise an `accept` naming JSON and no image type asks for one.
+fn wants_report(job: &Job, request: &Request) -> bool {
+    job.report.unwrap_or_else(|| {
+        request.accept.as_deref().is_some_and(|accept| {
+            let accept = accept.to_ascii_lowercase();
+            accept.contains("application/json") && !accept.contains("image/")
+        })
+    })
+}
+
+/// The JSON report: the engine's `Report` field for field (written here rather than through serde
+/// to keep `serde_json` out of the module; a test holds them equal), then the PNG as `png_base64`,
+/// so one runner round trip gives both the facts and the picture.
+pub(super) fn report(done: &Pixelated) -> Json {
+    let r = &done.report;
+    let t = &r.timings;
+    let palette = r.palette.iter().map(|c| Json::from(c.as_str())).collect();
+    Json::object([
+        ("format", r.format.into()),
+        ("source_width", r.source_width.into()),
+        ("source_height", r.source_height.into()),
+        ("grid_width", r.grid_width.into()),
+        ("grid_height", r.grid_height.into()),
+        ("block", r.block.into()),
+        ("output_width", r.output_width.into()),
+        ("output_height", r.output_height.into()),
+        ("palette", Json::Array(palette)),
+        ("transparent", r.transparent.into()),
+        ("decode_scale", r.decode_scale.into()),
+        ("png_bytes", r.png_bytes.into()),
+        (
+            "timings",
+            Json::object([
+                ("decode_ms", Json::millis(t.decode_ms)),
+                ("palette_ms", Json::millis(t.palette_ms)),
+                ("encode_ms", Json::millis(t.encode_ms)),
+                ("total_ms", Json::millis(t.total_ms)),
+            ]),
+        ),
+        ("content_type", "image/png".into()),
+        ("png_base64", base64::encode(&done.png).into()),
+    ])
+}
+
+/// The text form of a JSON field value, as `Options::set` takes it; `None` for `null` (unset).
+/// Arrays join with commas (`"palette": ["#000000", "#ffffff"]`).
+pub(super) fn field_text(name: &str, value: &Json) -> Result<Option<String>, Reject> {
+    let scalar = |v: &Json| match v {
+        Json::String(s) | Json::Number(s) => Some(s.clone()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let text = match value {
+        Json::Null => return Ok(None),
+        Json::Array(items) => items
+            .iter()
+            .map(scalar)
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.join(",")),
+        other => scalar(other),
+    };
+    text.map(Some).ok_or_else(|| {
+        Reject::bad("invalid_option",
+            format!(
+                "field `{name}` has a value of the wrong kind (`{}`): give a string, number, boolean \
+                 or a list of those",
+                short(&value.to_string())
+            ),
+        )
+    })
+}
+
+fn parse_flag(name: &str, value: &str) -> Result<bool, Reject> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Reject::bad(
+            "invalid_option",
+            format!("invalid option `{name}`: `{value}` is not true or false"),
+        )),
+    }
+}
+
+/// At most 60 characters of `text`, for quoting input in messages.
+fn short(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
