@@ -152,6 +152,9 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.json && args.output.as_deref() == Some(std::path::Path::new("-")) {
+        anyhow::bail!("--json and `-o -` both want stdout: write the PNG to a file, or drop --json");
+    }
     let options = args.options()?;
     let result = super::pixelate_file(&args.input, &options)?;
     let output = args
