@@ -56,6 +56,10 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["colors", "palette", "levels"])]
     pub full_color: bool,
 
+    /// Keep small saturated details (a flag, a badge): chroma counts double in the palette.
+    #[arg(long)]
+    pub vivid: bool,
+
     /// Dithering, done on the grid.
     #[arg(short, long, value_enum, default_value_t = DitherArg::None)]
     pub dither: DitherArg,
@@ -144,6 +148,7 @@ impl Args {
             o.set("grid", "true")?;
         }
         o.dither = self.dither.into();
+        o.vivid = self.vivid;
         o.alpha_threshold = self.alpha_threshold;
         o.optimize = self.optimize;
         o.limits.max_pixels = self.max_pixels;
@@ -153,7 +158,9 @@ impl Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json && args.output.as_deref() == Some(std::path::Path::new("-")) {
-        anyhow::bail!("--json and `-o -` both want stdout: write the PNG to a file, or drop --json");
+        anyhow::bail!(
+            "--json and `-o -` both want stdout: write the PNG to a file, or drop --json"
+        );
     }
     let options = args.options()?;
     let result = super::pixelate_file(&args.input, &options)?;

@@ -534,3 +534,39 @@ fn colors_option_is_respected_for_tiny_and_flat_images() {
         Colors::Count(7)
     ));
 }
+
+#[test]
+fn vivid_keeps_small_saturated_details() {
+    // Astronaut at 16 colours: the flag and the mission badge are small and saturated; an
+    // error-minimising palette spends its entries on the large orange, grey and skin areas. Score:
+    // how much chroma the most saturated 5 % of cells (by the reference) lose.
+    let src_bytes = fixture("astronaut.png");
+    let src = image::load_from_memory(&src_bytes).unwrap().to_rgba8();
+    let reference = reference_grid(&src, 8);
+    let chroma = |lab: [f64; 3]| lab[1].hypot(lab[2]);
+    let mut by_chroma: Vec<usize> = (0..reference.len()).collect();
+    by_chroma
+        .sort_by(|&a, &b| chroma(reference[b].unwrap()).total_cmp(&chroma(reference[a].unwrap())));
+    let top = &by_chroma[..reference.len() / 20];
+    let loss = |vivid: &str| {
+        let (grid, _, _) = run(
+            &src_bytes,
+            &[
+                ("block", "8"),
+                ("colors", "16"),
+                ("grid", "true"),
+                ("vivid", vivid),
+            ],
+        );
+        let pixels: Vec<[u8; 4]> = grid.pixels().map(|p| p.0).collect();
+        top.iter()
+            .map(|&i| chroma(reference[i].unwrap()) - chroma(srgb_oklab(pixels[i])))
+            .sum::<f64>()
+            / top.len() as f64
+    };
+    let (plain, vivid) = (loss("false"), loss("true"));
+    assert!(
+        vivid < plain * 0.8,
+        "chroma lost on the most saturated cells: vivid {vivid:.4}, plain {plain:.4}"
+    );
+}

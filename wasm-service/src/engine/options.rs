@@ -127,6 +127,9 @@ pub struct Options {
     /// Cells whose mean alpha is below this (0..=255) become fully transparent; the rest opaque.
     pub alpha_threshold: u8,
     pub output: Output,
+    /// Weigh chroma double when building and matching palettes, so small saturated details keep
+    /// their colour.
+    pub vivid: bool,
     /// Spend more time for a smaller PNG (best compression, filter search).
     pub optimize: bool,
     pub limits: Limits,
@@ -140,6 +143,7 @@ impl Default for Options {
             dither: Dither::None,
             alpha_threshold: DEFAULT_ALPHA_THRESHOLD,
             output: Output::Original,
+            vivid: false,
             optimize: false,
             limits: Limits::default(),
         }
@@ -178,6 +182,10 @@ pub const OPTION_NAMES: &[(&str, &str)] = &[
     ),
     ("scale", "draw each cell as K×K pixels, 1..=64"),
     ("grid", "true: one output pixel per cell"),
+    (
+        "vivid",
+        "true: keep small saturated details (chroma counts double in the palette)",
+    ),
     ("optimize", "true: smaller PNG, slower"),
 ];
 
@@ -215,6 +223,7 @@ impl Options {
                     self.output = Output::Original;
                 }
             }
+            "vivid" => self.vivid = parse_bool("vivid", value)?,
             "optimize" => self.optimize = parse_bool("optimize", value)?,
             _ => {
                 let known: Vec<&str> = OPTION_NAMES.iter().map(|(n, _)| *n).collect();

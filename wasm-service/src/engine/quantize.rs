@@ -32,6 +32,13 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
         .map(|c| c.alpha > 0.0 && c.alpha * 255.0 + 0.5 >= f32::from(options.alpha_threshold))
         .collect();
     let cols = cells.layout.cols() as usize;
+    let metric = Metric {
+        chroma: if options.vivid {
+            VIVID_CHROMA_WEIGHT
+        } else {
+            1.0
+        },
+    };
 
     // Each opaque cell gets a code; `colors[code]` is its sRGB colour.
     let (codes, colors): (Vec<Option<u32>>, Vec<[u8; 3]>) = match &options.colors {
@@ -48,26 +55,46 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
             (codes, space.level_colors())
         }
         Colors::Palette(p) => {
-            let labs = oklab_cells(&cells.cells);
-            (
-                map_to_palette(&labs, &opaque, cols, &p.colors, options),
-                p.colors.clone(),
-            )
+            let labs = oklab_cells(&cells.cells, metric);
+            let codes = map_to_palette(&labs, &opaque, cols, &p.colors, metric, options);
+            (codes, p.colors.clone())
         }
         Colors::Count(n) => {
-            let labs = oklab_cells(&cells.cells);
-            let palette = build_palette(&labs, &cells.cells, &opaque, usize::from(*n));
-            (
-                map_to_palette(&labs, &opaque, cols, &palette, options),
-                palette,
-            )
+            let labs = oklab_cells(&cells.cells, metric);
+            let palette = build_palette(&labs, &cells.cells, &opaque, usize::from(*n), metric);
+            let codes = map_to_palette(&labs, &opaque, cols, &palette, metric, options);
+            (codes, palette)
         }
     };
     Ok(index(&codes, &colors))
 }
 
-fn oklab_cells(cells: &[Cell]) -> Vec<Lab> {
-    cells.iter().map(|c| linear_to_oklab(c.rgb)).collect()
+/// How much chroma (a, b) counts against lightness in `--vivid` mode. Error-minimising palettes
+/// spend their entries on large areas of lightness detail and drop small saturated ones (a flag, a
+/// badge); stretching a and b makes a small blue patch as costly to lose as a large grey ramp.
+const VIVID_CHROMA_WEIGHT: f32 = 2.0;
+
+/// The space palettes are built and matched in: Oklab with a and b scaled by `chroma`.
+#[derive(Debug, Clone, Copy)]
+struct Metric {
+    chroma: f32,
+}
+
+impl Metric {
+    fn to_space(self, lab: Lab) -> Lab {
+        [lab[0], lab[1] * self.chroma, lab[2] * self.chroma]
+    }
+
+    fn from_space(self, p: Lab) -> Lab {
+        [p[0], p[1] / self.chroma, p[2] / self.chroma]
+    }
+}
+
+fn oklab_cells(cells: &[Cell], metric: Metric) -> Vec<Lab> {
+    cells
+        .iter()
+        .map(|c| metric.to_space(linear_to_oklab(c.rgb)))
+        .collect()
 }
 
 /// Every cell keeps its own colour: codes number the distinct colours in first-seen order.
@@ -96,9 +123,13 @@ fn map_to_palette(
     opaque: &[bool],
     cols: usize,
     palette: &[[u8; 3]],
+    metric: Metric,
     options: &Options,
 ) -> Vec<Option<u32>> {
-    let entries: Vec<Lab> = palette.iter().map(|&c| srgb8_to_oklab(c)).collect();
+    let entries: Vec<Lab> = palette
+        .iter()
+        .map(|&c| metric.to_space(srgb8_to_oklab(c)))
+        .collect();
     dither::apply(
         labs,
         opaque,
@@ -122,7 +153,13 @@ pub(crate) fn nearest(entries: &[Lab], c: Lab) -> usize {
 
 /// A palette of at most `n` colours for the opaque cells: Wu-style variance splits, refined by
 /// k-means, all in Oklab and weighted by cell area. Deterministic: stable sorts, first-wins ties.
-fn build_palette(labs: &[Lab], cells: &[Cell], opaque: &[bool], n: usize) -> Vec<[u8; 3]> {
+fn build_palette(
+    labs: &[Lab],
+    cells: &[Cell],
+    opaque: &[bool],
+    n: usize,
+    metric: Metric,
+) -> Vec<[u8; 3]> {
     let points = binned(
         labs.iter()
             .zip(cells)
@@ -137,7 +174,7 @@ fn build_palette(labs: &[Lab], cells: &[Cell], opaque: &[bool], n: usize) -> Vec
     kmeans(&points, &mut centroids, if n > 32 { 8 } else { 16 });
     let mut palette: Vec<[u8; 3]> = Vec::with_capacity(centroids.len());
     for c in centroids {
-        let rgb = oklab_to_srgb8(c);
+        let rgb = oklab_to_srgb8(metric.from_space(c));
         if !palette.contains(&rgb) {
             palette.push(rgb);
         }
