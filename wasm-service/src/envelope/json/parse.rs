@@ -1,32 +1,14 @@
-//! A small JSON value with its own parser and writer, so the module does not carry `serde_json`.
+//! The JSON parser: strict RFC 8259, field order kept, numbers kept as text, nesting bounded.
 //!
-//! The module must stay small (OSC's runner loads and validates the whole module on every request),
-//! and `serde_json` with its `Value` machinery costs more of that budget than everything else the
-//! router does. This covers what the envelope needs: strict RFC 8259 parsing with a nesting limit,
-//! objects that keep their field order, numbers kept as their text (options are parsed from text
-//! anyway), and compact output that is always valid UTF-8. `Serialize`/`Deserialize` and the
-//! `serde_json::Value` conversions exist for native callers; the module never instantiates them.
+//! Hot path: a base64 body is one long string, so plain runs inside strings are scanned eight bytes
+//! at a time and copied as slices.
 
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, Serializer};
+use super::Json;
 
 /// Deepest nesting the parser accepts; deeper input would only exhaust the module's stack.
 pub const MAX_DEPTH: usize = 64;
-
-/// A JSON value. Objects keep their fields in order (duplicates included); numbers keep their text.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Json {
-    #[default]
-    Null,
-    Bool(bool),
-    /// A number's text as it appeared (or was written), always valid JSON number syntax.
-    Number(String),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
-}
 
 /// Why a text is not JSON, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,210 +27,23 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-impl Json {
-    /// Parses one JSON document (surrounding whitespace allowed).
-    pub fn parse(text: &[u8]) -> Result<Json, ParseError> {
-        let text = std::str::from_utf8(text).map_err(|e| ParseError {
-            what: "the text is not valid UTF-8",
-            at: e.valid_up_to(),
-        })?;
-        let mut p = Parser {
-            s: text.as_bytes(),
-            text,
-            at: 0,
-        };
-        let value = p.value(0)?;
-        p.skip_ws();
-        if p.at < p.s.len() {
-            return Err(p.fail("unexpected text after the JSON value"));
-        }
-        Ok(value)
+/// Parses one JSON document (surrounding whitespace allowed).
+pub(super) fn parse(text: &[u8]) -> Result<Json, ParseError> {
+    let text = std::str::from_utf8(text).map_err(|e| ParseError {
+        what: "the text is not valid UTF-8",
+        at: e.valid_up_to(),
+    })?;
+    let mut p = Parser {
+        s: text.as_bytes(),
+        text,
+        at: 0,
+    };
+    let value = p.value(0)?;
+    p.skip_ws();
+    if p.at < p.s.len() {
+        return Err(p.fail("unexpected text after the JSON value"));
     }
-
-    /// An object from `(name, value)` pairs, in that order.
-    pub fn object<'a>(fields: impl IntoIterator<Item = (&'a str, Json)>) -> Json {
-        Json::Object(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        )
-    }
-
-    /// A number with three decimals (milliseconds with microsecond resolution); `null` if not finite.
-    pub fn millis(value: f64) -> Json {
-        if !value.is_finite() {
-            return Json::Null;
-        }
-        // `as` saturates, and timings are never negative; clamping keeps the text valid anyway.
-        let micros = (value.max(0.0) * 1000.0 + 0.5) as u64;
-        Json::Number(format!("{}.{:03}", micros / 1000, micros % 1000))
-    }
-
-    /// The value of field `name` (the last one, if repeated), if this is an object that has it.
-    pub fn get(&self, name: &str) -> Option<&Json> {
-        match self {
-            Json::Object(fields) => fields.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Json::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// A non-negative whole number.
-    pub fn as_u64(&self) -> Option<u64> {
-        match self {
-            Json::Number(n) => n.parse().ok(),
-            _ => None,
-        }
-    }
-
-    pub fn as_bool(&self) -> Option<bool> {
-        match self {
-            Json::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
-    pub fn as_array(&self) -> Option<&[Json]> {
-        match self {
-            Json::Array(items) => Some(items),
-            _ => None,
-        }
-    }
-
-    pub fn as_object(&self) -> Option<&[(String, Json)]> {
-        match self {
-            Json::Object(fields) => Some(fields),
-            _ => None,
-        }
-    }
-
-    pub fn is_null(&self) -> bool {
-        matches!(self, Json::Null)
-    }
-
-    pub fn is_string(&self) -> bool {
-        matches!(self, Json::String(_))
-    }
-
-    /// Appends the compact JSON text of this value to `out`.
-    pub fn write(&self, out: &mut String) {
-        match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(true) => out.push_str("true"),
-            Json::Bool(false) => out.push_str("false"),
-            Json::Number(n) => out.push_str(n),
-            Json::String(s) => write_string(s, out),
-            Json::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    item.write(out);
-                }
-                out.push(']');
-            }
-            Json::Object(fields) => {
-                out.push('{');
-                for (i, (name, value)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_string(name, out);
-                    out.push(':');
-                    value.write(out);
-                }
-                out.push('}');
-            }
-        }
-    }
-}
-
-/// Compact JSON text.
-impl fmt::Display for Json {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::new();
-        self.write(&mut out);
-        f.write_str(&out)
-    }
-}
-
-impl From<&str> for Json {
-    fn from(s: &str) -> Self {
-        Json::String(s.to_string())
-    }
-}
-
-impl From<String> for Json {
-    fn from(s: String) -> Self {
-        Json::String(s)
-    }
-}
-
-impl From<bool> for Json {
-    fn from(b: bool) -> Self {
-        Json::Bool(b)
-    }
-}
-
-macro_rules! from_integer {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Json {
-            fn from(n: $t) -> Self {
-                Json::Number(n.to_string())
-            }
-        }
-    )*};
-}
-from_integer!(u8, u16, u32, u64, usize, i32, i64);
-
-impl From<Vec<Json>> for Json {
-    fn from(items: Vec<Json>) -> Self {
-        Json::Array(items)
-    }
-}
-
-impl<T: Into<Json>> From<Option<T>> for Json {
-    fn from(value: Option<T>) -> Self {
-        value.map_or(Json::Null, Into::into)
-    }
-}
-
-/// Writes `s` as a JSON string: quotes, backslashes and control characters escaped, the rest
-/// (including non-ASCII) as is.
-fn write_string(s: &str, out: &mut String) {
-    out.reserve(s.len() + 2);
-    out.push('"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1F | 0x7F => "",
-            _ => continue,
-        };
-        // Every byte that stops the scan is ASCII, so these slices fall on char boundaries.
-        out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            out.push_str(&format!("\\u{:04x}", b));
-        } else {
-            out.push_str(escape);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
+    Ok(value)
 }
 
 /// Whether any byte of `word` is `"`, `\\` or a control character (below 0x20): the bytes that end
@@ -509,131 +304,6 @@ impl Parser<'_> {
     }
 }
 
-impl Serialize for Json {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Json::Null => s.serialize_unit(),
-            Json::Bool(b) => s.serialize_bool(*b),
-            Json::Number(n) => {
-                if let Ok(u) = n.parse::<u64>() {
-                    s.serialize_u64(u)
-                } else if let Ok(i) = n.parse::<i64>() {
-                    s.serialize_i64(i)
-                } else {
-                    s.serialize_f64(n.parse().unwrap_or(f64::NAN))
-                }
-            }
-            Json::String(text) => s.serialize_str(text),
-            Json::Array(items) => s.collect_seq(items),
-            Json::Object(fields) => s.collect_map(fields.iter().map(|(k, v)| (k, v))),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JsonVisitor)
-    }
-}
-
-struct JsonVisitor;
-
-impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Json, E> {
-        Ok(Json::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Json, E> {
-        Ok(Json::from(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Json, E> {
-        Ok(Json::from(v))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json, E> {
-        // Debug gives the shortest text that reads back as the same f64 (`0.1`, `1e300`).
-        Ok(if v.is_finite() {
-            Json::Number(format!("{v:?}"))
-        } else {
-            Json::Null
-        })
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Json, E> {
-        Ok(Json::from(v))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Json, E> {
-        Ok(Json::String(v))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Json, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
-        Json::deserialize(d)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Json::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        let mut fields = Vec::new();
-        while let Some(entry) = map.next_entry::<String, Json>()? {
-            fields.push(entry);
-        }
-        Ok(Json::Object(fields))
-    }
-}
-
-impl From<serde_json::Value> for Json {
-    fn from(value: serde_json::Value) -> Self {
-        use serde_json::Value as V;
-        match value {
-            V::Null => Json::Null,
-            V::Bool(b) => Json::Bool(b),
-            V::Number(n) => Json::Number(n.to_string()),
-            V::String(s) => Json::String(s),
-            V::Array(items) => Json::Array(items.into_iter().map(Json::from).collect()),
-            V::Object(map) => Json::Object(map.into_iter().map(|(k, v)| (k, v.into())).collect()),
-        }
-    }
-}
-
-impl From<Json> for serde_json::Value {
-    fn from(value: Json) -> Self {
-        use serde_json::Value as V;
-        match value {
-            Json::Null => V::Null,
-            Json::Bool(b) => V::Bool(b),
-            // The text is valid JSON number syntax; serde_json only refuses what f64 cannot hold.
-            Json::Number(n) => n.parse::<serde_json::Number>().map_or(V::Null, V::Number),
-            Json::String(s) => V::String(s),
-            Json::Array(items) => V::Array(items.into_iter().map(V::from).collect()),
-            Json::Object(fields) => {
-                V::Object(fields.into_iter().map(|(k, v)| (k, v.into())).collect())
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -727,12 +397,6 @@ mod tests {
     }
 
     #[test]
-    fn writes_escapes_and_keeps_non_ascii() {
-        let v = Json::object([("k\"", Json::from("a\\b\n\u{1}\u{7f}é✓"))]);
-        assert_eq!(v.to_string(), r#"{"k\"":"a\\b\n\u0001\u007fé✓"}"#);
-    }
-
-    #[test]
     fn the_eight_byte_scan_stops_exactly_where_the_bytewise_one_does() {
         for stop in [b'"', b'\\', 0x00, 0x1F] {
             for at in 0..8 {
@@ -757,19 +421,5 @@ mod tests {
                 Json::Array(vec![Json::from(body.as_str()), Json::Number("1".into())])
             );
         }
-    }
-
-    #[test]
-    fn millis_have_three_decimals_and_non_finite_is_null() {
-        assert_eq!(Json::millis(12.3456), Json::Number("12.346".into()));
-        assert_eq!(Json::millis(0.0), Json::Number("0.000".into()));
-        assert_eq!(Json::millis(f64::NAN), Json::Null);
-    }
-
-    #[test]
-    fn serde_round_trip_matches_the_text_form() {
-        let v = parse(r#"{"a":[1,2.5,"x",null,{"b":false}]}"#).unwrap();
-        let via_serde: Json = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
-        assert_eq!(via_serde, v);
     }
 }
