@@ -199,23 +199,23 @@ fn unrecognised_object(value: &Json) -> Response {
     )
 }
 
+/// Neither empty nor JSON: image bytes (what the runner hands over for a hex body), or a mistake.
+/// The engine's own format check decides, so the module carries one copy of it.
 fn handle_other(input: &[u8]) -> Response {
-    match engine::probe(input) {
-        Err(engine::Error::UnsupportedFormat { detected: None }) => {
-            if std::str::from_utf8(input).is_ok() {
-                Response::error(
-                    400,
-                    "unrecognized_input",
-                    &format!("stdin is text but not a request; {}", accepted_inputs()),
-                )
+    match engine::pixelate(input, &engine::Options::default()) {
+        Ok(done) => Response::png(&done.png),
+        // Nothing like an image: say what the module accepts (400 for text, 415 for binary).
+        Err(err @ engine::Error::UnsupportedFormat { detected: None }) => {
+            let mut reject = if std::str::from_utf8(input).is_ok() {
+                Reject::bad("unrecognized_input", "stdin is text but not a request")
             } else {
-                let mut reject = Reject::from(engine::Error::UnsupportedFormat { detected: None });
-                reject.message = format!("{}; {}", reject.message, accepted_inputs());
-                reject.into_response()
-            }
+                Reject::from(err)
+            };
+            reject.message = format!("{}; {}", reject.message, accepted_inputs());
+            reject.into_response()
         }
-        // An image, or something that starts like one (the engine explains what is wrong).
-        _ => pixelate::raw(input),
+        // An image, or something that starts like one: the engine says what is wrong.
+        Err(err) => Reject::from(err).into_response(),
     }
 }
 

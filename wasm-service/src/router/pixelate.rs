@@ -86,14 +86,6 @@ impl Job {
     }
 }
 
-/// Raw image bytes on stdin: `POST /pixelate` with default options, answering `image/png`.
-pub(super) fn raw(image: &[u8]) -> Response {
-    match engine::pixelate(image, &Options::default()) {
-        Ok(done) => Response::png(&done.png),
-        Err(e) => Reject::from(e).into_response(),
-    }
-}
-
 /// `POST /pixelate` from an envelope; `query` already joins the path's query and `query`.
 pub(super) fn handle(request: &Request, query: &str) -> Response {
     let job = match gather(request, query) {
