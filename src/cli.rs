@@ -16,4 +16,10 @@ pub enum Command {
     Pixelate(crate::pixelate::cli::Args),
     /// List the built-in palettes (optionally render a swatch image).
     Palettes(crate::pixelate::cli::PalettesArgs),
+    /// Run a module locally exactly as OSC's wasm runner does, plus a gateway with its HTTP API.
+    RunLocal(crate::runner::cli::Args),
+    /// Give a runner URL (local or deployed) its HTTP API back: /health, /pixelate, ...
+    Gateway(crate::gateway::cli::Args),
+    /// Smoke-test a runner URL: health and a pixelation, checked, with latencies.
+    CallService(crate::call::cli::Args),
 }

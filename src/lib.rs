@@ -4,8 +4,11 @@
 //! One module per verb; each owns its error type and its CLI arguments. The MCP server (`mcp`)
 //! exposes the same verbs as tools.
 
+pub mod call;
 pub mod cli;
+pub mod gateway;
 pub mod pixelate;
+pub mod runner;
 
 /// The pixel engine and request router, shared with the deployed module.
 pub use wasm_service::engine;

@@ -11,6 +11,9 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Pixelate(args) => pixelsmith::pixelate::cli::run(args),
         Command::Palettes(args) => pixelsmith::pixelate::cli::palettes(args),
+        Command::RunLocal(args) => pixelsmith::runner::cli::run(args),
+        Command::Gateway(args) => pixelsmith::gateway::cli::run(args),
+        Command::CallService(args) => pixelsmith::call::cli::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,0 +1,309 @@
+//! The gateway's HTTP side: any HTTP request becomes a request envelope, goes to the runner as
+//! `POST /` text, and the module's response envelope becomes the HTTP response — its status,
+//! content type, headers and body (raw bytes for base64 bodies). The routes themselves are the
+//! module's (`GET /health`, `GET /palettes`, `GET /`, `POST /pixelate`, its 404s and 405s); the
+//! gateway only adds fitting for large images and clear 502/504 answers when the runner fails.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+use wasm_service::envelope::{Json, Request as Envelope, Response as Answer};
+
+use super::fit::{self, FitError};
+use super::upstream::Upstream;
+
+/// Header that says an image was reduced to fit the runner's request limit, and how.
+pub const FITTED_HEADER: &str = "x-pixelsmith-fitted";
+
+#[derive(Clone)]
+pub(super) struct Gateway {
+    pub(super) upstream: Upstream,
+    /// The runner's request body limit (1 MiB on OSC).
+    pub(super) runner_limit: usize,
+    /// The largest upload the gateway reads.
+    pub(super) max_upload: usize,
+}
+
+pub(super) fn app(gateway: Gateway) -> Router {
+    Router::new().fallback(handle).with_state(gateway)
+}
+
+async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
+    let headers = request.headers().clone();
+    let body = match axum::body::to_bytes(request.into_body(), gateway.max_upload).await {
+        Ok(body) => body.to_vec(),
+        Err(_) => {
+            return error(
+                413,
+                "payload_too_large",
+                &format!(
+                    "the body is over {} bytes, the most this gateway reads",
+                    gateway.max_upload
+                ),
+            );
+        }
+    };
+    let response =
+        if method == Method::OPTIONS && headers.contains_key("access-control-request-method") {
+            preflight(&headers)
+        } else {
+            forward(&gateway, &method, &path, &query, &headers, body).await
+        };
+    tracing::debug!(%method, %path, status = %response.status(), "gateway request");
+    response
+}
+
+async fn forward(
+    gateway: &Gateway,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: Vec<u8>,
+) -> Response {
+    // HEAD is GET without the body (hyper drops the body of an answer to HEAD).
+    let method_name = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    let content_type = header_text(headers, header::CONTENT_TYPE);
+    let accept = header_text(headers, header::ACCEPT);
+    let request = envelope_for(
+        method_name,
+        path,
+        query,
+        content_type.as_deref(),
+        accept.as_deref(),
+        &body,
+    );
+    let mut text = request.to_json();
+    let mut fitted = None;
+    if text.len() > gateway.runner_limit {
+        if !is_pixelate(method_name, path) || request.body_base64.is_none() {
+            return error(
+                413,
+                "payload_too_large",
+                &format!(
+                    "the request envelope would be {} bytes, over the runner's {} byte limit; only \
+                     raw images sent to POST /pixelate are reduced to fit",
+                    text.len(),
+                    gateway.runner_limit
+                ),
+            );
+        }
+        let size = |image: &[u8], query: &str| with_image(&request, image, query).to_json().len();
+        match fit::fit(&body, query, size, gateway.runner_limit) {
+            Ok(done) => {
+                text = with_image(&request, &done.image, &done.query).to_json();
+                fitted = Some(done);
+            }
+            Err(FitError::Engine(err)) => {
+                return to_http(wasm_service::router::engine_error(&err), &[]);
+            }
+            Err(FitError::TooLarge(reason)) => return error(413, "payload_too_large", &reason),
+        }
+    }
+    let exchange = match gateway.upstream.send_text(text).await {
+        Ok(exchange) => exchange,
+        Err(err) => {
+            tracing::warn!("runner call failed: {err}");
+            return error(err.http_status(), err.code(), &err.to_string());
+        }
+    };
+    let mut extra = vec![(
+        HeaderName::from_static("server-timing"),
+        format!("runner;dur={:.1}", exchange.latency.as_secs_f64() * 1000.0),
+    )];
+    let answer = match &fitted {
+        Some(done) => {
+            extra.push((
+                HeaderName::from_static(FITTED_HEADER),
+                done.describe(body.len()),
+            ));
+            match done.restore(exchange.response) {
+                Ok(answer) => answer,
+                Err(message) => return error(502, "bad_gateway", &message),
+            }
+        }
+        None => exchange.response,
+    };
+    to_http(answer, &extra)
+}
+
+/// A browser's CORS preflight, answered here: the module has no OPTIONS routes, and the gateway
+/// is meant to be called from pages on any origin (like OSC's runner, which allows any origin).
+fn preflight(request_headers: &HeaderMap) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET,HEAD,POST"),
+    );
+    if let Some(asked) = request_headers.get("access-control-request-headers") {
+        headers.insert("access-control-allow-headers", asked.clone());
+    }
+    headers.insert("access-control-max-age", HeaderValue::from_static("600"));
+    response
+}
+
+/// An HTTP request as an envelope: JSON bodies as JSON, text as text, anything else as base64.
+fn envelope_for(
+    method: &str,
+    path: &str,
+    query: &str,
+    content_type: Option<&str>,
+    accept: Option<&str>,
+    body: &[u8],
+) -> Envelope {
+    let mut request = Envelope::new(method, path).with_query(query);
+    request.accept = accept.map(str::to_string);
+    if body.is_empty() {
+        request.content_type = content_type.map(str::to_string);
+        return request;
+    }
+    let lower = content_type.unwrap_or("").to_ascii_lowercase();
+    if lower.contains("json")
+        && let Ok(value) = serde_json::from_slice::<Value>(body)
+    {
+        request.body = Some(value.into());
+    } else if lower.starts_with("text/")
+        && let Ok(text) = std::str::from_utf8(body)
+    {
+        request.body = Some(Json::from(text));
+    } else {
+        request.body_base64 = Some(BASE64.encode(body));
+    }
+    request.content_type = Some(
+        content_type
+            .unwrap_or("application/octet-stream")
+            .to_string(),
+    );
+    request
+}
+
+fn with_image(request: &Envelope, image: &[u8], query: &str) -> Envelope {
+    request
+        .clone()
+        .with_query(query)
+        .with_bytes(image, "image/png")
+}
+
+fn is_pixelate(method: &str, path: &str) -> bool {
+    method.eq_ignore_ascii_case("POST") && path.trim_end_matches('/') == "/pixelate"
+}
+
+/// The module's response envelope as an HTTP response.
+fn to_http(answer: Answer, extra: &[(HeaderName, String)]) -> Response {
+    let body = match answer.decode_body() {
+        Ok(body) => body,
+        Err(err) => {
+            return error(
+                502,
+                "bad_gateway",
+                &format!("the module's response envelope has a bad body: {err}"),
+            );
+        }
+    };
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut response = (status, Body::from(body)).into_response();
+    let headers = response.headers_mut();
+    for (name, value) in &answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value),
+        ) && !is_hop_or_framing(&name)
+        {
+            headers.insert(name, value);
+        }
+    }
+    if let Ok(value) = HeaderValue::try_from(answer.content_type.as_str()) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    for (name, value) in extra {
+        if let Ok(value) = HeaderValue::try_from(value.as_str()) {
+            headers.insert(name.clone(), value);
+        }
+    }
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("x-pixelsmith-fitted, server-timing"),
+    );
+    response
+}
+
+/// Headers the module must not set through the envelope: HTTP framing is the gateway's.
+fn is_hop_or_framing(name: &HeaderName) -> bool {
+    [
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+        header::CONTENT_TYPE,
+    ]
+    .contains(name)
+}
+
+/// A gateway error in the module's error shape, so clients parse one shape.
+fn error(status: u16, code: &str, message: &str) -> Response {
+    to_http(Answer::error(status, code, message), &[])
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_become_json_text_or_base64_by_content_type() {
+        let json = envelope_for(
+            "POST",
+            "/pixelate",
+            "",
+            Some("application/json"),
+            None,
+            b"{\"block\":4}",
+        );
+        assert_eq!(json.body, Some(Json::from(serde_json::json!({"block": 4}))));
+        let text = envelope_for("POST", "/x", "", Some("text/plain"), None, b"hi");
+        assert_eq!(text.body, Some(Json::from("hi")));
+        let png = envelope_for(
+            "POST",
+            "/pixelate",
+            "block=8",
+            Some("image/png"),
+            Some("*/*"),
+            b"\x89PNG",
+        );
+        assert_eq!(png.body_base64.as_deref(), Some("iVBORw=="));
+        assert_eq!(png.query, "block=8");
+        assert_eq!(png.accept.as_deref(), Some("*/*"));
+        let bare = envelope_for("GET", "/health", "", None, None, b"");
+        assert_eq!(
+            (bare.body.is_none(), bare.body_base64.is_none()),
+            (true, true)
+        );
+    }
+
+    #[test]
+    fn only_post_pixelate_is_fitted() {
+        assert!(is_pixelate("POST", "/pixelate/"));
+        assert!(!is_pixelate("GET", "/pixelate"));
+        assert!(!is_pixelate("POST", "/palettes"));
+    }
+}

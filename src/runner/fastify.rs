@@ -1,0 +1,169 @@
+//! The answers OSC's runner gives without running the module, byte for byte as its Fastify 5
+//! server (with `@fastify/cors`, `origin: '*'`, `credentials: true`) gives them: the 404 for
+//! other routes, the content-type and body-size rejections, the handler's own crash on JSON
+//! bodies, and the CORS headers on every answer.
+//!
+//! Key order in the JSON bodies matters to anyone diffing answers, so the bodies are written
+//! as text, not through a map.
+
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Fastify's default `bodyLimit`: 1 MiB.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The content type Fastify gives a string reply.
+pub const TEXT_PLAIN_UTF8: &str = "text/plain; charset=utf-8";
+
+const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+/// Fastify's default not-found handler: `Route GET:/x not found`, with the raw URL (query
+/// included) as the client sent it.
+pub fn not_found(method: &Method, raw_url: &str) -> Response {
+    let message = format!("Route {method}:{raw_url} not found");
+    json(
+        StatusCode::NOT_FOUND,
+        format!(
+            r#"{{"message":{},"error":"Not Found","statusCode":404}}"#,
+            js_string(&message)
+        ),
+    )
+}
+
+/// `FST_ERR_CTP_INVALID_MEDIA_TYPE`: no body parser for the request's content type.
+/// Fastify formats a missing header as `undefined`.
+pub fn unsupported_media_type(content_type: Option<&str>) -> Response {
+    let shown = content_type.unwrap_or("undefined");
+    error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Some("FST_ERR_CTP_INVALID_MEDIA_TYPE"),
+        &format!("Unsupported Media Type: {shown}"),
+    )
+}
+
+/// `FST_ERR_CTP_BODY_TOO_LARGE`: the body passes [`BODY_LIMIT`].
+pub fn body_too_large() -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Some("FST_ERR_CTP_BODY_TOO_LARGE"),
+        "Request body is too large",
+    )
+}
+
+/// `FST_ERR_CTP_EMPTY_JSON_BODY`.
+pub fn empty_json_body() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        Some("FST_ERR_CTP_EMPTY_JSON_BODY"),
+        "Body cannot be empty when content-type is set to 'application/json'",
+    )
+}
+
+/// `FST_ERR_CTP_INVALID_JSON_BODY`.
+pub fn invalid_json_body() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        Some("FST_ERR_CTP_INVALID_JSON_BODY"),
+        "Body is not valid JSON but content-type is set to 'application/json'",
+    )
+}
+
+/// The runner's POST handler calls `request.body.match(...)`; a JavaScript exception there
+/// becomes Fastify's 500 with the exception's message and no `code`.
+pub fn handler_crash(message: &str) -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, None, message)
+}
+
+/// A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) answered by
+/// `@fastify/cors`; without those headers its strict preflight check answers 400.
+pub fn preflight(request_headers: &HeaderMap) -> Response {
+    let has = |name: &str| request_headers.contains_key(name);
+    if !has("origin") || !has("access-control-request-method") {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, TEXT_PLAIN_UTF8)],
+            "Invalid Preflight Request",
+        )
+            .into_response();
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET,HEAD,POST"),
+    );
+    // With no `allowedHeaders` configured, @fastify/cors reflects what the browser asked for.
+    if let Some(asked) = request_headers.get("access-control-request-headers") {
+        headers.insert("access-control-allow-headers", asked.clone());
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Access-Control-Request-Headers"),
+        );
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    response
+}
+
+/// The headers `@fastify/cors` adds to every answer (its hook runs for 404s too).
+pub fn add_cors(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers.insert(
+        "access-control-allow-credentials",
+        HeaderValue::from_static("true"),
+    );
+}
+
+/// Fastify's error serializer: `statusCode`, then `code` when the error has one, `error` (the
+/// status reason) and `message`.
+fn error(status: StatusCode, code: Option<&str>, message: &str) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let code = code
+        .map(|code| format!(r#""code":{},"#, js_string(code)))
+        .unwrap_or_default();
+    json(
+        status,
+        format!(
+            r#"{{"statusCode":{},{code}"error":{},"message":{}}}"#,
+            status.as_u16(),
+            js_string(reason),
+            js_string(message)
+        ),
+    )
+}
+
+fn json(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, JSON_UTF8)], body).into_response()
+}
+
+fn js_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn bodies_have_fastifys_key_order() {
+        assert_eq!(
+            body_of(not_found(&Method::GET, "/x?a=1")).await,
+            r#"{"message":"Route GET:/x?a=1 not found","error":"Not Found","statusCode":404}"#
+        );
+        assert_eq!(
+            body_of(unsupported_media_type(Some("application/octet-stream"))).await,
+            r#"{"statusCode":415,"code":"FST_ERR_CTP_INVALID_MEDIA_TYPE","error":"Unsupported Media Type","message":"Unsupported Media Type: application/octet-stream"}"#
+        );
+        assert_eq!(
+            body_of(handler_crash("request.body.match is not a function")).await,
+            r#"{"statusCode":500,"error":"Internal Server Error","message":"request.body.match is not a function"}"#
+        );
+    }
+}

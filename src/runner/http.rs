@@ -1,0 +1,224 @@
+//! The runner's HTTP side, as OSC's Fastify server does it: `GET /` runs the module with empty
+//! stdin, `POST /` with a `text/plain` body runs it with that body (hex-decoded when the whole
+//! body is hex), everything else is refused before the module runs. Whatever the module does,
+//! the answer is 200 with its stdout as UTF-8 text.
+//!
+//! The one deliberate difference: a run that passes the time limit is answered with 504 (what a
+//! client of OSC would eventually get from a proxy) instead of hanging.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::fastify::{self, BODY_LIMIT, TEXT_PLAIN_UTF8};
+use super::module::{Exit, Runner};
+
+/// The runner emulation as an axum app: every path and method goes through one handler, because
+/// the 404s must be Fastify's, not axum's.
+pub fn router(runner: Runner) -> Router {
+    Router::new().fallback(handle).with_state(runner)
+}
+
+async fn handle(State(runner): State<Runner>, request: Request) -> Response {
+    let method = request.method().clone();
+    let raw_url = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_string(),
+        |pq| pq.as_str().to_string(),
+    );
+    let is_root = request.uri().path() == "/";
+    let mut response = match method {
+        Method::OPTIONS => fastify::preflight(request.headers()),
+        // Fastify serves HEAD for every GET route; the module runs, the body is not sent.
+        Method::GET | Method::HEAD if is_root => run(&runner, Vec::new()).await,
+        Method::POST if is_root => match post_body_to_stdin(request).await {
+            Ok(stdin) => run(&runner, stdin).await,
+            Err(refusal) => refusal.response(),
+        },
+        _ => fastify::not_found(&method, &raw_url),
+    };
+    fastify::add_cors(&mut response);
+    tracing::debug!(%method, url = %raw_url, status = %response.status(), "runner request");
+    response
+}
+
+async fn run(runner: &Runner, stdin: Vec<u8>) -> Response {
+    let outcome = runner.run_async(stdin).await;
+    match &outcome.exit {
+        Exit::TimedOut(limit) => {
+            tracing::warn!(?limit, "module run timed out");
+            return (
+                StatusCode::GATEWAY_TIMEOUT,
+                [(header::CONTENT_TYPE, TEXT_PLAIN_UTF8)],
+                format!(
+                    "pixelsmith runner emulation: the module ran longer than {} s and was \
+                     stopped. OSC's runner has no limit: there this request would hang until a \
+                     proxy gives up.",
+                    limit.as_secs_f64()
+                ),
+            )
+                .into_response();
+        }
+        Exit::Code(0) => {}
+        other => tracing::debug!(exit = ?other, "module ended abnormally (still answered 200)"),
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, TEXT_PLAIN_UTF8)],
+        outcome.stdout_text(),
+    )
+        .into_response()
+}
+
+/// The checks Fastify and the runner's POST handler make, in their order: a body parser for the
+/// content type (else 415), the body limit (413), parsing (JSON), then `request.body.match`.
+async fn post_body_to_stdin(request: Request) -> Result<Vec<u8>, Refusal> {
+    let headers = request.headers().clone();
+    let content_type = header_text(&headers, header::CONTENT_TYPE);
+    let kind = match content_type.as_deref() {
+        None if !has_body(&headers) => {
+            return Err(Refusal::Crash(
+                "Cannot read properties of undefined (reading 'match')",
+            ));
+        }
+        None => return Err(Refusal::MediaType(None)),
+        Some(value) => match media_type(value).as_str() {
+            "text/plain" => BodyKind::Text,
+            "application/json" => BodyKind::Json,
+            _ => return Err(Refusal::MediaType(Some(value.to_string()))),
+        },
+    };
+    let declared = header_text(&headers, header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
+    if declared.is_some_and(|length: usize| length > BODY_LIMIT) {
+        return Err(Refusal::TooLarge);
+    }
+    let bytes = read_limited(request.into_body()).await?;
+    // Fastify reads text bodies as UTF-8 strings: invalid bytes are already U+FFFD here.
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = match kind {
+        BodyKind::Text => text,
+        BodyKind::Json => json_body_text(&text)?,
+    };
+    Ok(stdin_for(&body))
+}
+
+enum BodyKind {
+    Text,
+    Json,
+}
+
+/// Why the runner answers without running the module (kept small; made a response at the end).
+enum Refusal {
+    MediaType(Option<String>),
+    TooLarge,
+    EmptyJson,
+    InvalidJson,
+    Crash(&'static str),
+}
+
+impl Refusal {
+    fn response(self) -> Response {
+        match self {
+            Refusal::MediaType(content_type) => {
+                fastify::unsupported_media_type(content_type.as_deref())
+            }
+            Refusal::TooLarge => fastify::body_too_large(),
+            Refusal::EmptyJson => fastify::empty_json_body(),
+            Refusal::InvalidJson => fastify::invalid_json_body(),
+            Refusal::Crash(message) => fastify::handler_crash(message),
+        }
+    }
+}
+
+/// The JSON parser's result must be a string for `.match` to exist.
+fn json_body_text(text: &str) -> Result<String, Refusal> {
+    if text.is_empty() {
+        return Err(Refusal::EmptyJson);
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Err(_) => Err(Refusal::InvalidJson),
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        Ok(serde_json::Value::Null) => Err(Refusal::Crash(
+            "Cannot read properties of null (reading 'match')",
+        )),
+        Ok(_) => Err(Refusal::Crash("request.body.match is not a function")),
+    }
+}
+
+async fn read_limited(body: Body) -> Result<Vec<u8>, Refusal> {
+    axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map(|bytes| bytes.to_vec())
+        .map_err(|_| Refusal::TooLarge)
+}
+
+/// The hex rule: a body that is entirely hex digits (`/^[\da-f]+$/i`) is decoded pair by pair
+/// (a trailing odd digit is dropped, as the runner's `match(/[\da-f]{2}/gi)` does); any other
+/// body is written as its UTF-8 text.
+pub fn stdin_for(body: &str) -> Vec<u8> {
+    let bytes = body.as_bytes();
+    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_hexdigit) {
+        return bytes.to_vec();
+    }
+    bytes
+        .chunks_exact(2)
+        .map(|pair| (hex_value(pair[0]) << 4) | hex_value(pair[1]))
+        .collect()
+}
+
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
+    }
+}
+
+/// `text/plain; charset=utf-8` → `text/plain` (Fastify matches the media type only).
+fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Fastify only parses a body when one is announced (a non-zero length or chunked encoding).
+fn has_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || header_text(headers, header::CONTENT_LENGTH).is_some_and(|v| v.trim() != "0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_rule_decodes_whole_hex_bodies_only() {
+        assert_eq!(stdin_for("48656C6c6f"), b"Hello");
+        assert_eq!(
+            stdin_for("abc"),
+            vec![0xab],
+            "a trailing odd digit is dropped"
+        );
+        assert_eq!(stdin_for("48656c6c6f!"), b"48656c6c6f!");
+        assert_eq!(stdin_for("{\"a\":1}"), b"{\"a\":1}");
+        assert_eq!(stdin_for(""), b"");
+        assert_eq!(stdin_for("12 34"), b"12 34", "spaces make it text");
+    }
+
+    #[test]
+    fn media_type_ignores_parameters_and_case() {
+        assert_eq!(media_type("Text/Plain; charset=UTF-8"), "text/plain");
+        assert_eq!(media_type("application/json"), "application/json");
+    }
+}

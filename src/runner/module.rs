@@ -1,0 +1,435 @@
+//! One compiled module and one run of it, the way `wasmedge main.wasm` runs it for every request:
+//! a fresh instance, stdin from the request, args `["main.wasm"]`, no environment, no preopened
+//! directories, no sockets, and stdout/stderr collected.
+//!
+//! The module is compiled once (wasmi translates functions lazily and keeps the translation), and
+//! each run gets a new `Store` and instance, so no state survives between requests, as on OSC.
+//! This file knows nothing about HTTP.
+
+use std::io::{self, Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use wasmi::{Config, Engine, Linker, Module, Store, TypedResumableCall};
+use wasmi_wasi::WasiCtx;
+use wasmi_wasi::wasi_common::pipe::{ReadPipe, WritePipe};
+
+use super::Error;
+
+/// Fuel handed out per slice. Between slices the wall clock is checked against the time limit,
+/// so a module in an endless loop is stopped within one slice (a few ms of interpretation).
+const FUEL_SLICE: u64 = 50_000_000;
+
+/// The program name WasmEdge passes as `argv[0]`: the file name of `/usercontent/main.wasm`.
+const ARGV0: &str = "main.wasm";
+
+/// Limits that OSC's runner does not have but a local tool needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunnerConfig {
+    /// Wall-clock limit per run. OSC has none (a hanging module hangs the request); here a run
+    /// that passes it is stopped and reported as timed out, so tests and agents cannot hang.
+    pub time_limit: Duration,
+    /// Most stdout bytes kept per run; the rest is dropped and the outcome says so.
+    pub stdout_limit: usize,
+    /// Most stderr bytes kept per run (OSC ignores stderr; it is kept here for diagnostics).
+    pub stderr_limit: usize,
+}
+
+impl RunnerConfig {
+    /// The default per-run time limit.
+    pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(60);
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            time_limit: Self::DEFAULT_TIME_LIMIT,
+            stdout_limit: 256 * 1024 * 1024,
+            stderr_limit: 1024 * 1024,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// `_start` returned (code 0) or the module called `proc_exit(code)`.
+    Code(i32),
+    /// The module trapped (unreachable, out-of-bounds access, a panic compiled to `abort`, ...).
+    Trap(String),
+    /// The module ran past [`RunnerConfig::time_limit`] and was stopped (this emulation only).
+    TimedOut(Duration),
+    /// A fresh instance could not be created (e.g. its start function trapped).
+    Instantiate(String),
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// The raw stdout bytes (the HTTP front decodes them as UTF-8, lossily, as OSC does).
+    pub stdout: Vec<u8>,
+    /// The raw stderr bytes, capped at [`RunnerConfig::stderr_limit`].
+    pub stderr: Vec<u8>,
+    /// How the run ended.
+    pub exit: Exit,
+    /// Whether stdout passed [`RunnerConfig::stdout_limit`] and was cut.
+    pub stdout_truncated: bool,
+    /// Wall time of the run: instantiation plus `_start`.
+    pub elapsed: Duration,
+}
+
+impl RunOutcome {
+    /// The exit code when the module exited normally or through `proc_exit`.
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.exit {
+            Exit::Code(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Stdout as OSC's runner answers it: UTF-8 with invalid bytes replaced by U+FFFD.
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// A module compiled once, ready to be run any number of times, each time in a fresh instance.
+/// Cheap to clone and safe to share between threads.
+#[derive(Clone)]
+pub struct Runner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    module: Module,
+    linker: Linker<WasiCtx>,
+    config: RunnerConfig,
+    origin: String,
+    path: Option<PathBuf>,
+    module_bytes: usize,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("origin", &self.inner.origin)
+            .field("module_bytes", &self.inner.module_bytes)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// Reads and compiles the module at `path`.
+    pub fn from_file(path: &Path, config: RunnerConfig) -> Result<Runner, Error> {
+        let bytes = std::fs::read(path).map_err(|source| {
+            if source.kind() == io::ErrorKind::NotFound {
+                Error::ModuleNotFound {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                Error::ReadModule {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        let mut runner = Self::compile(&bytes, config, path.display().to_string())?;
+        if let Some(inner) = Arc::get_mut(&mut runner.inner) {
+            inner.path = Some(path.to_path_buf());
+        }
+        Ok(runner)
+    }
+
+    /// Compiles a module from its bytes (binary WebAssembly).
+    pub fn from_bytes(bytes: &[u8], config: RunnerConfig) -> Result<Runner, Error> {
+        Self::compile(bytes, config, "the module".to_string())
+    }
+
+    fn compile(bytes: &[u8], config: RunnerConfig, origin: String) -> Result<Runner, Error> {
+        let mut wasmi_config = Config::default();
+        wasmi_config.consume_fuel(true);
+        let engine = Engine::new(&wasmi_config);
+        let module = Module::new(&engine, bytes).map_err(|err| Error::InvalidModule {
+            origin: origin.clone(),
+            reason: err.to_string(),
+        })?;
+        let mut linker = Linker::<WasiCtx>::new(&engine);
+        wasmi_wasi::add_to_linker(&mut linker, |ctx| ctx).map_err(|err| Error::InvalidModule {
+            origin: origin.clone(),
+            reason: format!("could not set up WASI: {err}"),
+        })?;
+        check_command_shape(&module, &origin)?;
+        let runner = Runner {
+            inner: Arc::new(Inner {
+                engine,
+                module,
+                linker,
+                config,
+                origin,
+                path: None,
+                module_bytes: bytes.len(),
+            }),
+        };
+        runner.check_links()?;
+        Ok(runner)
+    }
+
+    /// Instantiates once with empty stdin, without calling `_start`, so a module whose imports
+    /// the WASI host lacks is refused now rather than on every request.
+    fn check_links(&self) -> Result<(), Error> {
+        let mut store = Store::new(&self.inner.engine, fresh_ctx(&[]).0);
+        store
+            .set_fuel(FUEL_SLICE)
+            .expect("fuel metering is enabled in compile()");
+        match self
+            .inner
+            .linker
+            .instantiate_and_start(&mut store, &self.inner.module)
+        {
+            Err(err) if matches!(err.kind(), wasmi::errors::ErrorKind::Linker(_)) => {
+                Err(Error::NotACommand {
+                    origin: self.inner.origin.clone(),
+                    reason: format!(
+                        "{err}; OSC's runner (WasmEdge) provides only `wasi_snapshot_preview1`"
+                    ),
+                })
+            }
+            // Other failures (a start function that traps) happen per request on OSC too.
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs the module once with `stdin` as its standard input, in a fresh instance. Blocks the
+    /// calling thread for as long as the module runs (at most the time limit); from async code
+    /// use [`Runner::run_async`].
+    pub fn run(&self, stdin: &[u8]) -> RunOutcome {
+        let started = Instant::now();
+        let (ctx, pipes) = fresh_ctx(stdin);
+        let limits = Limits {
+            stdout: self.inner.config.stdout_limit,
+            stderr: self.inner.config.stderr_limit,
+        };
+        let pipes = pipes.with_limits(limits);
+        let mut store = Store::new(&self.inner.engine, ctx);
+        let exit = self.execute(&mut store, started);
+        let (stdout, stdout_truncated) = pipes.stdout.take();
+        let (stderr, _) = pipes.stderr.take();
+        RunOutcome {
+            stdout,
+            stderr,
+            exit,
+            stdout_truncated,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// [`Runner::run`] on tokio's blocking pool, so many requests run in parallel, each on its
+    /// own thread (as OSC starts one process per request).
+    pub async fn run_async(&self, stdin: Vec<u8>) -> RunOutcome {
+        let runner = self.clone();
+        match tokio::task::spawn_blocking(move || runner.run(&stdin)).await {
+            Ok(outcome) => outcome,
+            Err(join) => RunOutcome {
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+                exit: Exit::Trap(format!("the runner thread failed: {join}")),
+                stdout_truncated: false,
+                elapsed: Duration::ZERO,
+            },
+        }
+    }
+
+    fn execute(&self, store: &mut Store<WasiCtx>, started: Instant) -> Exit {
+        let limit = self.inner.config.time_limit;
+        let fuel = |store: &mut Store<WasiCtx>, at_least: u64| {
+            store
+                .set_fuel(FUEL_SLICE.max(at_least))
+                .expect("fuel metering is enabled in compile()");
+        };
+        fuel(store, 0);
+        let instance = match self
+            .inner
+            .linker
+            .instantiate_and_start(&mut *store, &self.inner.module)
+        {
+            Ok(instance) => instance,
+            Err(err) => return Exit::Instantiate(err.to_string()),
+        };
+        let start = match instance.get_typed_func::<(), ()>(&*store, "_start") {
+            Ok(start) => start,
+            // check_command_shape() proved `_start: [] -> []` exists; keep a clear outcome anyway.
+            Err(err) => return Exit::Instantiate(err.to_string()),
+        };
+        let mut call = start.call_resumable(&mut *store, ());
+        loop {
+            match call {
+                Ok(TypedResumableCall::Finished(())) => return Exit::Code(0),
+                Ok(TypedResumableCall::HostTrap(trap)) => return exit_of(trap.host_error()),
+                Ok(TypedResumableCall::OutOfFuel(pending)) => {
+                    if started.elapsed() >= limit {
+                        return Exit::TimedOut(limit);
+                    }
+                    fuel(store, pending.required_fuel());
+                    call = pending.resume(&mut *store);
+                }
+                Err(err) => return exit_of(&err),
+            }
+        }
+    }
+
+    /// Where the module came from (its path, or "the module").
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    /// The module's path when it was loaded from a file.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// The module's size in bytes.
+    pub fn module_bytes(&self) -> usize {
+        self.inner.module_bytes
+    }
+
+    /// The limits this runner applies.
+    pub fn config(&self) -> RunnerConfig {
+        self.inner.config
+    }
+}
+
+/// `proc_exit(n)` surfaces as a host error carrying the code; anything else is a trap.
+fn exit_of(err: &wasmi::Error) -> Exit {
+    match err.i32_exit_status() {
+        Some(code) => Exit::Code(code),
+        None => Exit::Trap(err.to_string()),
+    }
+}
+
+/// OSC runs `_start` of a WASI preview 1 command; anything else never does useful work there.
+fn check_command_shape(module: &Module, origin: &str) -> Result<(), Error> {
+    let not_a_command = |reason: String| Error::NotACommand {
+        origin: origin.to_string(),
+        reason,
+    };
+    match module.get_export("_start") {
+        Some(wasmi::ExternType::Func(ty)) if ty.params().is_empty() && ty.results().is_empty() => {
+            Ok(())
+        }
+        Some(_) => Err(not_a_command(
+            "its `_start` export is not a function taking and returning nothing".into(),
+        )),
+        None => Err(not_a_command(
+            "it exports no `_start` function, so WasmEdge has nothing to run and every request \
+             would get an empty answer; build a WASI preview 1 command (a `fn main` binary for \
+             wasm32-wasip1), not a library, reactor or Spin/wasi-http component"
+                .into(),
+        )),
+    }
+}
+
+/// A WASI context with nothing but stdin, stdout, stderr and `argv = ["main.wasm"]`: no
+/// environment, no preopened directories, no sockets.
+fn fresh_ctx(stdin: &[u8]) -> (WasiCtx, Pipes) {
+    let stdout = Capture::default();
+    let stderr = Capture::default();
+    let mut builder = wasmi_wasi::WasiCtxBuilder::new();
+    builder
+        .arg(ARGV0)
+        .expect("a short ASCII argument always fits");
+    builder
+        .stdin(Box::new(ReadPipe::new(Cursor::new(stdin.to_vec()))))
+        .stdout(Box::new(WritePipe::from_shared(stdout.0.clone())))
+        .stderr(Box::new(WritePipe::from_shared(stderr.0.clone())));
+    (builder.build(), Pipes { stdout, stderr })
+}
+
+struct Pipes {
+    stdout: Capture,
+    stderr: Capture,
+}
+
+struct Limits {
+    stdout: usize,
+    stderr: usize,
+}
+
+impl Pipes {
+    fn with_limits(self, limits: Limits) -> Self {
+        set_limit(&self.stdout, limits.stdout);
+        set_limit(&self.stderr, limits.stderr);
+        self
+    }
+}
+
+fn set_limit(capture: &Capture, limit: usize) {
+    capture.0.write().unwrap_or_else(|p| p.into_inner()).limit = limit;
+}
+
+/// A stdout/stderr sink shared with the WASI context, capped so a runaway writer cannot exhaust
+/// memory before the time limit stops it.
+#[derive(Clone, Default)]
+struct Capture(Arc<RwLock<CappedBuffer>>);
+
+impl Capture {
+    fn take(&self) -> (Vec<u8>, bool) {
+        let mut buffer = self.0.write().unwrap_or_else(|p| p.into_inner());
+        (std::mem::take(&mut buffer.bytes), buffer.truncated)
+    }
+}
+
+#[derive(Default)]
+struct CappedBuffer {
+    bytes: Vec<u8>,
+    limit: usize,
+    truncated: bool,
+}
+
+impl Write for CappedBuffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = self.limit.saturating_sub(self.bytes.len());
+        if buf.len() > room {
+            self.truncated = true;
+        }
+        self.bytes.extend_from_slice(&buf[..buf.len().min(room)]);
+        // Report everything as written: the module must not notice the cap (OSC has none).
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_buffer_keeps_the_first_bytes_and_flags_the_cut() {
+        let mut buffer = CappedBuffer {
+            limit: 4,
+            ..CappedBuffer::default()
+        };
+        assert_eq!(buffer.write(b"abc").unwrap(), 3);
+        assert_eq!(buffer.write(b"def").unwrap(), 3);
+        assert_eq!(buffer.bytes, b"abcd");
+        assert!(buffer.truncated);
+    }
+
+    #[test]
+    fn a_module_without_start_is_refused_with_the_reason() {
+        let wasm = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
+        let err = Runner::from_bytes(&wasm, RunnerConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("exports no `_start`"), "{err}");
+    }
+
+    #[test]
+    fn bytes_that_are_not_wasm_are_refused_as_invalid() {
+        let err = Runner::from_bytes(b"not wasm", RunnerConfig::default()).unwrap_err();
+        assert!(matches!(err, Error::InvalidModule { .. }), "{err}");
+    }
+}

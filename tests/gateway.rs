@@ -1,0 +1,442 @@
+//! The gateway end to end: HTTP client → gateway → runner emulation → the real module, and back.
+//! Raw images in, raw PNG out, the module's statuses and content types, large images fitted, and
+//! clear 502/504 answers when the runner misbehaves. Also `call_service` against the same
+//! runners.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use pixelsmith::call::{CallRequest, PixelateCall, call_service};
+use pixelsmith::engine::{self, Options};
+use pixelsmith::gateway::local::{LocalOptions, LocalServices, start_local};
+use pixelsmith::gateway::{self, FITTED_HEADER, GatewayConfig};
+use pixelsmith::runner::{self, Runner, RunnerConfig, Served};
+use serde_json::Value;
+
+use crate::support::{module, wat_modules};
+
+fn any_port() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+async fn local() -> LocalServices {
+    start_local(LocalOptions::new(module::module_path()))
+        .await
+        .expect("run_local starts")
+}
+
+fn rgba(png: &[u8]) -> image::RgbaImage {
+    image::load_from_memory(png).expect("a PNG").to_rgba8()
+}
+
+fn native(image: &[u8], query: &[(&str, &str)]) -> Vec<u8> {
+    let mut options = Options::default();
+    for (name, value) in query {
+        options.set(name, value).unwrap();
+    }
+    engine::pixelate(image, &options).unwrap().png
+}
+
+#[tokio::test]
+async fn a_raw_png_comes_back_as_a_raw_png_equal_to_the_native_engine() {
+    let services = local().await;
+    let image = fixture("horse.png");
+    let response = client()
+        .post(format!(
+            "{}/pixelate?block=6&colors=8&dither=bayer4",
+            services.gateway_url()
+        ))
+        .header("content-type", "image/png")
+        .body(image.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert!(
+        response.headers().get(FITTED_HEADER).is_none(),
+        "a small image is not fitted"
+    );
+    assert!(
+        response.headers()["server-timing"]
+            .to_str()
+            .unwrap()
+            .starts_with("runner;dur=")
+    );
+    let png = response.bytes().await.unwrap();
+    let expected = native(
+        &image,
+        &[("block", "6"), ("colors", "8"), ("dither", "bayer4")],
+    );
+    assert_eq!(
+        png.as_ref(),
+        expected.as_slice(),
+        "same bytes as the native engine"
+    );
+    services.shutdown().await;
+}
+
+#[tokio::test]
+async fn health_palettes_index_and_report_are_real_json() {
+    let services = local().await;
+    let url = services.gateway_url();
+    for path in ["/health", "/palettes", "/"] {
+        let response = client().get(format!("{url}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+        let body: Value = response.json().await.unwrap();
+        if path == "/health" {
+            assert_eq!(body["status"], "ok");
+        }
+    }
+    let response = client()
+        .post(format!("{url}/pixelate?report=true&block=8"))
+        .body(fixture("horse.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["block"], 8);
+    assert!(report["png_base64"].is_string(), "{report}");
+    services.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_modules_statuses_come_through_unknown_route_404_and_bad_input() {
+    let services = local().await;
+    let url = services.gateway_url();
+    let response = client().get(format!("{url}/nope")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+
+    let response = client()
+        .get(format!("{url}/pixelate"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+
+    let response = client()
+        .post(format!("{url}/pixelate?block=8"))
+        .body(b"definitely not an image".to_vec())
+        .header("content-type", "application/octet-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+
+    // A browser's preflight is answered by the gateway itself (the module has no OPTIONS routes).
+    let response = client()
+        .request(reqwest::Method::OPTIONS, format!("{url}/pixelate"))
+        .header("origin", "https://example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    services.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_image_over_the_runner_limit_is_fitted_and_keeps_the_grid() {
+    let services = local().await;
+    let image = fixture("astronaut.png");
+    let envelope_len = wasm_service::envelope::Request::pixelate(&image, "block=8")
+        .to_json()
+        .len();
+    assert!(
+        envelope_len > runner::BODY_LIMIT,
+        "fixture must be over the limit ({envelope_len})"
+    );
+
+    // Source size output: redrawn at the source size.
+    let response = client()
+        .post(format!(
+            "{}/pixelate?block=8&colors=16",
+            services.gateway_url()
+        ))
+        .body(image.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let fitted = response.headers()[FITTED_HEADER]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(fitted.contains("block=8->"), "{fitted}");
+    let got = rgba(&response.bytes().await.unwrap());
+    let want = rgba(&native(&image, &[("block", "8"), ("colors", "16")]));
+    assert_eq!(
+        got.dimensions(),
+        want.dimensions(),
+        "output at the source size"
+    );
+    // Every 8×8 block is flat, and on the same grid as the native result.
+    let (w, h) = got.dimensions();
+    let mut differing_cells = 0;
+    let mut cells = 0;
+    for by in (0..h).step_by(8) {
+        for bx in (0..w).step_by(8) {
+            let first = got.get_pixel(bx, by);
+            for y in by..(by + 8).min(h) {
+                for x in bx..(bx + 8).min(w) {
+                    assert_eq!(got.get_pixel(x, y), first, "cell ({bx},{by}) is not flat");
+                }
+            }
+            cells += 1;
+            let other = want.get_pixel(bx, by);
+            let distance: i32 = (0..3)
+                .map(|i| (first[i] as i32 - other[i] as i32).abs())
+                .sum();
+            if distance > 48 {
+                differing_cells += 1;
+            }
+        }
+    }
+    assert!(
+        differing_cells * 20 < cells,
+        "{differing_cells} of {cells} cells differ clearly from the native result"
+    );
+
+    // Grid output: exactly the native grid size; a report says what was done.
+    let response = client()
+        .post(format!(
+            "{}/pixelate?block=8&grid=true&report=true",
+            services.gateway_url()
+        ))
+        .body(image.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    let native_report = {
+        let mut options = Options::default();
+        options.set("block", "8").unwrap();
+        options.set("grid", "true").unwrap();
+        engine::pixelate(&image, &options).unwrap().report
+    };
+    assert_eq!(report["grid_width"], native_report.grid_width);
+    assert_eq!(report["grid_height"], native_report.grid_height);
+    assert_eq!(report["output_width"], native_report.output_width);
+    assert_eq!(report["block"], 8);
+    assert_eq!(report["source_width"], native_report.source_width);
+    assert!(
+        report["fitted"]["factor"].as_u64().unwrap() >= 2,
+        "{}",
+        report["fitted"]
+    );
+    services.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_image_that_cannot_be_fitted_gets_a_clear_413() {
+    let services = local().await;
+    let response = client()
+        .post(format!("{}/pixelate?block=1", services.gateway_url()))
+        .body(fixture("astronaut.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("block 1 keeps every pixel"), "{message}");
+    services.shutdown().await;
+}
+
+/// A stand-in for what sits in front of OSC apps when something is wrong: fixed answers.
+async fn stub(
+    status: StatusCode,
+    content_type: &'static str,
+    body: &'static str,
+    delay: Duration,
+) -> Served {
+    let app = axum::Router::new().fallback(move || async move {
+        tokio::time::sleep(delay).await;
+        (status, [("content-type", content_type)], body).into_response()
+    });
+    runner::serve(app, any_port()).await.unwrap()
+}
+
+async fn gateway_to(runner_url: &str, timeout: Duration) -> Served {
+    let mut config = GatewayConfig::new(runner_url);
+    config.timeout = timeout;
+    gateway::start(&config, any_port()).await.unwrap()
+}
+
+async fn error_of(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[tokio::test]
+async fn a_runner_answering_html_gives_a_clear_502() {
+    let html = stub(
+        StatusCode::BAD_GATEWAY,
+        "text/html",
+        "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+        Duration::ZERO,
+    )
+    .await;
+    let gateway = gateway_to(&html.url(), Duration::from_secs(10)).await;
+    let response = client()
+        .get(format!("{}/health", gateway.url()))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(response).await;
+    assert_eq!((status, code.as_str()), (502, "runner_status"));
+    assert!(
+        message.contains("HTML page") && message.contains("502"),
+        "{message}"
+    );
+    gateway.shutdown().await;
+    html.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_runner_that_is_slow_unreachable_or_not_a_pixelsmith_module_is_explained() {
+    let slow = stub(StatusCode::OK, "text/plain", "late", Duration::from_secs(5)).await;
+    let gateway = gateway_to(&slow.url(), Duration::from_secs(1)).await;
+    let response = client()
+        .get(format!("{}/health", gateway.url()))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (504, "runner_timeout"),
+        "{message}"
+    );
+    gateway.shutdown().await;
+    slow.shutdown().await;
+
+    // A port nobody listens on (bound, then released).
+    let closed = tokio::net::TcpListener::bind(any_port())
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let gateway = gateway_to(&format!("http://{closed}"), Duration::from_secs(5)).await;
+    let response = client()
+        .get(format!("{}/health", gateway.url()))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_of(response).await;
+    assert_eq!((status, code.as_str()), (502, "runner_unreachable"));
+    gateway.shutdown().await;
+
+    // A module that echoes its stdin answers 200 but with a request, not a response envelope.
+    let echo = Runner::from_bytes(&wat_modules::echo(), RunnerConfig::default()).unwrap();
+    let echo = runner::start(echo, any_port()).await.unwrap();
+    let gateway = gateway_to(&echo.url(), Duration::from_secs(10)).await;
+    let response = client()
+        .get(format!("{}/health", gateway.url()))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (502, "not_an_envelope"),
+        "{message}"
+    );
+    gateway.shutdown().await;
+    echo.shutdown().await;
+}
+
+#[tokio::test]
+async fn call_service_passes_against_the_real_module_and_fails_clearly_otherwise() {
+    let services = local().await;
+    let report = call_service(&CallRequest::smoke(services.runner_url()))
+        .await
+        .unwrap();
+    assert!(report.ok, "{report:#?}");
+    let health = report.health.as_ref().unwrap();
+    assert_eq!(health.service.as_deref(), Some("pixelsmith"));
+    let pixelate = report.pixelate.as_ref().unwrap();
+    assert_eq!((pixelate.grid_width, pixelate.grid_height), (12, 8));
+    assert_eq!((pixelate.width, pixelate.height), (Some(96), Some(64)));
+    assert_eq!(pixelate.cells_uniform, Some(true));
+    assert_eq!(pixelate.matches_local_engine, Some(true));
+    assert!(pixelate.latency_ms.unwrap() > 0.0);
+
+    // A large photo with a palette: fitted, still checked.
+    let request = CallRequest {
+        pixelate: Some(PixelateCall {
+            image: fixture("astronaut.png"),
+            label: "astronaut.png".into(),
+            options: vec![
+                ("block".into(), "16".into()),
+                ("palette".into(), "pico-8".into()),
+            ],
+        }),
+        ..CallRequest::smoke(services.runner_url())
+    };
+    let report = call_service(&request).await.unwrap();
+    assert!(report.ok, "{report:#?}");
+    let pixelate = report.pixelate.unwrap();
+    assert!(pixelate.fitted.is_some());
+    assert!(pixelate.colors.unwrap() <= 17, "{pixelate:?}");
+    services.shutdown().await;
+
+    let html = stub(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "text/html",
+        "<html>503</html>",
+        Duration::ZERO,
+    )
+    .await;
+    let report = call_service(&CallRequest::smoke(html.url())).await.unwrap();
+    assert!(!report.ok);
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert!(
+        report.problems[0].contains("HTML page"),
+        "{:?}",
+        report.problems
+    );
+    html.shutdown().await;
+
+    let err = call_service(&CallRequest::smoke("ftp://nowhere"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("http"), "{err}");
+}

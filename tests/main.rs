@@ -1,0 +1,12 @@
+//! The single integration test binary (one binary links once; every extra `tests/*.rs` file would
+//! be another crate to link on a 2-core machine). One `mod` per area.
+
+/// Shared helpers: the built module, WAT fixture modules, stand-ins.
+mod support;
+
+/// The `pixelate` and `palettes` commands: real binary, files, exit codes, messages.
+mod cli;
+/// The gateway: real HTTP API over a runner, fitting large images, clear 502/504; call_service.
+mod gateway;
+/// The runner emulation: OSC's HTTP semantics, WASI sandbox, time limit, the real module on it.
+mod runner;

@@ -1,0 +1,484 @@
+//! The runner emulation against OSC's runner contract (`shared/osc-platform.md` §1): the requests
+//! OSC's Fastify server refuses are refused the same way and the module never runs for them; the
+//! module gets stdin, `argv = ["main.wasm"]`, nothing else, a fresh instance each time; stdout
+//! comes back as UTF-8 text with status 200 whatever the module did. Tiny WAT modules test the
+//! semantics; the real module is tested on top.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use pixelsmith::runner::{self, Exit, Runner, RunnerConfig, Served};
+use serde_json::Value;
+
+use crate::support::{module, wat_modules};
+
+const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+
+fn any_port() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+}
+
+async fn serve(wasm: &[u8], config: RunnerConfig) -> Served {
+    let runner = Runner::from_bytes(wasm, config).expect("fixture module loads");
+    runner::start(runner, any_port())
+        .await
+        .expect("runner starts")
+}
+
+async fn serve_default(wasm: &[u8]) -> Served {
+    serve(wasm, RunnerConfig::default()).await
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+async fn post_text(url: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    client()
+        .post(format!("{url}/"))
+        .header("content-type", "text/plain")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn content_type(response: &reqwest::Response) -> String {
+    response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A module that never returns, with a short limit: any request that ran it would take the
+/// limit and get 504, so a quick refusal proves the module never ran.
+async fn never_runs_server() -> Served {
+    let config = RunnerConfig {
+        time_limit: Duration::from_secs(3),
+        ..RunnerConfig::default()
+    };
+    serve(&wat_modules::endless_loop(), config).await
+}
+
+#[tokio::test]
+async fn other_paths_and_methods_get_fastifys_404_without_running_the_module() {
+    let served = never_runs_server().await;
+    let url = served.url();
+    let started = Instant::now();
+    let cases = [
+        (
+            "GET",
+            "/x",
+            r#"{"message":"Route GET:/x not found","error":"Not Found","statusCode":404}"#,
+        ),
+        (
+            "GET",
+            "/health?a=1",
+            r#"{"message":"Route GET:/health?a=1 not found","error":"Not Found","statusCode":404}"#,
+        ),
+        (
+            "POST",
+            "/pixelate",
+            r#"{"message":"Route POST:/pixelate not found","error":"Not Found","statusCode":404}"#,
+        ),
+        (
+            "PUT",
+            "/",
+            r#"{"message":"Route PUT:/ not found","error":"Not Found","statusCode":404}"#,
+        ),
+        (
+            "DELETE",
+            "/",
+            r#"{"message":"Route DELETE:/ not found","error":"Not Found","statusCode":404}"#,
+        ),
+    ];
+    for (method, path, expected) in cases {
+        let response = client()
+            .request(method.parse().unwrap(), format!("{url}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{method} {path}");
+        assert!(
+            content_type(&response).starts_with("application/json"),
+            "{method} {path}"
+        );
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        assert_eq!(response.text().await.unwrap(), expected, "{method} {path}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a refused request must not run the module (took {:?})",
+        started.elapsed()
+    );
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn refused_bodies_get_fastifys_415_500_and_413_without_running_the_module() {
+    let served = never_runs_server().await;
+    let url = format!("{}/", served.url());
+    let started = Instant::now();
+    let send = |content_type: Option<&'static str>, body: Vec<u8>| {
+        let mut request = client().post(&url).body(body);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        request.send()
+    };
+
+    let response = send(Some("application/octet-stream"), b"\x89PNG".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"statusCode":415,"code":"FST_ERR_CTP_INVALID_MEDIA_TYPE","error":"Unsupported Media Type","message":"Unsupported Media Type: application/octet-stream"}"#
+    );
+
+    let response = send(Some("image/png"), b"\x89PNG".to_vec()).await.unwrap();
+    assert_eq!(response.status(), 415);
+
+    let response = send(Some("application/json"), br#"{"path":"/health"}"#.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"statusCode":500,"error":"Internal Server Error","message":"request.body.match is not a function"}"#
+    );
+
+    // Over 1 MiB: refused whether the length is declared or streamed.
+    let big = vec![b'a'; runner::BODY_LIMIT + 1];
+    let response = send(Some("text/plain"), big.clone()).await.unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"statusCode":413,"code":"FST_ERR_CTP_BODY_TOO_LARGE","error":"Payload Too Large","message":"Request body is too large"}"#
+    );
+    let status = post_chunked(&served, &big).await;
+    assert_eq!(status, 413, "a chunked body over the limit");
+
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "a refused request must not run the module (took {:?})",
+        started.elapsed()
+    );
+    served.shutdown().await;
+}
+
+/// POSTs `body` as text with chunked transfer encoding (no declared length) over a raw socket and
+/// returns the status code.
+async fn post_chunked(served: &Served, body: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(served.addr()).await.unwrap();
+    let head = "POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/plain\r\n\
+                transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    socket.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.chunks(64 * 1024) {
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+        // The server may answer and close before the whole body is sent.
+        if socket.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    let _ = socket.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_module_runs_for_get_and_text_post_with_the_hex_rule() {
+    let served = serve_default(&wat_modules::echo()).await;
+    let url = served.url();
+
+    let response = client().get(format!("{url}/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(content_type(&response), TEXT_PLAIN);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        response.text().await.unwrap(),
+        "",
+        "GET / runs with empty stdin"
+    );
+
+    let cases: [(&str, &str); 5] = [
+        ("48656C6c6f", "Hello"),
+        ("48656c6c6f2", "Hello"),
+        ("hello world", "hello world"),
+        (r#"{"path":"/health"}"#, r#"{"path":"/health"}"#),
+        ("", ""),
+    ];
+    for (body, stdin) in cases {
+        let response = post_text(&url, body).await;
+        assert_eq!(response.status(), 200, "{body:?}");
+        assert_eq!(content_type(&response), TEXT_PLAIN);
+        assert_eq!(response.text().await.unwrap(), stdin, "body {body:?}");
+    }
+
+    // Non-UTF-8 text is read by Fastify as a string first (U+FFFD), then written as UTF-8.
+    let response = post_text(&url, b"a\xffb".to_vec()).await;
+    assert_eq!(response.text().await.unwrap(), "a\u{fffd}b");
+
+    // A JSON string survives `request.body.match` and is treated as text.
+    let response = client()
+        .post(format!("{url}/"))
+        .header("content-type", "application/json")
+        .body(r#""4869""#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "Hi",
+        "the hex rule applies to it too"
+    );
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn stdout_is_utf8_decoded_with_replacement_characters() {
+    let served = serve_default(&wat_modules::bad_utf8()).await;
+    let response = client()
+        .get(format!("{}/", served.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "a\u{fffd}b\u{fffd}");
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn traps_and_non_zero_exits_still_answer_200_with_what_was_written() {
+    for (wasm, expected) in [
+        (wat_modules::trap_after_output(), "before trap"),
+        (wat_modules::exit_3(), "exiting"),
+    ] {
+        let served = serve_default(&wasm).await;
+        let response = post_text(&served.url(), "anything").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(content_type(&response), TEXT_PLAIN);
+        assert_eq!(response.text().await.unwrap(), expected);
+        served.shutdown().await;
+    }
+}
+
+#[test]
+fn in_process_runs_report_exit_code_trap_stderr_and_time() {
+    let exit = Runner::from_bytes(&wat_modules::exit_3(), RunnerConfig::default()).unwrap();
+    let outcome = exit.run(b"");
+    assert_eq!(outcome.exit, Exit::Code(3));
+    assert_eq!(outcome.exit_code(), Some(3));
+    assert_eq!(outcome.stdout, b"exiting");
+
+    let trap =
+        Runner::from_bytes(&wat_modules::trap_after_output(), RunnerConfig::default()).unwrap();
+    let outcome = trap.run(b"");
+    assert!(
+        matches!(&outcome.exit, Exit::Trap(why) if why.contains("unreachable")),
+        "{:?}",
+        outcome.exit
+    );
+    assert_eq!(outcome.exit_code(), None);
+    assert_eq!(outcome.stdout, b"before trap");
+    assert_eq!(outcome.stderr, b"oops");
+
+    let echo = Runner::from_bytes(&wat_modules::echo(), RunnerConfig::default()).unwrap();
+    let input: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let outcome = echo.run(&input);
+    assert_eq!(outcome.exit, Exit::Code(0));
+    assert_eq!(
+        outcome.stdout, input,
+        "binary stdin passes through unchanged in-process"
+    );
+    assert!(outcome.elapsed > Duration::ZERO);
+}
+
+#[tokio::test]
+async fn the_module_sees_only_argv_main_wasm_no_env_no_preopens() {
+    // Environment variables of this process must not leak into the module.
+    let served = serve_default(&wat_modules::probe_args_env_preopens()).await;
+    let response = client()
+        .get(format!("{}/", served.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "main.wasm\0|0|8");
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_request_gets_a_fresh_instance() {
+    let served = serve_default(&wat_modules::counter()).await;
+    for _ in 0..3 {
+        let response = client()
+            .get(format!("{}/", served.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.text().await.unwrap(),
+            "1",
+            "state must not survive a request"
+        );
+    }
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_hanging_module_is_stopped_at_the_time_limit_with_504() {
+    let config = RunnerConfig {
+        time_limit: Duration::from_millis(500),
+        ..RunnerConfig::default()
+    };
+    let runner = Runner::from_bytes(&wat_modules::endless_loop(), config).unwrap();
+    let started = Instant::now();
+    let outcome = runner.run(b"");
+    assert_eq!(outcome.exit, Exit::TimedOut(Duration::from_millis(500)));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let served = runner::start(runner, any_port()).await.unwrap();
+    let response = client()
+        .get(format!("{}/", served.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 504);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("OSC's runner has no limit"), "{text}");
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_for_any_origin() {
+    let served = serve_default(&wat_modules::echo()).await;
+    let response = client()
+        .request(reqwest::Method::OPTIONS, format!("{}/", served.url()))
+        .header("origin", "https://example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        response.headers()["access-control-allow-headers"],
+        "content-type"
+    );
+    served.shutdown().await;
+}
+
+#[test]
+fn modules_that_cannot_run_are_refused_with_the_reason() {
+    let missing = Runner::from_file(
+        std::path::Path::new("/nonexistent/main.wasm"),
+        RunnerConfig::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(missing, runner::Error::ModuleNotFound { .. }),
+        "{missing}"
+    );
+    assert!(missing.to_string().contains("build it first"), "{missing}");
+
+    let reactor =
+        wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "handle")))"#)
+            .unwrap();
+    let err = Runner::from_bytes(&reactor, RunnerConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("no `_start`"), "{err}");
+
+    let sockets = wat::parse_str(
+        r#"(module
+             (import "wasi_snapshot_preview1" "sock_open" (func (param i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")))"#,
+    )
+    .unwrap();
+    let err = Runner::from_bytes(&sockets, RunnerConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("sock_open"), "{err}");
+}
+
+#[tokio::test]
+async fn only_loopback_addresses_are_served() {
+    let runner = Runner::from_bytes(&wat_modules::echo(), RunnerConfig::default()).unwrap();
+    let err = runner::start(runner, "0.0.0.0:0".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, runner::Error::NotLoopback { .. }), "{err}");
+}
+
+// ---- the real module on the emulation ----
+
+#[tokio::test]
+async fn the_real_module_answers_get_with_health_and_text_envelopes() {
+    let runner = Runner::from_file(module::module_path(), RunnerConfig::default()).unwrap();
+    let served = runner::start(runner, any_port()).await.unwrap();
+    let url = served.url();
+
+    let response = client().get(format!("{url}/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = serde_json::from_str(response.text().await.unwrap().trim()).unwrap();
+    assert_eq!(answer["envelope"], "pixelsmith/1");
+    assert_eq!(answer["status"], 200);
+    assert_eq!(answer["body"]["status"], "ok");
+
+    let response = post_text(&url, r#"{"method":"GET","path":"/nope"}"#).await;
+    assert_eq!(response.status(), 200, "the runner always answers 200");
+    let answer: Value = serde_json::from_str(response.text().await.unwrap().trim()).unwrap();
+    assert_eq!(
+        answer["status"], 404,
+        "the module's own status is in the envelope"
+    );
+    assert_eq!(answer["body"]["error"]["code"], "not_found");
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_hex_encoded_image_reaches_the_real_module_as_bytes() {
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/horse.png")).unwrap();
+    let hex: String = png.iter().map(|b| format!("{b:02x}")).collect();
+    let runner = Runner::from_file(module::module_path(), RunnerConfig::default()).unwrap();
+    let served = runner::start(runner, any_port()).await.unwrap();
+    let response = post_text(&served.url(), hex).await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = serde_json::from_str(response.text().await.unwrap().trim()).unwrap();
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(answer["content_type"], "image/png");
+    let out = base64::engine::general_purpose::STANDARD
+        .decode(answer["body_base64"].as_str().unwrap())
+        .unwrap();
+    let native =
+        pixelsmith::engine::pixelate(&png, &pixelsmith::engine::Options::default()).unwrap();
+    assert_eq!(
+        out, native.png,
+        "the module's PNG equals the native engine's, byte for byte"
+    );
+    served.shutdown().await;
+}
+
+#[test]
+fn the_real_module_in_process_gives_one_envelope_line() {
+    let runner = Runner::from_bytes(&module::module_bytes(), RunnerConfig::default()).unwrap();
+    let outcome = runner.run(br#"{"path":"/palettes"}"#);
+    assert_eq!(outcome.exit, Exit::Code(0));
+    let text = outcome.stdout_text();
+    assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["status"], 200);
+}
