@@ -354,6 +354,19 @@ def test_coffee_as_hex_body_is_pixelated_with_defaults(wasm: Module) -> None:
         content_type="image/png", body_base64=b64(data),
     )  # fmt: skip
     assert spelled.doc["body_base64"] == out.doc["body_base64"]
+    # And as a request line in front of the raw bytes, all hex-encoded.
+    line = post(wasm, (b"POST /pixelate?block=8&colors=16\n" + data).hex())
+    assert line.doc["body_base64"] == out.doc["body_base64"]
+
+
+def test_request_line_routes_and_takes_options(wasm: Module) -> None:
+    data = fixture("chelsea.png")
+    out = post(wasm, (b"POST /pixelate?width=32&grid=true&palette=game-boy HTTP/1.1\r\n" + data).hex())
+    img = out.image().convert("RGB")
+    assert img.size == (32, 21)
+    assert {c for _, c in img.getcolors(1 << 16)} <= GAME_BOY
+    assert post(wasm, b"GET /palettes\n".hex()).status == 200
+    assert_error(post(wasm, b"GET /nope\n".hex()), 404, "not_found")
 
 
 def test_report_has_grid_palette_and_the_png(wasm: Module) -> None:

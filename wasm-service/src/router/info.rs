@@ -51,6 +51,7 @@ const INDEX_PROSE: &str = r#"{
 "other_inputs": {
   "empty stdin": "GET /health (OSC's runner sends this for GET /)",
   "raw image bytes": "POST /pixelate with default options, answering image/png; on OSC, POST the image as hex text (xxd -p | tr -d '\\n') and the runner decodes it",
+  "request line + raw body": "e.g. POST /pixelate?block=8&palette=pico-8, a line break, then the image bytes; hex-encode the whole thing on OSC (options without base64)",
   "{\"action\":\"health\"}": "the original service's health check, answered as flat JSON",
   "{\"image_base64\":...,\"pixel_size\":...,\"color_levels\":...}": "the original service's pixelate call, answered as flat JSON with image_base64"
 }

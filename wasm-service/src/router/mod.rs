@@ -64,6 +64,7 @@ const ROUTES: &[Route] = &[
 /// - empty (or only whitespace): `GET /health`, which is what the runner's `GET /` sends;
 /// - a JSON object with `method`, `path` or `envelope`: a request envelope;
 /// - `{"action": …}` or `{"image_base64": …}` without `path`: the original service's shapes;
+/// - a request line `POST /pixelate?block=8` and a line break, then the body's raw bytes;
 /// - image bytes (what the runner hands over for a hex body): `POST /pixelate` with defaults;
 /// - anything else: 400 (text) or 415 (binary) naming what the module accepts.
 pub fn handle_stdin(input: &[u8]) -> Response {
@@ -80,12 +81,38 @@ pub fn handle_stdin(input: &[u8]) -> Response {
     match text.first() {
         None => handle(Request::get("/health")),
         Some(b'{') => handle_json(text),
-        Some(_) => handle_other(input),
+        Some(_) => match request_line(text) {
+            Some((method, target, body)) => route(Request::new(method, target), Some(body)),
+            None => handle_other(input),
+        },
     }
 }
 
 /// Routes one request.
 pub fn handle(request: Request) -> Response {
+    route(request, None)
+}
+
+/// Splits `METHOD /path?query` (optionally followed by ` HTTP/1.1`), a line break, and the raw body
+/// after it. Sent hex-encoded, this lets a client pass options with a binary image that the runner
+/// decodes natively, so the module spends nothing on JSON or base64. `None` if the input does not
+/// start that way (images, garbage); the line must end within the first 8 KiB.
+fn request_line(input: &[u8]) -> Option<(&str, &str, &[u8])> {
+    let end = input.iter().take(8192).position(|&b| b == b'\n')?;
+    let line = std::str::from_utf8(&input[..end]).ok()?;
+    let mut parts = line.trim_end_matches('\r').split(' ');
+    let (method, target) = (parts.next()?, parts.next()?);
+    let version_ok = match parts.next() {
+        None => true,
+        Some(version) => version.starts_with("HTTP/") && parts.next().is_none(),
+    };
+    let method_ok = !method.is_empty() && method.bytes().all(|b| b.is_ascii_alphabetic());
+    (version_ok && method_ok && target.starts_with('/'))
+        .then(|| (method, target, &input[end + 1..]))
+}
+
+/// Routes a request; `raw_body` is the body of a request line, in place of the envelope's body.
+fn route(request: Request, raw_body: Option<&[u8]>) -> Response {
     if let Err(e) = request.check_version() {
         return Response::error(400, "bad_request", &e.to_string());
     }
@@ -128,7 +155,7 @@ pub fn handle(request: Request) -> Response {
         ),
         "/health" => Response::json(200, info::health()),
         "/palettes" => Response::json(200, info::palettes()),
-        _ => pixelate::handle(&request, &query),
+        _ => pixelate::handle(&request, &query, raw_body),
     }
 }
 
@@ -145,8 +172,9 @@ fn accepted_inputs() -> String {
     format!(
         "the module accepts on stdin: nothing (answers GET /health); a JSON request envelope like \
          {{\"method\":\"POST\",\"path\":\"/pixelate\",\"query\":\"block=8&colors=16\",\
-         \"content_type\":\"image/png\",\"body_base64\":\"…\"}} (routes: {}); raw PNG, JPEG, GIF or \
-         BMP bytes (on OSC: POST the image as hex text, the runner decodes it); or the \
+         \"content_type\":\"image/png\",\"body_base64\":\"…\"}} (routes: {}); a request line \
+         like `POST /pixelate?block=8` and a line break followed by the raw body; raw PNG, JPEG, GIF \
+         or BMP bytes (on OSC: POST them as hex text, the runner decodes it); or the \
          original service's {{\"action\":\"health\"}} and \
          {{\"image_base64\":\"…\",\"pixel_size\":8,\"color_levels\":4}}",
         route_list()

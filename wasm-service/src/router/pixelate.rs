@@ -86,9 +86,10 @@ impl Job {
     }
 }
 
-/// `POST /pixelate` from an envelope; `query` already joins the path's query and `query`.
-pub(super) fn handle(request: &Request, query: &str) -> Response {
-    let job = match gather(request, query) {
+/// `POST /pixelate`; `query` already joins the path's query and `query`; `raw_body`, when given,
+/// is the body (from a request line) and the envelope carries none.
+pub(super) fn handle(request: &Request, query: &str, raw_body: Option<&[u8]>) -> Response {
+    let job = match gather(request, query, raw_body) {
         Ok(job) => job,
         Err(reject) => return reject.into_response(),
     };
@@ -99,8 +100,11 @@ pub(super) fn handle(request: &Request, query: &str) -> Response {
     }
 }
 
-fn gather(request: &Request, query: &str) -> Result<Job, Reject> {
+fn gather(request: &Request, query: &str, raw_body: Option<&[u8]>) -> Result<Job, Reject> {
     let mut job = Job::new();
+    if let Some(bytes) = raw_body {
+        job_from_bytes(&mut job, request, bytes)?;
+    }
     match (&request.body, &request.body_base64) {
         (Some(_), Some(_)) => {
             return Err(Reject::bad(

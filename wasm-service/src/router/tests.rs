@@ -558,3 +558,58 @@ fn legacy_pixelate_is_flat_with_the_png_and_sizes() {
     let back = Response::from_output(&r.to_line()).unwrap();
     assert_eq!(back.status, 422);
 }
+
+#[test]
+fn a_request_line_carries_options_in_front_of_raw_bytes() {
+    let with_line = |line: &str, body: &[u8]| {
+        let mut input = line.as_bytes().to_vec();
+        input.extend_from_slice(body);
+        handle_stdin(&input)
+    };
+    let r = with_line("POST /pixelate?block=8&grid=true\n", &quadrants());
+    assert_eq!(decode(&r.decode_body().unwrap()).0, 2, "{}", r.to_line());
+    let r = with_line(
+        "POST /pixelate?block=4&report=true HTTP/1.1\r\n",
+        &quadrants(),
+    );
+    assert_eq!(body(&r).get("grid_width").and_then(Json::as_u64), Some(4));
+    let fields = Json::object([
+        ("image_base64", base64::encode(&quadrants()).into()),
+        ("block", 8u32.into()),
+    ]);
+    let r = with_line("POST /pixelate?grid=1\n", fields.to_string().as_bytes());
+    assert_eq!(decode(&r.decode_body().unwrap()).0, 2);
+    assert_eq!(with_line("GET /palettes\n", b"").status, 200);
+    assert_error(&with_line("GET /nope\n", b""), 404, "not_found", "/nope");
+    assert_error(
+        &with_line("GET /pixelate\n", b""),
+        405,
+        "method_not_allowed",
+        "POST",
+    );
+    assert_error(
+        &with_line("POST /pixelate\n", b""),
+        400,
+        "missing_image",
+        "image",
+    );
+    assert_error(
+        &with_line("POST /pixelate?block=0\n", &quadrants()),
+        400,
+        "invalid_option",
+        "block",
+    );
+    // Not a request line: falls through to the other checks.
+    assert_error(
+        &stdin("hello module\n"),
+        400,
+        "unrecognized_input",
+        "request line",
+    );
+    assert_error(
+        &stdin("POST pixelate\n"),
+        400,
+        "unrecognized_input",
+        "accepts",
+    );
+}
