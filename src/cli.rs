@@ -16,6 +16,12 @@ pub enum Command {
     Pixelate(crate::pixelate::cli::Args),
     /// List the built-in palettes (optionally render a swatch image).
     Palettes(crate::pixelate::cli::PalettesArgs),
+    /// Build wasm-service for wasm32-wasip1 (release) and check the module.
+    BuildService(crate::build::cli::Args),
+    /// Check a .wasm module against OSC's wasm runner contract (exit 1 on problems).
+    CheckModule(crate::check::cli::Args),
+    /// Serve the tools over MCP (stdio, or Streamable HTTP with --http).
+    Mcp(crate::mcp::cli::Args),
     /// Run a module locally exactly as OSC's wasm runner does, plus a gateway with its HTTP API.
     RunLocal(crate::runner::cli::Args),
     /// Give a runner URL (local or deployed) its HTTP API back: /health, /pixelate, ...

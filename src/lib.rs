@@ -4,11 +4,16 @@
 //! One module per verb; each owns its error type and its CLI arguments. The MCP server (`mcp`)
 //! exposes the same verbs as tools.
 
+pub mod build;
 pub mod call;
+pub mod check;
 pub mod cli;
 pub mod gateway;
+pub mod mcp;
 pub mod pixelate;
+pub mod roots;
 pub mod runner;
+pub mod schema;
 
 /// The pixel engine and request router, shared with the deployed module.
 pub use wasm_service::engine;

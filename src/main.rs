@@ -11,6 +11,9 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Pixelate(args) => pixelsmith::pixelate::cli::run(args),
         Command::Palettes(args) => pixelsmith::pixelate::cli::palettes(args),
+        Command::BuildService(args) => pixelsmith::build::cli::run(args),
+        Command::CheckModule(args) => pixelsmith::check::cli::run(args),
+        Command::Mcp(args) => pixelsmith::mcp::cli::run(args),
         Command::RunLocal(args) => pixelsmith::runner::cli::run(args),
         Command::Gateway(args) => pixelsmith::gateway::cli::run(args),
         Command::CallService(args) => pixelsmith::call::cli::run(args),

@@ -1,0 +1,88 @@
+//! `pixelsmith mcp [--http ADDR] [--allow-root DIR]... [--allowed-host H]...`: runs the MCP
+//! server. Logs go to stderr (no ANSI colours; `PIXELSMITH_LOG` or `RUST_LOG` sets the level),
+//! so stdout carries nothing but MCP in stdio mode.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Shared, serve};
+use crate::roots::{ROOTS_ENV, Roots};
+
+/// Serve Pixelsmith's tools over MCP: stdio by default, Streamable HTTP with --http.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  pixelsmith mcp                                  # stdio, \
+                        what mcp.json starts\n  pixelsmith mcp --allow-root ~/pictures\n  \
+                        pixelsmith mcp --http 127.0.0.1:8765              # http://127.0.0.1:8765/mcp"
+)]
+pub struct Args {
+    /// Serve Streamable HTTP on this loopback address (e.g. 127.0.0.1:8765; port 0 picks one)
+    /// at the path /mcp, instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+    /// Another folder the tools may read and write (besides the working directory). Repeatable.
+    /// More come from PIXELSMITH_ROOTS (a ':'-separated list).
+    #[arg(long = "allow-root", value_name = "DIR")]
+    pub allow_root: Vec<PathBuf>,
+    /// With --http: also accept this Host header (e.g. a reverse proxy's name). Loopback names
+    /// are always accepted. Repeatable.
+    #[arg(long = "allowed-host", value_name = "HOST", requires = "http")]
+    pub allowed_host: Vec<String>,
+}
+
+/// Runs the server until the client disconnects (stdio) or Ctrl-C (HTTP).
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let roots = Roots::from_cwd_and(&args.allow_root, std::env::var_os(ROOTS_ENV))?;
+    let shared = Arc::new(Shared::new(roots));
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        roots = %shared.roots_text(),
+        "pixelsmith MCP server starting"
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(async move {
+        match args.http {
+            None => serve::stdio(shared).await,
+            Some(addr) => {
+                let stop = CancellationToken::new();
+                let on_signal = stop.clone();
+                tokio::spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        on_signal.cancel();
+                    }
+                });
+                serve::http(shared, addr, &args.allowed_host, stop, |bound| {
+                    // Port 0 users (tests, scripts) learn the port from this line.
+                    eprintln!(
+                        "pixelsmith mcp: listening on http://{bound}{}",
+                        serve::HTTP_PATH
+                    );
+                })
+                .await
+            }
+        }
+    });
+    // A pending stdin read cannot be cancelled (rmcp's note): do not wait long for the pool.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    outcome?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("PIXELSMITH_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}

@@ -1,0 +1,396 @@
+//! The `pixelate` tool: read the image (a file inside the allowed roots, base64 data, or an
+//! http(s) URL), run the engine, write the PNG atomically inside the roots, and answer with the
+//! report, a size-capped preview and a link to the full file.
+//!
+//! The preview is the same picture drawn smaller: pixel art at an integer scale of its grid is
+//! exact, so a re-render with `scale` (or the bare grid) loses nothing but size.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use rmcp::model::CallToolResult;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::params::PixelateParams;
+use super::{Shared, fetch, reply};
+use crate::engine::{self, Options, Output, Pixelated};
+use crate::roots::write_atomic;
+
+/// The longest side a preview may have.
+pub const PREVIEW_MAX_SIDE: u32 = 512;
+/// The most bytes a preview PNG may have (hosts reject large tool results).
+pub const PREVIEW_MAX_BYTES: usize = 64 * 1024;
+/// The most base64 text accepted in `data_base64`.
+const MAX_BASE64_CHARS: usize = 48 * 1024 * 1024;
+
+/// What `pixelate` answers.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PixelateOutput {
+    /// The full-size PNG written (absolute path).
+    pub output_path: String,
+    /// The same as a `file://` URI.
+    pub output_uri: String,
+    pub output_bytes: u64,
+    /// Where the image came from: its path, its URL, or `base64 data`.
+    pub source: String,
+    pub source_bytes: u64,
+    /// The options used, as a query string the deployed service would accept.
+    pub query: String,
+    pub preview: PreviewInfo,
+    pub report: ReportView,
+}
+
+/// About the preview image in the result.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PreviewInfo {
+    /// Whether an image block is in the result.
+    pub included: bool,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    /// How it relates to the full file.
+    pub note: String,
+}
+
+/// The engine's report: sizes, grid, palette and timings.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ReportView {
+    /// Source format: png, jpeg, webp, gif or bmp.
+    pub format: String,
+    pub source_width: u32,
+    pub source_height: u32,
+    /// The grid: one cell per output "pixel".
+    pub grid_width: u32,
+    pub grid_height: u32,
+    /// Block size in source pixels (for a grid width, the widest cell).
+    pub block: u32,
+    pub output_width: u32,
+    pub output_height: u32,
+    /// The colours used, `#rrggbb`, darkest first.
+    pub palette: Vec<String>,
+    /// Whether some cells are fully transparent.
+    pub transparent: bool,
+    /// JPEG only: the DCT scale the decoder used (1, 2, 4 or 8); 1 otherwise.
+    pub decode_scale: u32,
+    pub png_bytes: u64,
+    pub timings: TimingsView,
+}
+
+/// Engine time in milliseconds.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TimingsView {
+    pub decode_ms: f64,
+    pub palette_ms: f64,
+    pub encode_ms: f64,
+    pub total_ms: f64,
+}
+
+impl From<&engine::Report> for ReportView {
+    fn from(r: &engine::Report) -> Self {
+        ReportView {
+            format: r.format.to_string(),
+            source_width: r.source_width,
+            source_height: r.source_height,
+            grid_width: r.grid_width,
+            grid_height: r.grid_height,
+            block: r.block,
+            output_width: r.output_width,
+            output_height: r.output_height,
+            palette: r.palette.clone(),
+            transparent: r.transparent,
+            decode_scale: r.decode_scale,
+            png_bytes: r.png_bytes as u64,
+            timings: TimingsView {
+                decode_ms: r.timings.decode_ms,
+                palette_ms: r.timings.palette_ms,
+                encode_ms: r.timings.encode_ms,
+                total_ms: r.timings.total_ms,
+            },
+        }
+    }
+}
+
+/// Where the image bytes came from.
+struct Source {
+    bytes: Vec<u8>,
+    label: String,
+    /// The default output path.
+    default_output: PathBuf,
+    /// The input file's real path, so it is never overwritten.
+    input_path: Option<PathBuf>,
+}
+
+/// Runs the tool.
+pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResult, String> {
+    let mut engine_options = params.engine_options();
+    engine_options.max_pixels = params.max_pixels;
+    let options = engine_options.to_options()?;
+    let query = engine_options
+        .pairs()?
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+
+    let source = read_source(shared, &params, options.limits.max_input_bytes).await?;
+    let output = match &params.output {
+        Some(path) => shared.roots.resolve_new(path),
+        None => shared.roots.resolve_new(&source.default_output),
+    }
+    .map_err(|e| reply::failure(&e))?;
+    if source.input_path.as_deref() == Some(output.as_path()) {
+        return Err(format!(
+            "the output {} would replace the input image: pass another `output` path",
+            output.display()
+        ));
+    }
+
+    let bytes = source.bytes;
+    let result = shared
+        .run_engine({
+            let options = options.clone();
+            move || {
+                let pixelated = engine::pixelate(&bytes, &options)?;
+                let preview = preview(&bytes, &options, &pixelated);
+                Ok::<_, engine::Error>((pixelated, preview, bytes.len()))
+            }
+        })
+        .await;
+    let (pixelated, preview, source_bytes) =
+        result.map_err(|e| format!("{}: {e}", source.label))?;
+
+    let png = pixelated.png;
+    let out = output.clone();
+    let png_len = png.len() as u64;
+    tokio::task::spawn_blocking(move || write_atomic(&out, &png))
+        .await
+        .map_err(|e| format!("internal: {e}"))?
+        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+
+    let (preview_png, preview_info) = preview;
+    let answer = PixelateOutput {
+        output_path: output.display().to_string(),
+        output_uri: reply::file_uri(&output),
+        output_bytes: png_len,
+        source: source.label,
+        source_bytes: source_bytes as u64,
+        query,
+        preview: preview_info,
+        report: ReportView::from(&pixelated.report),
+    };
+    reply::with_image(&answer, preview_png.as_deref(), &output, png_len)
+}
+
+async fn read_source(
+    shared: &Shared,
+    params: &PixelateParams,
+    limit: usize,
+) -> Result<Source, String> {
+    let given = [
+        params.path.is_some(),
+        params.data_base64.is_some(),
+        params.url.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(format!(
+            "give exactly one image source: `path` (a file inside the allowed roots: {}), \
+             `data_base64`, or `url`",
+            shared.roots_text()
+        ));
+    }
+    if let Some(path) = &params.path {
+        let real = shared
+            .roots
+            .resolve_existing(path)
+            .map_err(|e| reply::failure(&e))?;
+        let read_path = real.clone();
+        let bytes =
+            tokio::task::spawn_blocking(move || crate::pixelate::read_input(&read_path, limit))
+                .await
+                .map_err(|e| format!("internal: {e}"))?
+                .map_err(|e| reply::failure(&e))?;
+        let dir = real.parent().unwrap_or(shared.roots.first()).to_path_buf();
+        return Ok(Source {
+            bytes,
+            label: real.display().to_string(),
+            default_output: crate::pixelate::default_output(&real, &dir),
+            input_path: Some(real),
+        });
+    }
+    if let Some(data) = &params.data_base64 {
+        let bytes = decode_base64(data)?;
+        let name = format!("image-{}", &crate::check::sha256_hex(&bytes)[..8]);
+        return Ok(Source {
+            label: format!("base64 data ({} bytes)", bytes.len()),
+            bytes,
+            default_output: shared.roots.first().join(format!("{name}.pixel.png")),
+            input_path: None,
+        });
+    }
+    let url = params.url.as_deref().unwrap_or_default();
+    let bytes = fetch::download(shared.http(), url, limit.min(fetch::MAX_DOWNLOAD_BYTES))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Source {
+        bytes,
+        label: url.to_string(),
+        default_output: shared
+            .roots
+            .first()
+            .join(format!("{}.pixel.png", url_stem(url))),
+        input_path: None,
+    })
+}
+
+/// Decodes base64 leniently: a `data:` prefix, whitespace, missing padding and the URL-safe
+/// alphabet are all accepted.
+fn decode_base64(data: &str) -> Result<Vec<u8>, String> {
+    if data.len() > MAX_BASE64_CHARS {
+        return Err(format!(
+            "data_base64 is {} characters, over the limit of {MAX_BASE64_CHARS}: write the \
+             image to a file inside the allowed roots and pass `path`",
+            data.len()
+        ));
+    }
+    let data = match data.find(";base64,") {
+        Some(at) if data.starts_with("data:") => &data[at + ";base64,".len()..],
+        _ => data,
+    };
+    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let trimmed = compact.trim_end_matches('=');
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    STANDARD_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
+        .map_err(|e| format!("data_base64 is not valid base64: {e}"))
+}
+
+/// A file-name stem from the URL's last path segment (`cat.jpg` → `cat`), else `image`.
+fn url_stem(url: &str) -> String {
+    let last = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next_back().map(str::to_string))
+        })
+        .unwrap_or_default();
+    let stem = Path::new(&last)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let clean: String = stem
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(64)
+        .collect();
+    if clean.is_empty() || clean.starts_with('.') {
+        "image".to_string()
+    } else {
+        clean
+    }
+}
+
+/// The preview: the output itself when small enough, else the grid redrawn at the largest
+/// integer scale that fits [`PREVIEW_MAX_SIDE`], else the bare grid; none if even that is too big.
+fn preview(source: &[u8], options: &Options, full: &Pixelated) -> (Option<Vec<u8>>, PreviewInfo) {
+    let r = &full.report;
+    let fits =
+        |w: u32, h: u32, bytes: usize| w.max(h) <= PREVIEW_MAX_SIDE && bytes <= PREVIEW_MAX_BYTES;
+    let info = |w, h, bytes: usize, note: String| PreviewInfo {
+        included: true,
+        width: w,
+        height: h,
+        bytes: bytes as u64,
+        note,
+    };
+    if fits(r.output_width, r.output_height, full.png.len()) {
+        let note = "the full output itself".to_string();
+        return (
+            Some(full.png.clone()),
+            info(r.output_width, r.output_height, full.png.len(), note),
+        );
+    }
+    let grid_side = r.grid_width.max(r.grid_height).max(1);
+    let scale = PREVIEW_MAX_SIDE / grid_side;
+    let mut tries = Vec::new();
+    if scale >= 2 {
+        tries.push(Output::Scale(scale.min(64)));
+    }
+    tries.push(Output::Grid);
+    for output in tries {
+        let mut small = options.clone();
+        small.output = output;
+        small.optimize = true;
+        if let Ok(p) = engine::pixelate(source, &small)
+            && fits(p.report.output_width, p.report.output_height, p.png.len())
+        {
+            let note = match output {
+                Output::Scale(k) => format!(
+                    "the same picture with each cell drawn {k}×{k} (the full file is {}×{})",
+                    r.output_width, r.output_height
+                ),
+                _ => format!(
+                    "the bare grid, one pixel per cell (the full file is {}×{})",
+                    r.output_width, r.output_height
+                ),
+            };
+            let (w, h, n) = (p.report.output_width, p.report.output_height, p.png.len());
+            return (Some(p.png), info(w, h, n, note));
+        }
+    }
+    (
+        None,
+        PreviewInfo {
+            included: false,
+            width: 0,
+            height: 0,
+            bytes: 0,
+            note: format!(
+                "no preview: even the bare {}×{} grid is over {PREVIEW_MAX_SIDE} px or \
+                 {PREVIEW_MAX_BYTES} bytes; open the linked file",
+                r.grid_width, r.grid_height
+            ),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_is_decoded_leniently() {
+        let want = b"hello world!".to_vec();
+        for text in [
+            "aGVsbG8gd29ybGQh",
+            "data:image/png;base64,aGVsbG8g\nd29ybGQh",
+            "aGVsbG8gd29ybGQh==",
+        ] {
+            assert_eq!(decode_base64(text).unwrap(), want, "{text}");
+        }
+        assert!(decode_base64("not base64 !!").is_err());
+    }
+
+    #[test]
+    fn url_stems_are_safe_file_names() {
+        assert_eq!(url_stem("https://x.test/a/cat.photo.jpg?x=1"), "cat.photo");
+        assert_eq!(url_stem("https://x.test/"), "image");
+        assert_eq!(url_stem("https://x.test/..%2F..%2Fetc"), "image");
+    }
+
+    #[test]
+    fn a_big_output_gets_a_smaller_exact_preview() {
+        let bmp = crate::check::gradient_bmp(1200, 800);
+        let mut options = Options::default();
+        options.set("block", "10").unwrap();
+        let full = engine::pixelate(&bmp, &options).unwrap();
+        let (png, info) = preview(&bmp, &options, &full);
+        let png = png.unwrap();
+        assert!(info.included);
+        assert!(info.width.max(info.height) <= PREVIEW_MAX_SIDE, "{info:?}");
+        assert!(png.len() <= PREVIEW_MAX_BYTES);
+        // 120x80 grid → scale 4 → 480x320.
+        assert_eq!((info.width, info.height), (480, 320));
+    }
+}

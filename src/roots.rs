@@ -1,0 +1,362 @@
+//! Allowed roots: the only folders the MCP tools (and the verbs they share with the CLI) may read
+//! or write.
+//!
+//! Default: the working directory. More come from `--allow-root DIR` flags and the environment
+//! variable `PIXELSMITH_ROOTS` (a path list, `:`-separated). Every path is resolved before the
+//! containment check: NUL bytes are refused, relative paths are taken against the first root,
+//! and symlinks are resolved (`canonicalize`); a file that does not exist yet is checked through
+//! its parent's real path. So a symlink inside a root that points outside it is refused.
+//!
+//! Outputs are written atomically (a temporary file created exclusively next to the target, then
+//! renamed over it), so a reader never sees half a PNG and a crash leaves no partial file behind.
+//! This module does not decide *what* to read or write; the verbs do.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+/// The environment variable holding extra roots (a `:`-separated path list).
+pub const ROOTS_ENV: &str = "PIXELSMITH_ROOTS";
+
+/// Why a path was refused or a root could not be used. Each message names the allowed roots or
+/// the path, and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the path contains a NUL byte; pass a plain file path")]
+    NulByte,
+    #[error("the path is empty; pass a file path inside {}", RootList(.roots))]
+    Empty { roots: Vec<PathBuf> },
+    #[error(
+        "{} is outside the allowed roots ({}); use a path inside them, or restart the server with \
+         --allow-root DIR (or {ROOTS_ENV}) to allow another folder",
+        .path.display(), RootList(.roots)
+    )]
+    Outside { path: PathBuf, roots: Vec<PathBuf> },
+    #[error("{} does not exist (allowed roots: {})", .path.display(), RootList(.roots))]
+    NotFound { path: PathBuf, roots: Vec<PathBuf> },
+    #[error("the folder {} for the new file does not exist; create it first or pick another output path", .0.display())]
+    NoParent(PathBuf),
+    #[error("{} is not a file name; give the output a file name such as picture.pixel.png", .0.display())]
+    NotAFileName(PathBuf),
+    #[error("the allowed root {} cannot be used: {source}", .path.display())]
+    BadRoot {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the allowed root {} is not a directory", .0.display())]
+    RootNotADirectory(PathBuf),
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Formats the root list for error messages.
+struct RootList<'a>(&'a [PathBuf]);
+
+impl fmt::Display for RootList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, root) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", root.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// The folders file access is limited to, each stored as its canonical (symlink-free) path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roots {
+    roots: Vec<PathBuf>,
+}
+
+impl Roots {
+    /// Canonicalises each folder; the first one is where relative paths and default outputs go.
+    /// Duplicates (after resolution) are dropped.
+    pub fn new(dirs: impl IntoIterator<Item = PathBuf>) -> Result<Self, Error> {
+        let mut roots: Vec<PathBuf> = Vec::new();
+        for dir in dirs {
+            let real = std::fs::canonicalize(&dir).map_err(|source| Error::BadRoot {
+                path: dir.clone(),
+                source,
+            })?;
+            if !real.is_dir() {
+                return Err(Error::RootNotADirectory(real));
+            }
+            if !roots.contains(&real) {
+                roots.push(real);
+            }
+        }
+        if roots.is_empty() {
+            let cwd = std::env::current_dir().map_err(|source| Error::BadRoot {
+                path: PathBuf::from("."),
+                source,
+            })?;
+            return Roots::new([cwd]);
+        }
+        Ok(Roots { roots })
+    }
+
+    /// The working directory, then every `--allow-root` folder, then every folder in
+    /// `PIXELSMITH_ROOTS` (when `env` is given). A flag naming a missing folder is an error; an
+    /// environment entry that is not a folder is skipped with a warning, because client configs
+    /// pass that variable through and a stale value should not stop the server.
+    pub fn from_cwd_and(extra: &[PathBuf], env: Option<OsString>) -> Result<Self, Error> {
+        let cwd = std::env::current_dir().map_err(|source| Error::BadRoot {
+            path: PathBuf::from("."),
+            source,
+        })?;
+        let mut dirs = vec![cwd];
+        dirs.extend(extra.iter().cloned());
+        if let Some(list) = env {
+            for dir in std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()) {
+                if dir.is_dir() {
+                    dirs.push(dir);
+                } else {
+                    tracing::warn!(dir = %dir.display(), "{ROOTS_ENV} names a missing folder; skipped");
+                }
+            }
+        }
+        Roots::new(dirs)
+    }
+
+    /// The roots, canonical, first one first.
+    pub fn list(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// The first root: where relative paths are resolved and default outputs go.
+    pub fn first(&self) -> &Path {
+        &self.roots[0]
+    }
+
+    /// Whether a canonical path lies inside (or is) one of the roots.
+    pub fn contains(&self, real: &Path) -> bool {
+        self.roots.iter().any(|root| real.starts_with(root))
+    }
+
+    /// Resolves a path that must already exist (a file to read, a folder to build in) and checks
+    /// that its real location is inside a root.
+    pub fn resolve_existing(&self, path: impl AsRef<Path>) -> Result<PathBuf, Error> {
+        let joined = self.absolute(path.as_ref())?;
+        let real = std::fs::canonicalize(&joined).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                Error::NotFound {
+                    path: joined.clone(),
+                    roots: self.roots.clone(),
+                }
+            } else {
+                Error::Io {
+                    path: joined.clone(),
+                    source,
+                }
+            }
+        })?;
+        self.check(real)
+    }
+
+    /// Resolves a path for a file to write. Its parent folder must exist; the parent's real path
+    /// (and the file's, if it already exists — it may be a symlink) must be inside a root.
+    pub fn resolve_new(&self, path: impl AsRef<Path>) -> Result<PathBuf, Error> {
+        let joined = self.absolute(path.as_ref())?;
+        let name = match joined.components().next_back() {
+            Some(Component::Normal(name)) => name.to_owned(),
+            _ => return Err(Error::NotAFileName(joined)),
+        };
+        let parent = joined.parent().unwrap_or(Path::new("/"));
+        let real_parent = std::fs::canonicalize(parent).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                Error::NoParent(parent.to_path_buf())
+            } else {
+                Error::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        let candidate = real_parent.join(name);
+        // An existing entry may be a symlink to somewhere else: follow it before the check.
+        let real = match std::fs::symlink_metadata(&candidate) {
+            Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(&candidate)
+                .map_err(|source| Error::Io {
+                    path: candidate.clone(),
+                    source,
+                })?,
+            _ => candidate,
+        };
+        self.check(real)
+    }
+
+    fn absolute(&self, path: &Path) -> Result<PathBuf, Error> {
+        if path.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(Error::NulByte);
+        }
+        if path.as_os_str().is_empty() {
+            return Err(Error::Empty {
+                roots: self.roots.clone(),
+            });
+        }
+        Ok(if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.first().join(path)
+        })
+    }
+
+    fn check(&self, real: PathBuf) -> Result<PathBuf, Error> {
+        if self.contains(&real) {
+            Ok(real)
+        } else {
+            Err(Error::Outside {
+                path: real,
+                roots: self.roots.clone(),
+            })
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically: an exclusively created temporary file in the same folder,
+/// flushed to disk, then renamed over the target. `path` should come from [`Roots::resolve_new`].
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut attempt = 0u32;
+    let (tmp, mut file) = loop {
+        let tmp = dir.join(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(file) => break (tmp, file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 1000 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    drop(file);
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, tempfile::TempDir, Roots) {
+        let inside = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let roots = Roots::new([inside.path().to_path_buf()]).unwrap();
+        (inside, outside, roots)
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_first_root() {
+        let (inside, _outside, roots) = setup();
+        std::fs::write(inside.path().join("a.png"), b"x").unwrap();
+        let real = roots.resolve_existing("a.png").unwrap();
+        assert_eq!(real, roots.first().join("a.png"));
+    }
+
+    #[test]
+    fn dot_dot_and_absolute_paths_outside_are_refused_naming_the_roots() {
+        let (inside, outside, roots) = setup();
+        std::fs::write(outside.path().join("secret.png"), b"x").unwrap();
+        // Both temp dirs share a parent, so `inside/../<outside>` escapes by `..`.
+        let escape = inside
+            .path()
+            .join("..")
+            .join(outside.path().file_name().unwrap());
+        for path in [outside.path().join("secret.png"), escape.join("secret.png")] {
+            let err = roots.resolve_existing(&path).unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, Error::Outside { .. }), "{text}");
+            assert!(
+                text.contains(&roots.first().display().to_string()),
+                "{text}"
+            );
+            assert!(text.contains("--allow-root"), "{text}");
+        }
+    }
+
+    #[test]
+    fn symlinks_are_resolved_before_the_check() {
+        let (inside, outside, roots) = setup();
+        std::fs::write(outside.path().join("secret.png"), b"x").unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.png"),
+            inside.path().join("link.png"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(outside.path(), inside.path().join("dir")).unwrap();
+        assert!(matches!(
+            roots.resolve_existing("link.png"),
+            Err(Error::Outside { .. })
+        ));
+        // Writing through a symlinked folder or over a symlinked file is refused too.
+        assert!(matches!(
+            roots.resolve_new("dir/new.png"),
+            Err(Error::Outside { .. })
+        ));
+        assert!(matches!(
+            roots.resolve_new("link.png"),
+            Err(Error::Outside { .. })
+        ));
+        assert!(roots.resolve_new("fresh.png").is_ok());
+    }
+
+    #[test]
+    fn nul_bytes_missing_files_and_missing_parents_are_clear_errors() {
+        let (_inside, _outside, roots) = setup();
+        assert!(matches!(
+            roots.resolve_existing("a\0b"),
+            Err(Error::NulByte)
+        ));
+        let err = roots.resolve_existing("nope.png").unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        let err = roots.resolve_new("no/such/dir/out.png").unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        let err = roots.resolve_new("..").unwrap_err();
+        assert!(matches!(err, Error::NotAFileName(_)), "{err}");
+    }
+
+    #[test]
+    fn env_list_and_flags_add_roots() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let env = std::env::join_paths([b.path()]).unwrap();
+        let roots = Roots::from_cwd_and(&[a.path().to_path_buf()], Some(env)).unwrap();
+        assert_eq!(roots.list().len(), 3);
+        let stale = std::env::join_paths([b.path().join("gone")]).unwrap();
+        let only_cwd = Roots::from_cwd_and(&[], Some(stale)).unwrap();
+        assert_eq!(only_cwd.list().len(), 1);
+        assert!(roots.contains(&std::fs::canonicalize(b.path()).unwrap()));
+        let err = Roots::new([a.path().join("missing")]).unwrap_err();
+        assert!(err.to_string().contains("cannot be used"), "{err}");
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file_and_leaves_no_temp() {
+        let (inside, _outside, roots) = setup();
+        let out = roots.resolve_new("out.png").unwrap();
+        write_atomic(&out, b"one").unwrap();
+        write_atomic(&out, b"two").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(inside.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out.png")]);
+    }
+}

@@ -1,0 +1,638 @@
+//! The MCP server as clients see it: the real `pixelsmith` binary started as a child process and
+//! driven over stdio by rmcp's client, in both protocol revisions (2025-11-25 with `initialize`,
+//! 2026-07-28 with `server/discover`), plus Streamable HTTP with raw requests. The `tools/list`
+//! answer is pinned by `tests/golden/tools_list.json`: set `PIXELSMITH_BLESS=1` to rewrite it
+//! (the test then fails on purpose, so a rewrite is never silent).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use base64::Engine as _;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
+    ProtocolVersion,
+};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{ClientLifecycleMode, ClientServiceExt, RoleClient};
+use serde_json::{Value, json};
+
+use crate::support::module;
+
+type Client = RunningService<RoleClient, ClientConfig>;
+
+const GOLDEN: &str = "tests/golden/tools_list.json";
+
+fn client_info() -> ClientConfig {
+    ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("pixelsmith-tests", "0"),
+    )
+}
+
+/// Starts `pixelsmith mcp` in `cwd` (the first root) with extra roots, over stdio.
+async fn connect(cwd: &Path, extra_roots: &[&Path], lifecycle: ClientLifecycleMode) -> Client {
+    let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith")).configure(|c| {
+        c.arg("mcp").current_dir(cwd).env_remove("PIXELSMITH_ROOTS");
+        c.env("PIXELSMITH_LOG", "warn");
+        for root in extra_roots {
+            c.arg("--allow-root").arg(root);
+        }
+    });
+    let (transport, _stderr) = TokioChildProcess::builder(command)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("pixelsmith mcp starts");
+    client_info()
+        .serve_with_lifecycle(transport, lifecycle)
+        .await
+        .expect("the MCP handshake succeeds")
+}
+
+async fn connect_legacy(cwd: &Path, extra_roots: &[&Path]) -> Client {
+    connect(cwd, extra_roots, ClientLifecycleMode::Initialize).await
+}
+
+async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+    let Value::Object(arguments) = args else {
+        panic!("arguments must be an object")
+    };
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: protocol error instead of a tool result: {e}"))
+}
+
+fn text_of(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn assert_tool_error(result: &CallToolResult, words: &[&str]) {
+    let text = text_of(result);
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected isError: true, got:\n{text}"
+    );
+    for word in words {
+        assert!(
+            text.contains(word),
+            "expected {word:?} in the error text:\n{text}"
+        );
+    }
+}
+
+fn structured(result: &CallToolResult) -> &Value {
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "tool failed:\n{}",
+        text_of(result)
+    );
+    result
+        .structured_content
+        .as_ref()
+        .expect("structured content")
+}
+
+fn copy_fixture(name: &str, dir: &Path) -> PathBuf {
+    let to = dir.join(name);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(name),
+        &to,
+    )
+    .expect("fixture copies");
+    to
+}
+
+#[tokio::test]
+async fn tools_list_matches_the_golden_snapshot_and_is_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = connect_legacy(dir.path(), &[]).await;
+    let info = client.peer_info().expect("server info");
+    let identity = info.server_info.as_ref().expect("server identity");
+    assert_eq!(identity.name, "pixelsmith");
+    assert_eq!(identity.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(info.protocol_version, ProtocolVersion::V_2025_11_25);
+    assert!(info.capabilities.tools.is_some());
+    assert!(
+        info.capabilities.logging.is_none(),
+        "logging must not be advertised"
+    );
+    let instructions = info.instructions.clone().unwrap_or_default();
+
+    let tools = client.list_all_tools().await.expect("tools/list");
+    client.cancel().await.ok();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(
+        names,
+        [
+            "build_service",
+            "call_service",
+            "check_module",
+            "pixelate",
+            "run_local"
+        ]
+    );
+    for tool in &tools {
+        assert!(
+            instructions.contains(tool.name.as_ref()),
+            "instructions miss {}",
+            tool.name
+        );
+        assert!(
+            tool.title.is_some() && tool.annotations.is_some(),
+            "{}",
+            tool.name
+        );
+        assert!(
+            tool.output_schema.is_some(),
+            "{} has no output schema",
+            tool.name
+        );
+        let props = tool.input_schema["properties"]
+            .as_object()
+            .expect("properties");
+        for (name, prop) in props {
+            assert!(
+                prop.get("description").is_some(),
+                "{}.{name} has no description",
+                tool.name
+            );
+        }
+    }
+    let listed = serde_json::to_value(&tools).unwrap();
+    let text = serde_json::to_string_pretty(&listed).unwrap();
+    assert!(
+        !text.contains("uint") && !text.contains("int32"),
+        "integer formats leak"
+    );
+
+    let golden_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+    if std::env::var_os("PIXELSMITH_BLESS").is_some() {
+        std::fs::create_dir_all(golden_path.parent().unwrap()).unwrap();
+        std::fs::write(&golden_path, format!("{text}\n")).unwrap();
+        panic!("rewrote {GOLDEN}; review the diff and run again without PIXELSMITH_BLESS");
+    }
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(&golden_path)
+            .unwrap_or_else(|_| panic!("{GOLDEN} is missing: run with PIXELSMITH_BLESS=1")),
+    )
+    .expect("golden JSON");
+    if golden != listed {
+        panic!(
+            "tools/list changed. If on purpose, rerun with PIXELSMITH_BLESS=1.\n\
+             --- expected ({GOLDEN})\n{}\n--- actual\n{text}",
+            serde_json::to_string_pretty(&golden).unwrap()
+        );
+    }
+}
+
+#[tokio::test]
+async fn pixelate_writes_the_file_and_returns_report_preview_and_link() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_fixture("coffee.png", dir.path());
+    let client = connect_legacy(dir.path(), &[]).await;
+    let result = call(
+        &client,
+        "pixelate",
+        json!({"path": "coffee.png", "block": 8, "palette": "pico-8", "dither": "bayer4"}),
+    )
+    .await;
+    let out = structured(&result).clone();
+    client.cancel().await.ok();
+
+    let written = std::fs::canonicalize(dir.path().join("coffee.pixel.png")).unwrap();
+    assert_eq!(out["output_path"], written.display().to_string());
+    let report = &out["report"];
+    assert_eq!(
+        (&report["source_width"], &report["source_height"]),
+        (&json!(600), &json!(400))
+    );
+    assert_eq!(
+        (&report["grid_width"], &report["grid_height"]),
+        (&json!(75), &json!(50))
+    );
+    let pico8: Vec<String> = pixelsmith::engine::palettes::resolve("pico-8")
+        .unwrap()
+        .colors
+        .iter()
+        .map(|[r, g, b]| format!("#{r:02x}{g:02x}{b:02x}"))
+        .collect();
+    let used = report["palette"].as_array().unwrap();
+    assert!(!used.is_empty());
+    for colour in used {
+        let colour = colour.as_str().unwrap().to_lowercase();
+        assert!(pico8.contains(&colour), "{colour} is not a PICO-8 colour");
+    }
+    assert_eq!(out["query"], "block=8&palette=pico-8&dither=bayer4");
+
+    // The file on disk is the full-size PNG.
+    let full = image::open(&written).expect("the written PNG decodes");
+    assert_eq!((full.width(), full.height()), (600, 400));
+    assert_eq!(
+        out["output_bytes"],
+        std::fs::metadata(&written).unwrap().len()
+    );
+
+    // The preview is the same picture at an integer scale that fits 512 px: 75×6 = 450.
+    let image = result
+        .content
+        .iter()
+        .find_map(|c| c.as_image())
+        .expect("an image block");
+    assert_eq!(image.mime_type, "image/png");
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(&image.data)
+        .unwrap();
+    assert!(png.len() <= pixelsmith::mcp::PREVIEW_MAX_BYTES);
+    let preview = image::load_from_memory(&png).expect("the preview decodes");
+    assert_eq!((preview.width(), preview.height()), (450, 300));
+    assert_eq!(out["preview"]["included"], true);
+
+    let link = result
+        .content
+        .iter()
+        .find_map(|c| c.as_resource_link())
+        .expect("a resource link");
+    assert_eq!(link.uri, format!("file://{}", written.display()));
+    assert_eq!(link.mime_type.as_deref(), Some("image/png"));
+}
+
+#[tokio::test]
+async fn pixelate_takes_base64_data_and_http_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let horse =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/horse.png")).unwrap();
+    // A loopback web server with the picture.
+    let served = horse.clone();
+    let app = axum::Router::new().route(
+        "/pictures/horse.png",
+        axum::routing::get(move || {
+            let body = served.clone();
+            async move { ([("content-type", "image/png")], body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client = connect_legacy(dir.path(), &[]).await;
+    let url = format!("http://{addr}/pictures/horse.png");
+    let r = call(&client, "pixelate", json!({"url": url, "block": 16})).await;
+    let out = structured(&r);
+    assert_eq!(out["source"], url);
+    assert_eq!(out["report"]["grid_width"], 25);
+    let from_url = std::fs::canonicalize(dir.path().join("horse.pixel.png")).unwrap();
+    assert_eq!(out["output_path"], from_url.display().to_string());
+
+    let data = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&horse)
+    );
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"data_base64": data, "block": 16}),
+    )
+    .await;
+    let out = structured(&r);
+    let written = PathBuf::from(out["output_path"].as_str().unwrap());
+    assert!(written.starts_with(std::fs::canonicalize(dir.path()).unwrap()));
+    assert!(
+        written
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("image-")
+    );
+    // Same picture, same options: the same bytes whichever way it came in.
+    assert_eq!(
+        std::fs::read(&written).unwrap(),
+        std::fs::read(&from_url).unwrap()
+    );
+
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"url": format!("http://{addr}/missing.png")}),
+    )
+    .await;
+    assert_tool_error(&r, &["HTTP 404"]);
+    client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn failures_are_tool_results_that_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = copy_fixture("horse.png", outside.path());
+    copy_fixture("horse.png", dir.path());
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let client = connect_legacy(dir.path(), &[]).await;
+
+    let r = call(&client, "pixelate", json!({"path": secret})).await;
+    assert_tool_error(
+        &r,
+        &[
+            "outside the allowed roots",
+            &root.display().to_string(),
+            "--allow-root",
+        ],
+    );
+
+    std::os::unix::fs::symlink(&secret, dir.path().join("link.png")).unwrap();
+    let r = call(&client, "pixelate", json!({"path": "link.png"})).await;
+    assert_tool_error(&r, &["outside the allowed roots"]);
+
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "horse.png", "output": secret}),
+    )
+    .await;
+    assert_tool_error(&r, &["outside the allowed roots"]);
+
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "horse.png", "sharpen": 3}),
+    )
+    .await;
+    assert_tool_error(&r, &["unknown field `sharpen`", "`block`"]);
+
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "horse.png", "palette": "pico-9"}),
+    )
+    .await;
+    assert_tool_error(&r, &["palette", "pico-8"]);
+
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "horse.png", "block": 4, "width": 9}),
+    )
+    .await;
+    assert_tool_error(&r, &["block and width"]);
+
+    let r = call(&client, "pixelate", json!({})).await;
+    assert_tool_error(&r, &["exactly one image source"]);
+
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "horse.png", "block": "big"}),
+    )
+    .await;
+    assert_tool_error(&r, &["argument `block`", "expected u32"]);
+
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"data_base64": "aGVsbG8gd29ybGQ="}),
+    )
+    .await;
+    assert_tool_error(&r, &["not a PNG, JPEG, WebP, GIF or BMP"]);
+
+    let r = call(&client, "check_module", json!({})).await;
+    assert_tool_error(&r, &["build it first", "build_service"]);
+
+    let r = call(
+        &client,
+        "run_local",
+        json!({"action": "stop", "id": "local-9"}),
+    )
+    .await;
+    assert_tool_error(&r, &["no running instance `local-9`"]);
+
+    // Nothing was written outside the root, and the input stays untouched.
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+    client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn check_module_explains_a_broken_module_and_passes_the_real_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let spin = wat::parse_str(
+        r#"(module (memory (export "memory") 1)
+                   (func (export "handle-http-request")))"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("spin.wasm"), spin).unwrap();
+    let built = module::module_path();
+    let client = connect_legacy(dir.path(), &[built.parent().unwrap()]).await;
+
+    let r = call(&client, "check_module", json!({"path": "spin.wasm"})).await;
+    let report = structured(&r);
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["findings"][0]["rule"], "spin");
+    assert!(
+        report["findings"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("stdin")
+    );
+
+    let r = call(&client, "check_module", json!({"path": built})).await;
+    let report = structured(&r);
+    assert_eq!(report["passed"], true, "{report:#}");
+    assert_eq!(report["dynamic"]["probes"].as_array().unwrap().len(), 2);
+    client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn the_2026_07_28_revision_works_without_initialize() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_fixture("horse-transparent.png", dir.path());
+    let client = connect(
+        dir.path(),
+        &[],
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        },
+    )
+    .await;
+    let info = client.peer_info().expect("discovered server info");
+    assert_eq!(info.protocol_version, ProtocolVersion::V_2026_07_28);
+    let tools = client.list_all_tools().await.expect("tools/list");
+    assert_eq!(tools.len(), 5);
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "horse-transparent.png", "width": 40, "grid": true}),
+    )
+    .await;
+    let out = structured(&r);
+    assert_eq!(out["report"]["grid_width"], 40);
+    assert_eq!(out["report"]["output_width"], 40);
+    assert_eq!(out["report"]["transparent"], true);
+    let r = call(&client, "pixelate", json!({"path": "/etc/hostname"})).await;
+    assert_tool_error(&r, &["outside the allowed roots"]);
+    client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn run_local_and_call_service_smoke_test_the_real_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = module::module_path();
+    let client = connect_legacy(dir.path(), &[built.parent().unwrap()]).await;
+
+    let r = call(&client, "run_local", json!({"module": built})).await;
+    let started = structured(&r)["started"].clone();
+    let id = started["id"].as_str().unwrap().to_string();
+    let runner_url = started["runner_url"].as_str().unwrap().to_string();
+    let gateway_url = started["gateway_url"].as_str().unwrap().to_string();
+    assert!(runner_url.starts_with("http://127.0.0.1:"), "{runner_url}");
+
+    // The gateway gives the real API back.
+    let health = reqwest::get(format!("{gateway_url}/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    let r = call(
+        &client,
+        "call_service",
+        json!({"url": runner_url, "block": 4, "colors": 8}),
+    )
+    .await;
+    let report = structured(&r);
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["health"]["ok"], true);
+    assert_eq!(report["pixelate"]["ok"], true);
+
+    let r = call(&client, "run_local", json!({"action": "list"})).await;
+    assert_eq!(structured(&r)["running"].as_array().unwrap().len(), 1);
+    let r = call(&client, "run_local", json!({"action": "stop", "id": id})).await;
+    assert_eq!(structured(&r)["stopped"], json!([id]));
+    assert!(
+        reqwest::get(format!("{gateway_url}/health")).await.is_err(),
+        "gateway still up"
+    );
+    client.cancel().await.ok();
+}
+
+/// Starts `pixelsmith mcp --http 127.0.0.1:0` and returns the child and its `/mcp` URL.
+async fn start_http(cwd: &Path, extra: &[&str]) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith"))
+        .args(["mcp", "--http", "127.0.0.1:0"])
+        .args(extra)
+        .current_dir(cwd)
+        .env("PIXELSMITH_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the server announces its URL");
+        if let Some(url) = line.strip_prefix("pixelsmith mcp: listening on ") {
+            break url.to_string();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+/// The JSON-RPC messages in an HTTP answer (plain JSON or an SSE stream).
+async fn messages(response: reqwest::Response) -> Vec<Value> {
+    let sse = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/event-stream"));
+    let body = response.text().await.unwrap();
+    if !sse {
+        return vec![serde_json::from_str(&body).unwrap()];
+    }
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn streamable_http_serves_both_revisions_and_refuses_foreign_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_http(dir.path(), &[]).await;
+    let http = reqwest::Client::new();
+    let post = |body: Value| {
+        http.post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .json(&body)
+    };
+
+    // 2026-07-28: no initialize, no session; everything rides in _meta.
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let answer = post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+                             "params": {"_meta": meta}}))
+    .header("mcp-protocol-version", "2026-07-28")
+    .header("mcp-method", "tools/list")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 200);
+    let all = messages(answer).await;
+    let tools = all
+        .iter()
+        .find(|m| m["id"] == 1)
+        .and_then(|m| m["result"]["tools"].as_array())
+        .unwrap_or_else(|| panic!("no tools in {all:?}"));
+    assert_eq!(tools.len(), 5);
+
+    // 2025-11-25: initialize, then a session.
+    let answer = post(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 200);
+    let session = answer
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    let init = messages(answer).await;
+    assert_eq!(init[0]["result"]["serverInfo"]["name"], "pixelsmith");
+    assert_eq!(init[0]["result"]["protocolVersion"], "2025-11-25");
+    assert!(session.is_some(), "no session id");
+
+    // DNS-rebinding guard: a foreign Host header is refused.
+    let answer = post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 403);
+    child.kill().await.ok();
+
+    // Non-loopback listening is refused with a reason.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith"))
+        .args(["mcp", "--http", "0.0.0.0:0"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only listens on loopback"));
+}

@@ -1,0 +1,135 @@
+"""The official Python MCP SDK (`mcp` 2.3) as a second, independent client of `pixelsmith mcp`.
+
+Drives the real binary over stdio: lists the tools, pixelates a picture, builds the service,
+checks the module, runs it locally and smoke-tests it, and makes a call that must fail as a tool
+result. Both protocol revisions: the initialize handshake (mode="legacy", 2025-11-25) and
+2026-07-28 without initialize.
+
+Run from the repository root after `cargo build`:
+    pytest tests/python/test_mcp.py
+`PIXELSMITH_BIN` overrides the binary (default target/debug/pixelsmith).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("PIXELSMITH_BIN", REPO / "target" / "debug" / "pixelsmith"))
+TOOLS = ["build_service", "call_service", "check_module", "pixelate", "run_local"]
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    if not BIN.is_file():
+        pytest.fail(f"{BIN} is missing: run `cargo build` first (or set PIXELSMITH_BIN)")
+    shutil.copy(REPO / "fixtures" / "horse.png", tmp_path / "horse.png")
+    return tmp_path
+
+
+def server(workdir: Path) -> StdioServerParameters:
+    env = {k: v for k, v in os.environ.items() if k != "PIXELSMITH_ROOTS"}
+    env["PIXELSMITH_LOG"] = "warn"
+    return StdioServerParameters(
+        command=str(BIN),
+        args=["mcp", "--allow-root", str(REPO)],
+        cwd=str(workdir),
+        env=env,
+    )
+
+
+def text_of(result) -> str:
+    return "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+async def test_the_whole_flow_over_the_initialize_handshake(workdir: Path) -> None:
+    async with Client(server(workdir), mode="legacy", read_timeout_seconds=1800) as client:
+        assert client.protocol_version == "2025-11-25"
+        assert client.server_info is not None and client.server_info.name == "pixelsmith"
+
+        listed = await client.list_tools()
+        tools = {t.name: t for t in listed.tools}
+        assert sorted(tools) == TOOLS
+        assert tools["check_module"].annotations.read_only_hint is True
+        assert tools["pixelate"].annotations.destructive_hint is True
+        assert tools["run_local"].annotations.open_world_hint is False
+        assert all(t.output_schema is not None for t in listed.tools)
+
+        # pixelate: a file in the root, the grid, a preview image and the file on disk.
+        result = await client.call_tool("pixelate", {"path": "horse.png", "width": 50, "levels": 4})
+        assert not result.is_error, text_of(result)
+        report = result.structured_content["report"]
+        assert report["grid_width"] == 50
+        assert (report["source_width"], report["source_height"]) == (400, 328)
+        written = Path(result.structured_content["output_path"])
+        assert written == (workdir / "horse.pixel.png").resolve()
+        assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        images = [c for c in result.content if getattr(c, "type", "") == "image"]
+        assert len(images) == 1 and images[0].mime_type == "image/png"
+        assert base64.b64decode(images[0].data)[:8] == b"\x89PNG\r\n\x1a\n"
+
+        # build_service: the real cargo build in the repository, with progress.
+        progress: list[float] = []
+
+        async def on_progress(value: float, total: float | None, message: str | None) -> None:
+            progress.append(value)
+
+        result = await client.call_tool(
+            "build_service", {"project_dir": str(REPO)}, progress_callback=on_progress
+        )
+        assert not result.is_error, text_of(result)
+        built = result.structured_content
+        assert built["module_path"].endswith("wasm32-wasip1/release/wasm-service.wasm")
+        assert len(built["sha256"]) == 64 and built["size_bytes"] > 0
+        assert built["check"]["passed"] is True
+        assert progress and progress == sorted(progress), progress
+
+        # check_module on what was built.
+        result = await client.call_tool("check_module", {"path": built["module_path"]})
+        assert not result.is_error, text_of(result)
+        assert result.structured_content["passed"] is True
+        probes = result.structured_content["dynamic"]["probes"]
+        assert [p["passed"] for p in probes] == [True, True]
+
+        # run_local + call_service, then stop.
+        result = await client.call_tool("run_local", {"module": built["module_path"]})
+        assert not result.is_error, text_of(result)
+        started = result.structured_content["started"]
+        result = await client.call_tool("call_service", {"url": started["runner_url"], "block": 4})
+        assert not result.is_error, text_of(result)
+        assert result.structured_content["ok"] is True, result.structured_content
+        result = await client.call_tool("run_local", {"action": "stop"})
+        assert result.structured_content["stopped"] == [started["id"]]
+
+        # A failing call is a tool result with a message to act on, not a protocol error.
+        result = await client.call_tool("pixelate", {"path": "/etc/hostname"})
+        assert result.is_error
+        assert "outside the allowed roots" in text_of(result)
+        assert "--allow-root" in text_of(result)
+
+
+async def test_the_2026_07_28_revision_without_initialize(workdir: Path) -> None:
+    async with Client(server(workdir), mode="2026-07-28") as client:
+        assert client.protocol_version == "2026-07-28"
+        listed = await client.list_tools()
+        assert sorted(t.name for t in listed.tools) == TOOLS
+        result = await client.call_tool("pixelate", {"path": "horse.png", "palette": "game-boy"})
+        assert not result.is_error, text_of(result)
+        assert len(result.structured_content["report"]["palette"]) <= 4
+        result = await client.call_tool("check_module", {"path": "horse.png"})
+        assert not result.is_error, text_of(result)
+        assert result.structured_content["passed"] is False
+        assert result.structured_content["findings"][0]["rule"] == "not_wasm"
