@@ -365,6 +365,23 @@ async fn a_hanging_module_is_stopped_at_the_time_limit_with_504() {
 }
 
 #[tokio::test]
+async fn a_module_blocked_in_a_host_call_is_also_cut_off() {
+    let config = RunnerConfig {
+        time_limit: Duration::from_millis(400),
+        ..RunnerConfig::default()
+    };
+    let runner = Runner::from_bytes(&wat_modules::long_sleep(), config).unwrap();
+    let started = Instant::now();
+    let outcome = runner.run_async(Vec::new()).await;
+    assert_eq!(outcome.exit, Exit::TimedOut(Duration::from_millis(400)));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn cors_preflight_is_answered_for_any_origin() {
     let served = serve_default(&wat_modules::echo()).await;
     let response = client()

@@ -59,7 +59,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     crate::runner::cli::init_logging();
     let runtime = tokio::runtime::Runtime::new().context("could not start the async runtime")?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         let mut options = LocalOptions::new(&args.module);
         options.runner_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.runner_port));
         options.gateway_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.gateway_port));
@@ -87,7 +87,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("stopping…");
         services.shutdown().await;
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // A module stuck in a host call (a long sleep) keeps its thread; do not wait for it.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    outcome
 }
 
 /// Logs to stderr (never stdout), `info` unless `RUST_LOG` says otherwise. Harmless if a

@@ -21,7 +21,9 @@
 //! # Where it differs from OSC, on purpose
 //! - A run has a wall-clock limit ([`RunnerConfig::time_limit`], 60 s by default). OSC has none,
 //!   so a hanging module hangs the request there; here the run is stopped and the request gets
-//!   504 with a plain-text explanation, so a test or an agent can never hang.
+//!   504 with a plain-text explanation, so a test or an agent can never hang. Computing is cut
+//!   off by fuel slices; a module blocked inside a host call (a long sleep) is abandoned by
+//!   [`Runner::run_async`] shortly after the limit (its thread finishes the sleep on its own).
 //! - Stdout is capped (256 MiB by default) so a runaway writer cannot exhaust memory.
 //! - A module that cannot run at all (not WebAssembly, no `_start`, imports the WASI host does not
 //!   provide) is refused when the runner starts, with the reason, instead of answering every

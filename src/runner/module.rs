@@ -228,17 +228,27 @@ impl Runner {
 
     /// [`Runner::run`] on tokio's blocking pool, so many requests run in parallel, each on its
     /// own thread (as OSC starts one process per request).
+    ///
+    /// Fuel slices stop a module that computes past the time limit, but not one blocked inside a
+    /// host call (a long `poll_oneoff` sleep); so this also stops waiting shortly after the limit
+    /// and reports a timeout. The blocked thread is then left to finish its sleep on its own.
     pub async fn run_async(&self, stdin: Vec<u8>) -> RunOutcome {
         let runner = self.clone();
-        match tokio::task::spawn_blocking(move || runner.run(&stdin)).await {
-            Ok(outcome) => outcome,
-            Err(join) => RunOutcome {
-                stdout: Vec::new(),
-                stderr: Vec::new(),
-                exit: Exit::Trap(format!("the runner thread failed: {join}")),
-                stdout_truncated: false,
-                elapsed: Duration::ZERO,
-            },
+        let limit = self.inner.config.time_limit;
+        let grace = (limit / 2).min(Duration::from_secs(5));
+        let started = Instant::now();
+        let task = tokio::task::spawn_blocking(move || runner.run(&stdin));
+        let failed = |exit: Exit| RunOutcome {
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            exit,
+            stdout_truncated: false,
+            elapsed: started.elapsed(),
+        };
+        match tokio::time::timeout(limit + grace, task).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(join)) => failed(Exit::Trap(format!("the runner thread failed: {join}"))),
+            Err(_) => failed(Exit::TimedOut(limit)),
         }
     }
 

@@ -118,3 +118,19 @@ pub fn endless_loop() -> Vec<u8> {
     (loop $forever (br $forever))))"#
     ))
 }
+
+/// Sleeps 4 s inside one host call (`poll_oneoff` on a relative clock), using no fuel meanwhile.
+pub fn long_sleep() -> Vec<u8> {
+    wasm(
+        r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    ;; One clock subscription at 0: userdata 0, tag 0 (clock), clock id 1 (monotonic),
+    ;; timeout 4 s in ns, precision 0, flags 0 (relative). The event goes to 64, nevents to 128.
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 4000000000))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#,
+    )
+}
