@@ -4,6 +4,7 @@
 use super::error::Error;
 use super::grid::Layout;
 use super::options::{Grid, Output};
+use super::png_writer::{self, PngColor};
 use super::quantize::{Quantized, TRANSPARENT};
 
 /// How many output pixels each column and each row of cells spans.
@@ -53,62 +54,43 @@ pub(crate) fn write_png(
     let (width, height) = spans.size();
     let cols = layout.cols() as usize;
     let entries = q.palette.len() + usize::from(q.has_transparency);
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    if optimize {
-        encoder.set_compression(png::Compression::High);
-        encoder.set_filter(png::Filter::Adaptive);
-    } else {
-        // Repeated rows become all-zero under the Up filter, which fdeflate's fast mode eats.
-        encoder.set_compression(png::Compression::Fast);
-        encoder.set_filter(png::Filter::Up);
-    }
 
-    let data = if entries <= 256 {
+    if entries <= 256 {
         // Transparent is entry 0 so tRNS stays one byte long.
         let shift = u32::from(q.has_transparency);
-        let mut plte = Vec::with_capacity(entries * 3);
+        let mut plte = Vec::with_capacity(entries.max(1) * 3);
         if q.has_transparency {
             plte.extend_from_slice(&[0, 0, 0]);
-            encoder.set_trns(vec![0u8]);
         }
         plte.extend(q.palette.iter().flatten());
         // PLTE may not be empty; a fully transparent image still gets its one entry.
         if plte.is_empty() {
             plte.extend_from_slice(&[0, 0, 0]);
         }
-        let depth = match entries {
-            0..=2 => png::BitDepth::One,
-            3..=4 => png::BitDepth::Two,
-            5..=16 => png::BitDepth::Four,
-            _ => png::BitDepth::Eight,
+        let bits: u8 = match entries {
+            0..=2 => 1,
+            3..=4 => 2,
+            5..=16 => 4,
+            _ => 8,
         };
-        encoder.set_color(png::ColorType::Indexed);
-        encoder.set_depth(depth);
-        encoder.set_palette(plte);
-        let bits = depth as u32 as usize;
+        let color = PngColor::Indexed {
+            bits,
+            palette: &plte,
+            trns: q.has_transparency.then_some(&[0u8][..]),
+        };
+        let bits = usize::from(bits);
         let index_of = |i: u32| if i == TRANSPARENT { 0 } else { i + shift };
-        rows(
-            q,
-            cols,
-            spans,
-            (width as usize * bits).div_ceil(8),
-            |row, x, i| {
-                let v = index_of(i) as u8;
-                let bit = x * bits;
-                row[bit / 8] |= v << (8 - bits - bit % 8);
-            },
-        )
+        let raw = rows(q, cols, spans, color.stride(width), |row, x, i| {
+            let v = index_of(i) as u8;
+            let bit = x * bits;
+            row[bit / 8] |= v << (8 - bits - bit % 8);
+        });
+        Ok(png_writer::write(width, height, color, &raw, optimize))
     } else {
         let alpha = q.has_transparency;
-        encoder.set_color(if alpha {
-            png::ColorType::Rgba
-        } else {
-            png::ColorType::Rgb
-        });
-        encoder.set_depth(png::BitDepth::Eight);
+        let color = if alpha { PngColor::Rgba } else { PngColor::Rgb };
         let n = if alpha { 4 } else { 3 };
-        rows(q, cols, spans, width as usize * n, |row, x, i| {
+        let raw = rows(q, cols, spans, color.stride(width), |row, x, i| {
             if i != TRANSPARENT {
                 let [r, g, b] = q.palette[i as usize];
                 row[x * n..x * n + 3].copy_from_slice(&[r, g, b]);
@@ -116,17 +98,9 @@ pub(crate) fn write_png(
                     row[x * n + 3] = 255;
                 }
             }
-        })
-    };
-
-    let mut writer = encoder
-        .write_header()
-        .map_err(|e| Error::Encode(e.to_string()))?;
-    writer
-        .write_image_data(&data)
-        .map_err(|e| Error::Encode(e.to_string()))?;
-    writer.finish().map_err(|e| Error::Encode(e.to_string()))?;
-    Ok(out)
+        });
+        Ok(png_writer::write(width, height, color, &raw, optimize))
+    }
 }
 
 /// Builds the raw image: one expanded row per row of cells, repeated for its height.

@@ -14,6 +14,7 @@ mod error;
 mod grid;
 mod options;
 pub mod palettes;
+mod png_writer;
 mod probe;
 mod quantize;
 

@@ -267,15 +267,13 @@ pub fn swatch_png(palettes: &[&NamedPalette], cell: u32) -> Result<Vec<u8>, Erro
             }
         }
     }
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, w as u32, h as u32);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_compression(png::Compression::High);
-    let encode = |e: png::EncodingError| Error::Encode(e.to_string());
-    let mut writer = encoder.write_header().map_err(encode)?;
-    writer.write_image_data(&data).map_err(encode)?;
-    writer.finish().map_err(encode)?;
-    Ok(out)
+    Ok(super::png_writer::write(
+        w as u32,
+        h as u32,
+        super::png_writer::PngColor::Rgb,
+        &data,
+        true,
+    ))
 }
 
 fn serialize_hex<S: serde::Serializer>(colors: &[[u8; 3]], s: S) -> Result<S::Ok, S::Error> {

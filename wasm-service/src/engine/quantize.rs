@@ -81,11 +81,11 @@ struct Metric {
 }
 
 impl Metric {
-    fn to_space(self, lab: Lab) -> Lab {
+    fn stretch(self, lab: Lab) -> Lab {
         [lab[0], lab[1] * self.chroma, lab[2] * self.chroma]
     }
 
-    fn from_space(self, p: Lab) -> Lab {
+    fn unstretch(self, p: Lab) -> Lab {
         [p[0], p[1] / self.chroma, p[2] / self.chroma]
     }
 }
@@ -93,7 +93,7 @@ impl Metric {
 fn oklab_cells(cells: &[Cell], metric: Metric) -> Vec<Lab> {
     cells
         .iter()
-        .map(|c| metric.to_space(linear_to_oklab(c.rgb)))
+        .map(|c| metric.stretch(linear_to_oklab(c.rgb)))
         .collect()
 }
 
@@ -128,7 +128,7 @@ fn map_to_palette(
 ) -> Vec<Option<u32>> {
     let entries: Vec<Lab> = palette
         .iter()
-        .map(|&c| metric.to_space(srgb8_to_oklab(c)))
+        .map(|&c| metric.stretch(srgb8_to_oklab(c)))
         .collect();
     dither::apply(
         labs,
@@ -174,7 +174,7 @@ fn build_palette(
     kmeans(&points, &mut centroids, if n > 32 { 8 } else { 16 });
     let mut palette: Vec<[u8; 3]> = Vec::with_capacity(centroids.len());
     for c in centroids {
-        let rgb = oklab_to_srgb8(metric.from_space(c));
+        let rgb = oklab_to_srgb8(metric.unstretch(c));
         if !palette.contains(&rgb) {
             palette.push(rgb);
         }

@@ -1,0 +1,245 @@
+//! A minimal PNG writer: IHDR, PLTE, tRNS, one IDAT compressed with `fdeflate`, IEND.
+//!
+//! Written here rather than with the `png` crate's encoder because that encoder links a second
+//! deflate implementation (flate2 + miniz_oxide) for its slower levels: about 30 KB of the
+//! deployed module, whose size every request pays for. The `png` crate still decodes.
+
+/// The pixel layout of the raw rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PngColor<'a> {
+    /// Palette indices of `bits` (1, 2, 4 or 8) each; `palette` is RGB triples, `trns` the alpha of
+    /// the first entries.
+    Indexed {
+        bits: u8,
+        palette: &'a [u8],
+        trns: Option<&'a [u8]>,
+    },
+    Rgb,
+    Rgba,
+}
+
+impl PngColor<'_> {
+    fn bits_per_pixel(self) -> usize {
+        match self {
+            PngColor::Indexed { bits, .. } => usize::from(bits),
+            PngColor::Rgb => 24,
+            PngColor::Rgba => 32,
+        }
+    }
+
+    /// Bytes per row of `width` pixels.
+    pub(crate) fn stride(self, width: u32) -> usize {
+        (width as usize * self.bits_per_pixel()).div_ceil(8)
+    }
+}
+
+/// PNG filter types, by their number in the format.
+const NONE: u8 = 0;
+const SUB: u8 = 1;
+const UP: u8 = 2;
+const AVERAGE: u8 = 3;
+const PAETH: u8 = 4;
+
+/// Encodes `raw` (rows of `color.stride(width)` bytes, top to bottom) as a PNG.
+///
+/// Fast mode filters every row with Up: drawn cells repeat rows, which Up turns into zeros that
+/// fdeflate compresses to almost nothing. `optimize` also tries None, Paeth and a per-row choice,
+/// and keeps the smallest.
+pub(crate) fn write(
+    width: u32,
+    height: u32,
+    color: PngColor<'_>,
+    raw: &[u8],
+    optimize: bool,
+) -> Vec<u8> {
+    let stride = color.stride(width);
+    debug_assert_eq!(raw.len(), stride * height as usize);
+    let bpp = color.bits_per_pixel().div_ceil(8).max(1);
+
+    let strategies: &[Strategy] = if optimize {
+        &[
+            Strategy::All(UP),
+            Strategy::All(NONE),
+            Strategy::All(PAETH),
+            Strategy::PerRow,
+        ]
+    } else {
+        &[Strategy::All(UP)]
+    };
+    let idat = strategies
+        .iter()
+        .map(|&s| deflate(&filtered(raw, stride, bpp, s)))
+        .min_by_key(Vec::len)
+        .unwrap_or_default();
+
+    let mut out = Vec::with_capacity(idat.len() + 1024);
+    out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+    let (color_type, depth) = match color {
+        PngColor::Indexed { bits, .. } => (3, bits),
+        PngColor::Rgb => (2, 8),
+        PngColor::Rgba => (6, 8),
+    };
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    // Depth, colour type, then deflate compression, adaptive filtering, no interlace.
+    ihdr.extend_from_slice(&[depth, color_type, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    if let PngColor::Indexed { palette, trns, .. } = color {
+        chunk(&mut out, b"PLTE", palette);
+        if let Some(trns) = trns {
+            chunk(&mut out, b"tRNS", trns);
+        }
+    }
+    chunk(&mut out, b"IDAT", &idat);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32fast::hash(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    // Writing into a Vec cannot fail.
+    let mut compressor = fdeflate::Compressor::new(Vec::with_capacity(data.len() / 8 + 64))
+        .expect("writing to a Vec");
+    compressor.write_data(data).expect("writing to a Vec");
+    compressor.finish().expect("writing to a Vec")
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Strategy {
+    /// The same filter on every row.
+    All(u8),
+    /// Per row, the filter whose output has the smallest sum of absolute values (libpng's heuristic).
+    PerRow,
+}
+
+/// The filtered stream: each row prefixed by its filter type.
+fn filtered(raw: &[u8], stride: usize, bpp: usize, strategy: Strategy) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / stride.max(1) + 1);
+    let zero = vec![0u8; stride];
+    let mut scratch = vec![0u8; stride];
+    for (y, row) in raw.chunks_exact(stride.max(1)).enumerate() {
+        let prior = if y == 0 {
+            &zero[..]
+        } else {
+            &raw[(y - 1) * stride..y * stride]
+        };
+        let kind = match strategy {
+            Strategy::All(kind) => kind,
+            Strategy::PerRow => [NONE, SUB, UP, AVERAGE, PAETH]
+                .into_iter()
+                .min_by_key(|&k| {
+                    filter_row(k, row, prior, bpp, &mut scratch);
+                    scratch
+                        .iter()
+                        .map(|&b| u64::from((b as i8).unsigned_abs()))
+                        .sum::<u64>()
+                })
+                .unwrap_or(NONE),
+        };
+        filter_row(kind, row, prior, bpp, &mut scratch);
+        out.push(kind);
+        out.extend_from_slice(&scratch);
+    }
+    out
+}
+
+fn filter_row(kind: u8, row: &[u8], prior: &[u8], bpp: usize, out: &mut [u8]) {
+    for i in 0..row.len() {
+        let left = if i >= bpp { row[i - bpp] } else { 0 };
+        let up = prior[i];
+        let up_left = if i >= bpp { prior[i - bpp] } else { 0 };
+        let predicted = match kind {
+            SUB => left,
+            UP => up,
+            AVERAGE => ((u16::from(left) + u16::from(up)) / 2) as u8,
+            PAETH => paeth(left, up, up_left),
+            _ => 0,
+        };
+        out[i] = row[i].wrapping_sub(predicted);
+    }
+}
+
+fn paeth(a: u8, b: u8, c: u8) -> u8 {
+    let p = i16::from(a) + i16::from(b) - i16::from(c);
+    let (pa, pb, pc) = (
+        (p - i16::from(a)).abs(),
+        (p - i16::from(b)).abs(),
+        (p - i16::from(c)).abs(),
+    );
+    if pa <= pb && pa <= pc {
+        a
+    } else if pb <= pc {
+        b
+    } else {
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(png: &[u8]) -> (png::OutputInfo, Vec<u8>, Option<Vec<u8>>) {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .unwrap();
+        let palette = reader.info().palette.as_ref().map(|p| p.to_vec());
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        buf.truncate(info.buffer_size());
+        (info, buf, palette)
+    }
+
+    #[test]
+    fn indexed_images_round_trip_through_the_png_decoder_with_every_strategy() {
+        // 5×3 at 2 bits: rows with repeats and changes, so each filter does something.
+        let color = PngColor::Indexed {
+            bits: 2,
+            palette: &[0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255],
+            trns: Some(&[0]),
+        };
+        let stride = color.stride(5);
+        let raw = vec![
+            0b0001_1011,
+            0b0100_0000,
+            0b0001_1011,
+            0b0100_0000,
+            0b1110_0100,
+            0b1100_0000,
+        ];
+        assert_eq!(raw.len(), stride * 3);
+        for optimize in [false, true] {
+            let png = write(5, 3, color, &raw, optimize);
+            let (info, pixels, palette) = decode(&png);
+            assert_eq!(
+                (info.width, info.height, info.bit_depth),
+                (5, 3, png::BitDepth::Two)
+            );
+            assert_eq!(pixels, raw);
+            assert_eq!(palette.unwrap().len(), 12);
+        }
+    }
+
+    #[test]
+    fn truecolour_round_trips_and_optimize_is_never_larger() {
+        let (w, h) = (37u32, 23u32);
+        let raw: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
+        let fast = write(w, h, PngColor::Rgba, &raw, false);
+        let small = write(w, h, PngColor::Rgba, &raw, true);
+        assert!(small.len() <= fast.len());
+        for png in [fast, small] {
+            let (info, pixels, _) = decode(&png);
+            assert_eq!(info.color_type, png::ColorType::Rgba);
+            assert_eq!(pixels, raw);
+        }
+    }
+}
