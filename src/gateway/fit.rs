@@ -333,8 +333,9 @@ mod tests {
     fn a_fitted_request_answered_by_the_engine_restores_to_the_native_geometry() {
         let image = crate::call::sample_png();
         let query = "block=8&colors=6&report=false";
-        // A limit the full image passes and a reduced one does not.
-        let limit = image.len() * 2 / 3;
+        // A limit the full image misses and some reduction meets (how much smaller a reduction is
+        // depends on the PNG encoder, so the limit is just under the full image).
+        let limit = image.len() + query.len() - 1;
         let fitted = fit(&image, query, |img, q| img.len() + q.len(), limit).unwrap();
         assert!(fitted.factor >= 2, "{fitted:?}");
         assert!(

@@ -85,7 +85,14 @@ pub(crate) fn write_png(
             let bit = x * bits;
             row[bit / 8] |= v << (8 - bits - bit % 8);
         });
-        Ok(png_writer::write(width, height, color, &raw, optimize))
+        Ok(png_writer::write(
+            width,
+            height,
+            color,
+            &raw,
+            &spans.heights,
+            optimize,
+        ))
     } else {
         let alpha = q.has_transparency;
         let color = if alpha { PngColor::Rgba } else { PngColor::Rgb };
@@ -99,11 +106,18 @@ pub(crate) fn write_png(
                 }
             }
         });
-        Ok(png_writer::write(width, height, color, &raw, optimize))
+        Ok(png_writer::write(
+            width,
+            height,
+            color,
+            &raw,
+            &spans.heights,
+            optimize,
+        ))
     }
 }
 
-/// Builds the raw image: one expanded row per row of cells, repeated for its height.
+/// Builds the distinct rows: one expanded row per row of cells (its height is in `spans`).
 fn rows(
     q: &Quantized,
     cols: usize,
@@ -111,21 +125,15 @@ fn rows(
     row_bytes: usize,
     put: impl Fn(&mut [u8], usize, u32),
 ) -> Vec<u8> {
-    let total: usize = spans.heights.iter().map(|&h| h as usize).sum::<usize>() * row_bytes;
-    let mut data = Vec::with_capacity(total);
-    let mut row = vec![0u8; row_bytes];
-    for (r, &h) in spans.heights.iter().enumerate() {
-        row.fill(0);
+    let mut data = vec![0u8; spans.heights.len() * row_bytes];
+    for (r, row) in data.chunks_exact_mut(row_bytes.max(1)).enumerate() {
         let mut x = 0;
         for (c, &w) in spans.widths.iter().enumerate() {
             let i = q.indices[r * cols + c];
             for _ in 0..w {
-                put(&mut row, x, i);
+                put(row, x, i);
                 x += 1;
             }
-        }
-        for _ in 0..h {
-            data.extend_from_slice(&row);
         }
     }
     data

@@ -272,6 +272,7 @@ pub fn swatch_png(palettes: &[&NamedPalette], cell: u32) -> Result<Vec<u8>, Erro
         h as u32,
         super::png_writer::PngColor::Rgb,
         &data,
+        &vec![1; h],
         true,
     ))
 }

@@ -40,35 +40,39 @@ const UP: u8 = 2;
 const AVERAGE: u8 = 3;
 const PAETH: u8 = 4;
 
-/// Encodes `raw` (rows of `color.stride(width)` bytes, top to bottom) as a PNG.
+/// Encodes an image given as its distinct rows (`color.stride(width)` bytes each, top to bottom)
+/// and how many times each repeats, as a PNG. Cells drawn larger than a pixel repeat rows; a
+/// repeat is written as filter Up over zeros without being built or compared.
 ///
-/// Fast mode filters every row with Up: drawn cells repeat rows, which Up turns into zeros that
-/// fdeflate compresses to almost nothing. `optimize` also tries None, Paeth and a per-row choice,
-/// and keeps the smallest.
+/// Fast mode chooses a filter per distinct row with libpng's smallest-sum heuristic; repeats are
+/// zeros that fdeflate compresses to almost nothing. `optimize` also tries Up, None and Paeth on
+/// every row, and keeps the smallest stream.
 pub(crate) fn write(
     width: u32,
     height: u32,
     color: PngColor<'_>,
-    raw: &[u8],
+    rows: &[u8],
+    repeats: &[u32],
     optimize: bool,
 ) -> Vec<u8> {
     let stride = color.stride(width);
-    debug_assert_eq!(raw.len(), stride * height as usize);
+    debug_assert_eq!(rows.len(), stride * repeats.len());
+    debug_assert_eq!(repeats.iter().sum::<u32>(), height);
     let bpp = color.bits_per_pixel().div_ceil(8).max(1);
 
     let strategies: &[Strategy] = if optimize {
         &[
+            Strategy::PerRow,
             Strategy::All(UP),
             Strategy::All(NONE),
             Strategy::All(PAETH),
-            Strategy::PerRow,
         ]
     } else {
-        &[Strategy::All(UP)]
+        &[Strategy::PerRow]
     };
     let idat = strategies
         .iter()
-        .map(|&s| deflate(&filtered(raw, stride, bpp, s)))
+        .map(|&s| compress(rows, repeats, stride, bpp, s))
         .min_by_key(Vec::len)
         .unwrap_or_default();
 
@@ -105,66 +109,93 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&crc.to_be_bytes());
 }
 
-fn deflate(data: &[u8]) -> Vec<u8> {
-    // Writing into a Vec cannot fail.
-    let mut compressor = fdeflate::Compressor::new(Vec::with_capacity(data.len() / 8 + 64))
-        .expect("writing to a Vec");
-    compressor.write_data(data).expect("writing to a Vec");
-    compressor.finish().expect("writing to a Vec")
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Strategy {
     /// The same filter on every row.
     All(u8),
-    /// Per row, the filter whose output has the smallest sum of absolute values (libpng's heuristic).
+    /// Per distinct row, the filter whose output has the smallest sum of absolute values (libpng's
+    /// heuristic); repeats get Up.
     PerRow,
 }
 
-/// The filtered stream: each row prefixed by its filter type.
-fn filtered(raw: &[u8], stride: usize, bpp: usize, strategy: Strategy) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len() + raw.len() / stride.max(1) + 1);
+/// The zlib stream of the filtered image: each row prefixed by its filter type.
+fn compress(
+    rows: &[u8],
+    repeats: &[u32],
+    stride: usize,
+    bpp: usize,
+    strategy: Strategy,
+) -> Vec<u8> {
+    // Writing into a Vec cannot fail.
+    const VEC: &str = "writing to a Vec";
+    let mut z = fdeflate::Compressor::new(Vec::with_capacity(rows.len() / 4 + 64)).expect(VEC);
     let zero = vec![0u8; stride];
-    let mut scratch = vec![0u8; stride];
-    for (y, row) in raw.chunks_exact(stride.max(1)).enumerate() {
-        let prior = if y == 0 {
-            &zero[..]
-        } else {
-            &raw[(y - 1) * stride..y * stride]
-        };
-        let kind = match strategy {
-            Strategy::All(kind) => kind,
-            Strategy::PerRow => [NONE, SUB, UP, AVERAGE, PAETH]
-                .into_iter()
-                .min_by_key(|&k| {
-                    filter_row(k, row, prior, bpp, &mut scratch);
-                    scratch
-                        .iter()
-                        .map(|&b| u64::from((b as i8).unsigned_abs()))
-                        .sum::<u64>()
-                })
-                .unwrap_or(NONE),
-        };
-        filter_row(kind, row, prior, bpp, &mut scratch);
-        out.push(kind);
-        out.extend_from_slice(&scratch);
+    // Filter type then filtered bytes, handed to the compressor in one call.
+    let mut line = vec![0u8; stride + 1];
+    let mut repeat = vec![0u8; stride + 1];
+    let mut prior: &[u8] = &zero;
+    for (row, &times) in rows.chunks_exact(stride.max(1)).zip(repeats) {
+        for k in 0..times {
+            if k > 0 && !matches!(strategy, Strategy::All(kind) if kind != UP) {
+                // A repeat under Up: the filter type, then zeros.
+                repeat[0] = UP;
+                z.write_data(&repeat).expect(VEC);
+                continue;
+            }
+            let kind = match strategy {
+                Strategy::All(kind) => kind,
+                Strategy::PerRow => [NONE, SUB, UP, AVERAGE, PAETH]
+                    .into_iter()
+                    .min_by_key(|&k| {
+                        filter_row(k, row, prior, bpp, &mut line[1..]);
+                        line[1..]
+                            .iter()
+                            .map(|&b| u64::from((b as i8).unsigned_abs()))
+                            .sum::<u64>()
+                    })
+                    .unwrap_or(NONE),
+            };
+            line[0] = kind;
+            filter_row(kind, row, prior, bpp, &mut line[1..]);
+            z.write_data(&line).expect(VEC);
+            prior = row;
+        }
     }
-    out
+    z.finish().expect(VEC)
 }
 
+/// One loop per filter type, so the common ones (None, Up) compile to straight copies.
 fn filter_row(kind: u8, row: &[u8], prior: &[u8], bpp: usize, out: &mut [u8]) {
-    for i in 0..row.len() {
-        let left = if i >= bpp { row[i - bpp] } else { 0 };
-        let up = prior[i];
-        let up_left = if i >= bpp { prior[i - bpp] } else { 0 };
-        let predicted = match kind {
-            SUB => left,
-            UP => up,
-            AVERAGE => ((u16::from(left) + u16::from(up)) / 2) as u8,
-            PAETH => paeth(left, up, up_left),
-            _ => 0,
-        };
-        out[i] = row[i].wrapping_sub(predicted);
+    let bpp = bpp.min(row.len());
+    match kind {
+        NONE => out.copy_from_slice(row),
+        UP => {
+            for ((o, &r), &p) in out.iter_mut().zip(row).zip(prior) {
+                *o = r.wrapping_sub(p);
+            }
+        }
+        SUB => {
+            out[..bpp].copy_from_slice(&row[..bpp]);
+            for i in bpp..row.len() {
+                out[i] = row[i].wrapping_sub(row[i - bpp]);
+            }
+        }
+        AVERAGE => {
+            for i in 0..row.len() {
+                let left = if i >= bpp { u16::from(row[i - bpp]) } else { 0 };
+                out[i] = row[i].wrapping_sub(((left + u16::from(prior[i])) / 2) as u8);
+            }
+        }
+        _ => {
+            for i in 0..row.len() {
+                let (left, up_left) = if i >= bpp {
+                    (row[i - bpp], prior[i - bpp])
+                } else {
+                    (0, 0)
+                };
+                out[i] = row[i].wrapping_sub(paeth(left, prior[i], up_left));
+            }
+        }
     }
 }
 
@@ -218,7 +249,7 @@ mod tests {
         ];
         assert_eq!(raw.len(), stride * 3);
         for optimize in [false, true] {
-            let png = write(5, 3, color, &raw, optimize);
+            let png = write(5, 3, color, &raw, &[1, 1, 1], optimize);
             let (info, pixels, palette) = decode(&png);
             assert_eq!(
                 (info.width, info.height, info.bit_depth),
@@ -233,8 +264,9 @@ mod tests {
     fn truecolour_round_trips_and_optimize_is_never_larger() {
         let (w, h) = (37u32, 23u32);
         let raw: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
-        let fast = write(w, h, PngColor::Rgba, &raw, false);
-        let small = write(w, h, PngColor::Rgba, &raw, true);
+        let repeats = vec![1; h as usize];
+        let fast = write(w, h, PngColor::Rgba, &raw, &repeats, false);
+        let small = write(w, h, PngColor::Rgba, &raw, &repeats, true);
         assert!(small.len() <= fast.len());
         for png in [fast, small] {
             let (info, pixels, _) = decode(&png);
