@@ -28,4 +28,16 @@ pub enum Command {
     Gateway(crate::gateway::cli::Args),
     /// Smoke-test a runner URL: health and a pixelation, checked, with latencies.
     CallService(crate::call::cli::Args),
+    /// Deploy the module to OSC: check, publish to git, create or update, wait, verify.
+    Deploy(crate::osc::cli::DeployArgs),
+    /// Show a deployment's state and URL.
+    DeploymentStatus(crate::osc::cli::NameArgs),
+    /// Show a deployment's logs (instances; My Apps has no logs API).
+    DeploymentLogs(crate::osc::cli::LogsArgs),
+    /// Restart a deployment so it clones its repository again (instances).
+    RestartDeployment(crate::osc::cli::NameArgs),
+    /// Delete a deployment for good (needs --confirm <exact name>).
+    RemoveDeployment(crate::osc::cli::RemoveArgs),
+    /// List deployments on OSC.
+    ListDeployments(crate::osc::cli::ListArgs),
 }

@@ -17,6 +17,12 @@ fn main() -> ExitCode {
         Command::RunLocal(args) => pixelsmith::runner::cli::run(args),
         Command::Gateway(args) => pixelsmith::gateway::cli::run(args),
         Command::CallService(args) => pixelsmith::call::cli::run(args),
+        Command::Deploy(args) => pixelsmith::osc::cli::deploy(args),
+        Command::DeploymentStatus(args) => pixelsmith::osc::cli::status(args),
+        Command::DeploymentLogs(args) => pixelsmith::osc::cli::logs(args),
+        Command::RestartDeployment(args) => pixelsmith::osc::cli::restart(args),
+        Command::RemoveDeployment(args) => pixelsmith::osc::cli::remove(args),
+        Command::ListDeployments(args) => pixelsmith::osc::cli::list(args),
     };
     match outcome {
         Ok(code) => code,

@@ -10,6 +10,8 @@ mod cli;
 mod gateway;
 /// The runner emulation: OSC's HTTP semantics, WASI sandbox, time limit, the real module on it.
 mod runner;
+/// Deploying to OSC: the real client and git against a loopback stand-in that runs what is pushed.
+mod deploy;
 /// The MCP server: the real binary over stdio (both protocol revisions) and Streamable HTTP.
 mod mcp;
 /// `check_module`: fixtures breaking OSC's runner contract, and the real module passing it.

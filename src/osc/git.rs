@@ -1,0 +1,595 @@
+//! Publishing the module where OSC's runner can clone it: a commit holding the module as the only
+//! `.wasm` file (`main.wasm`) on a deploy branch, pushed with the `git` binary.
+//!
+//! All work happens in a temporary repository, never in the user's working tree (which is only read,
+//! with `--no-optional-locks`). Commands take argument lists and a time limit. A token (from
+//! `GITHUB_TOKEN` / `GIT_TOKEN`, or a password found in the remote URL) reaches git only through
+//! `GIT_CONFIG_COUNT/KEY/VALUE` environment entries (`http.extraHeader`), never through argv or a
+//! printed URL. Publishing the same module again makes no commit.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine as _;
+use reqwest::Url;
+use sha2::{Digest, Sha256};
+use tokio::process::Command;
+
+use super::error::{Error, Result};
+use super::secret::{Secret, scrub};
+
+/// The branch the module is published to unless the user names another.
+pub const DEFAULT_BRANCH: &str = "osc-deploy";
+/// The module's file name in the published tree.
+pub const MODULE_FILE: &str = "main.wasm";
+/// Environment variables a git token is read from, in order.
+pub const TOKEN_ENVS: [&str; 2] = ["GITHUB_TOKEN", "GIT_TOKEN"];
+
+const README: &str = "# Pixelsmith deploy branch\n\n\
+This branch is written by `pixelsmith deploy`. OSC's wasm runner clones it and runs the first\n\
+`*.wasm` file it finds, so `main.wasm` is the only module here. Each commit message names the\n\
+source commit and the module's sha256. Do not edit by hand.\n";
+
+/// Where the module is pushed, with the credentials kept apart from the URL.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// What git pushes to: a URL without a password, or a local path.
+    push_url: String,
+    /// What OSC is told to clone (https for GitHub ssh remotes), without credentials.
+    clone_url: String,
+    /// True when OSC cannot clone it (a local path or file URL); fine only for a stand-in.
+    pub local: bool,
+    token: Option<Secret>,
+    user: String,
+}
+
+impl Remote {
+    /// Reads a remote given as an http(s)/ssh/file URL, `user@host:path`, or a local path. A
+    /// password in the URL is taken out and used as the token; `token` (from the environment) wins.
+    pub fn parse(text: &str, token: Option<Secret>) -> Result<Self> {
+        let text = text.trim();
+        if text.is_empty() || text.starts_with('-') {
+            return Err(Error::Config(format!(
+                "'{}' is not a git repository URL or path",
+                scrub(text)
+            )));
+        }
+        if text.contains("://") {
+            let mut url = Url::parse(text)
+                .map_err(|e| Error::Config(format!("'{}' is not a git URL: {e}", scrub(text))))?;
+            let mut token = token;
+            let mut user = "x-access-token".to_owned();
+            if let Some(password) = url.password() {
+                let from_url = Secret::new(percent_decode(password));
+                if token.is_none() {
+                    token = Some(from_url);
+                    if !url.username().is_empty() {
+                        user = percent_decode(url.username());
+                    }
+                }
+                let _ = url.set_password(None);
+                if url.scheme().starts_with("http") {
+                    let _ = url.set_username("");
+                }
+            }
+            let local = url.scheme() == "file";
+            let clone_url = match url.scheme() {
+                "ssh" | "git+ssh" => {
+                    format!("https://{}{}", url.host_str().unwrap_or(""), url.path())
+                }
+                _ => url.to_string(),
+            };
+            return Ok(Self {
+                push_url: url.to_string(),
+                clone_url,
+                local,
+                token,
+                user,
+            });
+        }
+        if let Some((userhost, path)) = scp_like(text) {
+            let host = userhost.rsplit('@').next().unwrap_or(userhost);
+            return Ok(Self {
+                push_url: text.to_owned(),
+                clone_url: format!("https://{host}/{}", path.trim_start_matches('/')),
+                local: false,
+                token,
+                user: "x-access-token".into(),
+            });
+        }
+        let path = std::path::absolute(text).map_err(|e| Error::Io {
+            what: format!("resolve the repository path '{text}'"),
+            detail: e.to_string(),
+        })?;
+        let path = path.to_string_lossy().into_owned();
+        Ok(Self {
+            push_url: path.clone(),
+            clone_url: path,
+            local: true,
+            token,
+            user: "x-access-token".into(),
+        })
+    }
+
+    /// The URL OSC clones, with `#branch` (the runner's way to pick a branch).
+    pub fn osc_git_url(&self, branch: &str) -> String {
+        format!("{}#{branch}", self.clone_url)
+    }
+
+    /// The push target as shown to people: never carries credentials.
+    pub fn display(&self) -> String {
+        scrub(&self.push_url)
+    }
+
+    /// The token git will use, if any.
+    pub fn token(&self) -> Option<&Secret> {
+        self.token.as_ref()
+    }
+
+    fn is_http(&self) -> bool {
+        self.push_url.starts_with("http://") || self.push_url.starts_with("https://")
+    }
+}
+
+/// `git@github.com:owner/repo.git` → `("git@github.com", "owner/repo.git")`.
+fn scp_like(text: &str) -> Option<(&str, &str)> {
+    let (head, path) = text.split_once(':')?;
+    let plausible = !head.is_empty()
+        && !head.contains('/')
+        && !head.contains('\\')
+        && head.len() > 1 // not a Windows drive letter
+        && !path.is_empty();
+    plausible.then_some((head, path))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(hex) = std::str::from_utf8(&bytes[i + 1..i + 3])
+            && let Ok(v) = u8::from_str_radix(hex, 16)
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What to publish.
+#[derive(Debug, Clone)]
+pub struct PublishSpec<'a> {
+    /// Where to push.
+    pub remote: &'a Remote,
+    /// The branch to commit on.
+    pub branch: &'a str,
+    /// The module bytes.
+    pub module: &'a [u8],
+    /// The source commit, for the commit message.
+    pub source: &'a str,
+    /// Time limit for each git command.
+    pub timeout: Duration,
+    /// Look only: report whether a commit would be made, commit and push nothing.
+    pub dry_run: bool,
+}
+
+/// What publishing did (or, in a dry run, would do).
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct Published {
+    /// The branch tip after publishing (before, in a dry run; `None` if the branch is new).
+    pub commit: Option<String>,
+    /// Whether a new commit was (or would be) made and pushed.
+    pub new_commit: bool,
+    /// Whether the branch already existed on the remote.
+    pub branch_existed: bool,
+    /// The module's sha256 (hex).
+    pub sha256: String,
+    /// The branch.
+    pub branch: String,
+    /// The URL OSC is told to clone (`<repo>#<branch>`).
+    pub git_url: String,
+}
+
+/// The module's sha256 as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Checks a branch name the way git does, and refuses option-like names.
+async fn validate_branch(branch: &str, timeout: Duration) -> Result<()> {
+    let bad = || {
+        Error::Config(format!(
+            "'{branch}' is not a usable branch name (e.g. {DEFAULT_BRANCH})"
+        ))
+    };
+    if branch.is_empty() || branch.starts_with('-') {
+        return Err(bad());
+    }
+    let git = Git::new(&std::env::temp_dir(), None, timeout);
+    git.run(
+        &["check-ref-format", "--branch", branch],
+        "check the branch name",
+    )
+    .await
+    .map_err(|_| bad())?;
+    Ok(())
+}
+
+/// Commits `spec.module` as `main.wasm` (the only `.wasm`) on `spec.branch` of `spec.remote` and
+/// pushes it. Nothing is committed when the tree would not change.
+pub async fn publish(spec: &PublishSpec<'_>) -> Result<Published> {
+    validate_branch(spec.branch, spec.timeout).await?;
+    let work = tempfile::Builder::new()
+        .prefix("pixelsmith-publish-")
+        .tempdir()
+        .map_err(|e| Error::Io {
+            what: "create a temporary directory for publishing".into(),
+            detail: e.to_string(),
+        })?;
+    let dir = work.path();
+    let remote = spec.remote;
+    let mut git = Git::new(
+        dir,
+        remote.token().filter(|_| remote.is_http()),
+        spec.timeout,
+    );
+    git.user = &remote.user;
+    let url = remote.push_url.as_str();
+    let reference = format!("refs/heads/{}", spec.branch);
+
+    git.run(&["init", "-q"], "create a temporary repository")
+        .await?;
+    let heads = git
+        .run(
+            &["ls-remote", "--heads", url, &reference],
+            &format!("read {}", remote.display()),
+        )
+        .await?;
+    let branch_existed = !heads.trim().is_empty();
+    let mut commit = None;
+    if branch_existed {
+        git.run(
+            &["fetch", "-q", "--depth=1", "--no-tags", url, &reference],
+            &format!("fetch {} from {}", spec.branch, remote.display()),
+        )
+        .await?;
+        git.run(
+            &["checkout", "-q", "-B", spec.branch, "FETCH_HEAD"],
+            "check out the branch",
+        )
+        .await?;
+        commit = Some(
+            git.run(&["rev-parse", "HEAD"], "read the branch tip")
+                .await?
+                .trim()
+                .to_owned(),
+        );
+    } else {
+        git.run(
+            &["checkout", "-q", "--orphan", spec.branch],
+            "start the branch",
+        )
+        .await?;
+    }
+
+    write_tree(&git, dir, spec.module).await?;
+    git.run(&["add", "-A", "."], "stage the module").await?;
+    let changed = !branch_existed || !git.succeeds(&["diff", "--cached", "--quiet"]).await?;
+    let sha256 = sha256_hex(spec.module);
+    let published = |commit, new_commit| Published {
+        commit,
+        new_commit,
+        branch_existed,
+        sha256: sha256.clone(),
+        branch: spec.branch.to_owned(),
+        git_url: remote.osc_git_url(spec.branch),
+    };
+    if !changed || spec.dry_run {
+        return Ok(published(commit, changed));
+    }
+
+    ensure_identity(&git).await?;
+    let message = commit_message(&sha256, spec.module.len(), spec.source);
+    git.run(
+        &[
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            &message,
+        ],
+        "commit the module",
+    )
+    .await?;
+    let target = format!("HEAD:{reference}");
+    git.run(
+        &["push", "-q", "--no-verify", url, &target],
+        &format!("push {} to {}", spec.branch, remote.display()),
+    )
+    .await?;
+    let tip = git
+        .run(&["rev-parse", "HEAD"], "read the new commit")
+        .await?;
+    Ok(published(Some(tip.trim().to_owned()), true))
+}
+
+/// Removes every tracked `.wasm`, writes `main.wasm`, and adds the README if there is none.
+async fn write_tree(git: &Git<'_>, dir: &Path, module: &[u8]) -> Result<()> {
+    let tracked = git
+        .run(&["ls-files", "-z"], "list the branch's files")
+        .await?;
+    for file in tracked.split('\0').filter(|f| !f.is_empty()) {
+        if file.to_ascii_lowercase().ends_with(".wasm") {
+            let path = dir.join(file);
+            std::fs::remove_file(&path).map_err(|e| io_err("remove an old module", &path, e))?;
+        }
+    }
+    let module_path = dir.join(MODULE_FILE);
+    std::fs::write(&module_path, module).map_err(|e| io_err("write", &module_path, e))?;
+    let readme = dir.join("README.md");
+    if !readme.exists() {
+        std::fs::write(&readme, README).map_err(|e| io_err("write", &readme, e))?;
+    }
+    Ok(())
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        what: format!("{what} {}", path.display()),
+        detail: e.to_string(),
+    }
+}
+
+/// A commit needs an author; the user's configured identity is used when there is one.
+async fn ensure_identity(git: &Git<'_>) -> Result<()> {
+    if !git.succeeds(&["config", "user.email"]).await? {
+        git.run(
+            &["config", "user.email", "pixelsmith@localhost"],
+            "set a committer",
+        )
+        .await?;
+    }
+    if !git.succeeds(&["config", "user.name"]).await? {
+        git.run(&["config", "user.name", "pixelsmith"], "set a committer")
+            .await?;
+    }
+    Ok(())
+}
+
+/// The commit message: module hash first (it is what identifies a publish), then the source.
+pub fn commit_message(sha256: &str, size: usize, source: &str) -> String {
+    format!(
+        "Deploy main.wasm sha256:{short}\n\n\
+         module: main.wasm, {size} bytes\n\
+         module-sha256: {sha256}\n\
+         source-commit: {source}\n\
+         published-by: pixelsmith {version}\n",
+        short = &sha256[..12.min(sha256.len())],
+        version = env!("CARGO_PKG_VERSION"),
+    )
+}
+
+/// The source commit of `dir` for the commit message: `<sha>`, `<sha> (with uncommitted changes)`,
+/// or a note that it is not a git checkout. Reads only.
+pub async fn source_commit(dir: &Path, timeout: Duration) -> String {
+    let git = Git::new(dir, None, timeout);
+    let Ok(head) = git
+        .run(&["rev-parse", "HEAD"], "read the source commit")
+        .await
+    else {
+        return "unknown (not a git checkout)".into();
+    };
+    let head = head.trim().to_owned();
+    match git
+        .run(
+            &[
+                "--no-optional-locks",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+            ],
+            "check for uncommitted changes",
+        )
+        .await
+    {
+        Ok(out) if !out.trim().is_empty() => format!("{head} (with uncommitted changes)"),
+        _ => head,
+    }
+}
+
+/// The `origin` remote of the checkout at `dir`, the default place to publish to.
+pub async fn origin_of(dir: &Path, timeout: Duration) -> Result<String> {
+    let git = Git::new(dir, None, timeout);
+    git.run(&["remote", "get-url", "origin"], "read the origin remote")
+        .await
+        .map(|s| s.trim().to_owned())
+        .map_err(|_| {
+            Error::Config(format!(
+                "{} has no git remote 'origin' to publish the module to; name a repository with \
+                 --repo <url>",
+                dir.display()
+            ))
+        })
+}
+
+/// One `git` invocation context: a directory, an optional token, a time limit.
+struct Git<'a> {
+    dir: PathBuf,
+    token: Option<&'a Secret>,
+    user: &'a str,
+    timeout: Duration,
+}
+
+impl<'a> Git<'a> {
+    fn new(dir: &Path, token: Option<&'a Secret>, timeout: Duration) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            token,
+            user: "x-access-token",
+            timeout,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            // Never wait for a password prompt; English messages for the hints below.
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GCM_INTERACTIVE", "never")
+            .env("LC_ALL", "C");
+        // Inherited repository pointers (e.g. when run from a git hook) would redirect us into
+        // the user's repository.
+        for var in [
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_INDEX_FILE",
+            "GIT_OBJECT_DIRECTORY",
+        ] {
+            cmd.env_remove(var);
+        }
+        if let Some(token) = self.token {
+            let first = std::env::var("GIT_CONFIG_COUNT")
+                .ok()
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0);
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                self.user,
+                token.expose()
+            ));
+            cmd.env("GIT_CONFIG_COUNT", (first + 1).to_string())
+                .env(format!("GIT_CONFIG_KEY_{first}"), "http.extraHeader")
+                .env(
+                    format!("GIT_CONFIG_VALUE_{first}"),
+                    format!("Authorization: Basic {basic}"),
+                );
+        }
+        cmd
+    }
+
+    /// Runs git; its stdout on success, an error with its (scrubbed) stderr otherwise.
+    async fn run(&self, args: &[&str], step: &str) -> Result<String> {
+        let output = self.output(args, step).await?;
+        if output.status.success() {
+            return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let mut detail = stderr.trim().to_owned();
+        if detail.is_empty() {
+            detail = format!("git exited with {}", output.status);
+        }
+        let lower = detail.to_ascii_lowercase();
+        if lower.contains("authentication failed")
+            || lower.contains("could not read username")
+            || lower.contains("403")
+            || lower.contains("permission denied")
+        {
+            detail.push_str(
+                "\nhint: set GITHUB_TOKEN (or GIT_TOKEN) to a token allowed to push to this \
+                 repository, or name another one with --repo",
+            );
+        }
+        Err(Error::Git {
+            step: step.to_owned(),
+            detail,
+        })
+    }
+
+    /// Runs git and says whether it exited 0 (for `diff --quiet`, `config <key>`).
+    async fn succeeds(&self, args: &[&str]) -> Result<bool> {
+        Ok(self.output(args, "git").await?.status.success())
+    }
+
+    async fn output(&self, args: &[&str], step: &str) -> Result<std::process::Output> {
+        let child = self.command(args).spawn().map_err(|e| Error::Git {
+            step: step.to_owned(),
+            detail: format!("cannot run git ({e}); install git and make sure it is on PATH"),
+        })?;
+        match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(e)) => Err(Error::Git {
+                step: step.to_owned(),
+                detail: e.to_string(),
+            }),
+            Err(_) => Err(Error::Git {
+                step: step.to_owned(),
+                detail: format!(
+                    "no answer within {} s (git was stopped); check the network or the remote",
+                    self.timeout.as_secs()
+                ),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_become_tokens_and_disappear_from_display() {
+        let r = Remote::parse(
+            "https://bob:ghp_urlpass_0123456789@github.com/o/r.git",
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.display(), "https://github.com/o/r.git");
+        assert_eq!(
+            r.osc_git_url("osc-deploy"),
+            "https://github.com/o/r.git#osc-deploy"
+        );
+        assert_eq!(r.token().unwrap().expose(), "ghp_urlpass_0123456789");
+        assert_eq!(r.user, "bob");
+        assert!(!r.local);
+    }
+
+    #[test]
+    fn ssh_remotes_are_cloned_over_https() {
+        let r = Remote::parse("git@github.com:o/r.git", None).unwrap();
+        assert_eq!(r.display(), "git@github.com:o/r.git");
+        assert_eq!(r.osc_git_url("b"), "https://github.com/o/r.git#b");
+        let r = Remote::parse("ssh://git@github.com/o/r.git", None).unwrap();
+        assert_eq!(r.osc_git_url("b"), "https://github.com/o/r.git#b");
+    }
+
+    #[test]
+    fn local_paths_are_marked_local() {
+        let r = Remote::parse("/tmp/x/repo.git", None).unwrap();
+        assert!(r.local);
+        assert_eq!(r.osc_git_url("b"), "/tmp/x/repo.git#b");
+        assert!(Remote::parse("--upload-pack=evil", None).is_err());
+    }
+
+    #[test]
+    fn commit_message_carries_hash_and_source() {
+        let sha = sha256_hex(b"abc");
+        assert_eq!(
+            sha,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let m = commit_message(&sha, 3, "0123abcd");
+        assert!(
+            m.starts_with("Deploy main.wasm sha256:ba7816bf8f01\n"),
+            "{m}"
+        );
+        assert!(m.contains(&format!("module-sha256: {sha}")), "{m}");
+        assert!(m.contains("source-commit: 0123abcd"), "{m}");
+    }
+}

@@ -1,0 +1,141 @@
+//! Tokens held in memory, and the scrubber that keeps them out of every message.
+//!
+//! A [`Secret`] never formats itself (its `Debug` is `Secret(***)` and it has no `Display`), and every
+//! secret ever created in the process is remembered so that [`scrub`] can remove it from text that came
+//! from somewhere else: a server's error body, git's stderr, a URL a user typed. Error constructors run
+//! all foreign text through [`scrub`], so a server that echoes a token back cannot leak it through us.
+
+use std::fmt;
+use std::sync::{PoisonError, RwLock};
+
+/// What replaces a token in any text we show.
+pub const MASK: &str = "***";
+
+/// Shorter values are not remembered: scrubbing a two-letter "token" would mangle every message.
+const MIN_SCRUB_LEN: usize = 6;
+
+static KNOWN: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// A token (OSC personal access token, service access token, git token).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a token and remembers it for [`scrub`]. Surrounding whitespace (a pasted newline) is
+    /// dropped, because it would break the HTTP header.
+    pub fn new(value: impl Into<String>) -> Self {
+        let value = value.into().trim().to_owned();
+        remember(&value);
+        Self(value)
+    }
+
+    /// Reads a token from the first of `names` that is set and not blank.
+    pub fn from_env(names: &[&str]) -> Option<Self> {
+        names
+            .iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .find(|value| !value.trim().is_empty())
+            .map(Self::new)
+    }
+
+    /// The token itself, for building a request header or a child's environment. Never format it.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+fn remember(value: &str) {
+    if value.len() < MIN_SCRUB_LEN {
+        return;
+    }
+    let mut known = KNOWN.write().unwrap_or_else(PoisonError::into_inner);
+    if !known.iter().any(|k| k == value) {
+        known.push(value.to_owned());
+    }
+}
+
+/// Replaces every token this process has seen, and the password part of any `scheme://user:pass@`
+/// URL, with [`MASK`].
+pub fn scrub(text: &str) -> String {
+    let mut out = text.to_owned();
+    {
+        let known = KNOWN.read().unwrap_or_else(PoisonError::into_inner);
+        for token in known.iter() {
+            if out.contains(token.as_str()) {
+                out = out.replace(token.as_str(), MASK);
+            }
+        }
+    }
+    mask_url_userinfo(&out)
+}
+
+/// `https://user:pass@host` → `https://***@host`, wherever such a URL appears in `text`.
+fn mask_url_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| "/?#\"'\\<>`".contains(c) || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..authority_end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str(MASK);
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[authority_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let s = Secret::new("sekret-debug-4711");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+    }
+
+    #[test]
+    fn scrub_removes_known_tokens_and_url_passwords() {
+        let _s = Secret::new("tok-scrub-0815-abcdef");
+        let text = "bad token tok-scrub-0815-abcdef at https://bob:pw@example.com/x and ok";
+        assert_eq!(
+            scrub(text),
+            "bad token *** at https://***@example.com/x and ok"
+        );
+        // Quotes end a URL: JSON text around it stays intact.
+        let json = r#"{"u":"https://x.io","e":"a@b","g":"https://u:p@g.io"}"#;
+        assert_eq!(
+            scrub(json),
+            r#"{"u":"https://x.io","e":"a@b","g":"https://***@g.io"}"#
+        );
+    }
+
+    #[test]
+    fn short_values_are_not_scrubbed_everywhere() {
+        let _s = Secret::new("ab");
+        assert_eq!(scrub("about abba"), "about abba");
+    }
+
+    #[test]
+    fn blank_env_values_are_ignored() {
+        // Names that are never set in any environment we run in.
+        assert!(
+            Secret::from_env(&["PIXELSMITH_TEST_UNSET_A", "PIXELSMITH_TEST_UNSET_B"]).is_none()
+        );
+    }
+}

@@ -1,0 +1,292 @@
+//! What a deployment is, whichever way it runs on OSC, and the one trait both targets implement:
+//! My Apps (`myapps.rs`) and raw wasm-runner instances (`instance.rs`).
+//!
+//! Also the create-after-lookup rule both share: a create that fails transiently (a 504 while OSC
+//! adds capacity) may have happened anyway, so it is retried only after a lookup finds nothing.
+
+use std::future::Future;
+
+use serde::Serialize;
+
+use super::client::RetryPolicy;
+use super::error::{Error, Result};
+use super::secret::Secret;
+
+/// Where a deployment runs.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// A My App of `type: "wasm"` (deploy service), the default.
+    #[default]
+    Myapp,
+    /// A raw `eyevinn-wasm-runner` instance (catalog, service token, instance API).
+    Instance,
+}
+
+impl TargetKind {
+    /// The noun used in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Myapp => "My App",
+            Self::Instance => "wasm-runner instance",
+        }
+    }
+
+    /// The value of `--target`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Myapp => "myapp",
+            Self::Instance => "instance",
+        }
+    }
+
+    /// How an existing deployment is made to pick up a new commit, for plans and reports.
+    pub fn update_note(self) -> &'static str {
+        match self {
+            Self::Myapp => {
+                "My Apps has no documented update or restart call, so an existing app is deleted \
+                 and created again with the same name and repository; OSC then clones the new \
+                 commit. Its id and URL can change (the report gives the new URL)."
+            }
+            Self::Instance => {
+                "an existing instance is updated with PATCH /wasm-runnerinstance/{name} \
+                 (documented as update + restart), so it clones the new commit"
+            }
+        }
+    }
+}
+
+/// A deployment's state, normalised over both targets' vocabularies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Being built or started (`building`, `starting`).
+    Starting,
+    /// Up (`running`).
+    Running,
+    /// Gave up (`failed`).
+    Failed,
+    /// Stopped (`stopped`).
+    Stopped,
+    /// The platform did not say (`unknown`, absent, or a word we do not know).
+    Unknown,
+}
+
+impl State {
+    /// Reads a platform status word.
+    pub fn parse(word: Option<&str>) -> Self {
+        match word.map(|w| w.trim().to_ascii_lowercase()).as_deref() {
+            Some("building" | "starting" | "pending" | "creating") => Self::Starting,
+            Some("running" | "ready") => Self::Running,
+            Some("failed" | "error") => Self::Failed,
+            Some("stopped") => Self::Stopped,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// One deployment as the platform reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Deployment {
+    /// Which target it lives on.
+    pub target: TargetKind,
+    /// Its name.
+    pub name: String,
+    /// The platform's id (My App id; the name for an instance).
+    pub id: String,
+    /// Its public URL, when known.
+    pub url: Option<String>,
+    /// Its state.
+    pub state: State,
+    /// The platform's own status word, when it gave one.
+    pub status: Option<String>,
+    /// The git URL it was created from, when the platform reports it.
+    pub git_url: Option<String>,
+}
+
+impl Deployment {
+    /// The platform's status word, or the normalised state when it gave none.
+    pub fn status_text(&self) -> String {
+        self.status
+            .clone()
+            .unwrap_or_else(|| format!("{:?}", self.state).to_lowercase())
+    }
+}
+
+/// What to deploy: a name and the git URL (with `#branch`) holding the module.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Deployment name (lower-case letters and digits).
+    pub name: String,
+    /// The repository OSC clones, with `#branch` when not the default branch.
+    pub git_url: String,
+    /// Sent to OSC only when the user asks (`--send-git-token`), for private repositories.
+    pub git_token: Option<Secret>,
+}
+
+/// How an existing deployment was made to pick up a new commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum UpdateMethod {
+    /// `PATCH /wasm-runnerinstance/{name}` (documented as update + restart).
+    Patched,
+    /// Deleted and created again (My Apps has no documented update); id and URL may change.
+    Recreated {
+        /// The id of the app that was deleted.
+        old_id: String,
+        /// Its URL.
+        old_url: Option<String>,
+    },
+}
+
+/// The operations every target offers. All of them look deployments up by name.
+pub trait Target: Send + Sync {
+    /// Which target this is.
+    fn kind(&self) -> TargetKind;
+
+    /// The deployment called `name`, if there is one.
+    fn find(&self, name: &str) -> impl Future<Output = Result<Option<Deployment>>> + Send;
+
+    /// All deployments on this target.
+    fn list(&self) -> impl Future<Output = Result<Vec<Deployment>>> + Send;
+
+    /// Creates a deployment, safely: a transient failure is retried only after a lookup shows
+    /// nothing was created, and a deployment that appeared anyway is returned.
+    fn create(&self, spec: &Spec) -> impl Future<Output = Result<Deployment>> + Send;
+
+    /// Makes `existing` run the (new) commit of `spec` (see [`TargetKind::update_note`]).
+    fn update(
+        &self,
+        existing: &Deployment,
+        spec: &Spec,
+    ) -> impl Future<Output = Result<(Deployment, UpdateMethod)>> + Send;
+
+    /// The current state of `name` (fresh from the platform).
+    fn status(&self, name: &str) -> impl Future<Output = Result<Deployment>> + Send;
+
+    /// The logs of `name`, as text.
+    fn logs(&self, name: &str) -> impl Future<Output = Result<String>> + Send;
+
+    /// Restarts `name` so it clones its repository again.
+    fn restart(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Deletes `name` for good.
+    fn remove(&self, name: &str) -> impl Future<Output = Result<Deployment>> + Send;
+}
+
+/// Checks a deployment name: OSC accepts lower-case letters and digits only.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "deployment name '{name}' is not allowed: OSC names use lower-case letters and digits \
+             only (e.g. pixelsmith or pixelsmith2), at most 63"
+        )))
+    }
+}
+
+/// True when an error says the name is already in use ("Name is already taken").
+fn is_name_taken(err: &Error) -> bool {
+    match err {
+        Error::Api { status, reason, .. } => {
+            let reason = reason.to_ascii_lowercase();
+            *status == 409
+                || (reason.contains("already")
+                    && (reason.contains("taken") || reason.contains("exist")))
+        }
+        _ => false,
+    }
+}
+
+/// The create-after-lookup loop shared by both targets.
+pub(crate) async fn create_idempotently<C, CF, L, LF>(
+    policy: RetryPolicy,
+    mut create: C,
+    mut lookup: L,
+) -> Result<Deployment>
+where
+    C: FnMut() -> CF,
+    CF: Future<Output = Result<Deployment>>,
+    L: FnMut() -> LF,
+    LF: Future<Output = Result<Option<Deployment>>>,
+{
+    let mut attempt = 0;
+    loop {
+        let err = match create().await {
+            Ok(created) => return Ok(created),
+            Err(err) => err,
+        };
+        let taken = is_name_taken(&err);
+        if !err.is_transient() && !taken {
+            return Err(err);
+        }
+        // The create may have happened although its answer was lost (504 while OSC adds
+        // capacity); a blind retry would fail with "name already taken" or make a second one.
+        if let Some(existing) = lookup().await? {
+            tracing::info!(name = %existing.name, error = %err, "create answered an error but the deployment exists: using it");
+            return Ok(existing);
+        }
+        attempt += 1;
+        if taken || attempt >= policy.attempts.max(1) {
+            return Err(err);
+        }
+        let pause = policy.delay(attempt);
+        tracing::info!(error = %err, ?pause, "create failed and nothing was created: retrying");
+        tokio::time::sleep(pause).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_osc_rules() {
+        assert!(validate_name("pixelsmith2").is_ok());
+        for bad in ["", "Pixel", "pix-el", "pix el", "a/b"] {
+            let err = validate_name(bad).unwrap_err();
+            assert!(
+                err.to_string().contains("lower-case letters and digits"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn state_words_are_normalised() {
+        assert_eq!(State::parse(Some("building")), State::Starting);
+        assert_eq!(State::parse(Some("Running")), State::Running);
+        assert_eq!(State::parse(Some("failed")), State::Failed);
+        assert_eq!(State::parse(None), State::Unknown);
+        assert_eq!(State::parse(Some("weird")), State::Unknown);
+    }
+
+    #[test]
+    fn name_taken_is_recognised_in_any_documented_status() {
+        let e = |status, reason: &str| Error::Api {
+            op: "create".into(),
+            status,
+            reason: reason.into(),
+        };
+        assert!(is_name_taken(&e(409, "x")));
+        assert!(is_name_taken(&e(500, "Name is already taken")));
+        assert!(!is_name_taken(&e(500, "disk full")));
+    }
+}

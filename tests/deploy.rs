@@ -1,0 +1,853 @@
+//! Deploying to OSC end to end against the loopback stand-in (`support::osc_standin`), through the
+//! real client, the real `git` (pushing to a local bare repository) and the real module, which the
+//! stand-in clones and serves with the runner emulation.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pixelsmith::osc::any::AnyTarget;
+use pixelsmith::osc::client::{ClientConfig, Endpoints, OscClient, RetryPolicy};
+use pixelsmith::osc::deploy::{self, DeployOptions, DeployReport, ModuleSource, Progress};
+use pixelsmith::osc::manage;
+use pixelsmith::osc::secret::Secret;
+use pixelsmith::osc::target::{State, Target, TargetKind};
+use pixelsmith::osc::{Error, git};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::module::module_bytes;
+use crate::support::osc_standin::{Faults, Standin};
+
+/// A personal access token no real system would ever print by accident.
+pub(crate) const PAT: &str = "pat-FAKE-0sc7e5t-c4n4ry-9f3a1b";
+
+/// One test's world: the stand-in, a bare repository to push to, a scratch folder.
+pub(crate) struct World {
+    pub(crate) standin: Standin,
+    pub(crate) dir: tempfile::TempDir,
+    client: OscClient,
+}
+
+impl World {
+    pub(crate) async fn new() -> Self {
+        let standin = Standin::start(PAT).await;
+        let dir = tempfile::tempdir().unwrap();
+        run_git(dir.path(), &["init", "-q", "--bare", "remote.git"]);
+        // The "project": a checkout with one commit, named in the deploy commit's message.
+        let source = dir.path().join("source");
+        std::fs::create_dir(&source).unwrap();
+        run_git(&source, &["init", "-q"]);
+        std::fs::write(source.join("README"), "source\n").unwrap();
+        run_git(&source, &["add", "README"]);
+        run_git(
+            &source,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "-m",
+                "source",
+            ],
+        );
+        let client = client_for(&standin, PAT);
+        Self {
+            standin,
+            dir,
+            client,
+        }
+    }
+
+    fn source(&self) -> PathBuf {
+        self.dir.path().join("source")
+    }
+
+    fn remote(&self) -> PathBuf {
+        self.dir.path().join("remote.git")
+    }
+
+    /// Writes `bytes` as a module file and returns its path.
+    pub(crate) fn module_file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn options(&self, name: &str, wasm: &Path) -> DeployOptions {
+        let mut opts = DeployOptions::new(name, ModuleSource::Wasm(wasm.to_owned()), self.source());
+        opts.repo = Some(self.remote().display().to_string());
+        opts.wait_timeout = Duration::from_secs(60);
+        opts.git_timeout = Duration::from_secs(60);
+        opts
+    }
+
+    async fn deploy(
+        &self,
+        kind: TargetKind,
+        opts: &DeployOptions,
+    ) -> (Result<DeployReport, Error>, Vec<String>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let progress = move |p: Progress| {
+            sink.lock()
+                .unwrap()
+                .push(format!("{:?}: {}", p.step, p.message))
+        };
+        let target = AnyTarget::new(&self.client, kind);
+        let result = deploy::deploy(
+            Some(&target),
+            kind,
+            opts,
+            &progress,
+            &CancellationToken::new(),
+        )
+        .await;
+        let seen = seen.lock().unwrap().clone();
+        (result, seen)
+    }
+
+    fn target(&self, kind: TargetKind) -> AnyTarget<'_> {
+        AnyTarget::new(&self.client, kind)
+    }
+
+    /// `git for-each-ref` of the bare repository: what was pushed.
+    fn refs(&self) -> String {
+        run_git(&self.remote(), &["for-each-ref"])
+    }
+}
+
+fn client_for(standin: &Standin, pat: &str) -> OscClient {
+    let endpoints = Endpoints::for_environment("prod")
+        .unwrap()
+        .with_overrides(
+            Some(&standin.deploy_url),
+            Some(&standin.catalog_url),
+            Some(&standin.token_url),
+        )
+        .unwrap();
+    let mut config = ClientConfig::new(endpoints);
+    config.request_timeout = Duration::from_secs(20);
+    config.retry = RetryPolicy {
+        attempts: 4,
+        first_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(400),
+    };
+    OscClient::new(config, Secret::new(pat)).unwrap()
+}
+
+fn run_git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The module with a custom section appended: a different file (and sha256) that behaves the same.
+fn with_marker(module: &[u8], marker: &str) -> Vec<u8> {
+    let name = b"pixelsmith-test-marker";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(marker.as_bytes());
+    assert!(payload.len() < 128, "one-byte LEB128 size");
+    let mut out = module.to_vec();
+    out.push(0); // custom section id
+    out.push(payload.len() as u8);
+    out.extend_from_slice(&payload);
+    out
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    git::sha256_hex(bytes)
+}
+
+async fn get_text(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn myapp_deploy_redeploy_manage_and_remove() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    let opts = w.options("pixelsmith", &first);
+
+    // First deploy: publish, create, wait, verify through the served module.
+    let (report, progress) = w.deploy(TargetKind::Myapp, &opts).await;
+    let report = report.unwrap_or_else(|e| panic!("deploy failed: {e}\nprogress: {progress:#?}"));
+    assert_eq!(report.action, "created", "{report:#?}");
+    let published = report.publish.clone().unwrap();
+    assert!(published.new_commit);
+    assert_eq!(published.sha256, sha256(&module));
+    let url = report.url.clone().unwrap();
+    assert_eq!(Some(url.clone()), w.standin.url_of("pixelsmith"));
+    assert_eq!(w.standin.served_sha256("pixelsmith"), Some(sha256(&module)));
+    let verification = report.verification.clone().unwrap();
+    assert!(verification.health.starts_with("ok"), "{verification:?}");
+    assert!(verification.pixelate.contains("PNG"), "{verification:?}");
+    assert_eq!(
+        report.gateway_command.as_deref(),
+        Some(format!("pixelsmith gateway --runner {url}").as_str())
+    );
+    assert!(report.timings.total_ms >= report.timings.wait_ms.unwrap());
+
+    // What was pushed: one commit on osc-deploy holding main.wasm as the only .wasm.
+    let files = run_git(&w.remote(), &["ls-tree", "-r", "--name-only", "osc-deploy"]);
+    assert_eq!(
+        files.lines().collect::<Vec<_>>(),
+        ["README.md", "main.wasm"]
+    );
+    let pushed = run_git(&w.remote(), &["show", "osc-deploy:main.wasm"]);
+    assert_eq!(pushed.len(), String::from_utf8_lossy(&module).len());
+    let message = run_git(&w.remote(), &["log", "-1", "--format=%B", "osc-deploy"]);
+    let head = run_git(&w.source(), &["rev-parse", "HEAD"]);
+    assert!(
+        message.contains(&format!("module-sha256: {}", sha256(&module))),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("source-commit: {}", head.trim())),
+        "{message}"
+    );
+
+    // The URL serves the module the way OSC's runner does.
+    let (status, body) = get_text(&url).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("\"envelope\":\"pixelsmith/1\""), "{body}");
+
+    // Same module again: no new commit, nothing created or deleted.
+    let creates = w.standin.count("deploy", "POST", "/myapps");
+    let (again, _) = w.deploy(TargetKind::Myapp, &opts).await;
+    let again = again.unwrap();
+    assert_eq!(again.action, "unchanged", "{again:#?}");
+    assert!(!again.publish.as_ref().unwrap().new_commit);
+    assert_eq!(again.publish.unwrap().commit, published.commit);
+    assert_eq!(w.standin.count("deploy", "POST", "/myapps"), creates);
+    assert!(again.verification.is_some());
+
+    // A changed module: new commit, and the app is re-created (My Apps has no update) and serves it.
+    let changed = with_marker(&module, "second build");
+    let second = w.module_file("second.wasm", &changed);
+    let (redeploy, _) = w
+        .deploy(TargetKind::Myapp, &w.options("pixelsmith", &second))
+        .await;
+    let redeploy = redeploy.unwrap();
+    assert_eq!(redeploy.action, "re-created", "{redeploy:#?}");
+    assert!(redeploy.publish.as_ref().unwrap().new_commit);
+    assert_eq!(
+        w.standin.served_sha256("pixelsmith"),
+        Some(sha256(&changed))
+    );
+    assert_eq!(w.standin.names("myapp"), ["pixelsmith"]);
+    let commits = run_git(&w.remote(), &["rev-list", "--count", "osc-deploy"]);
+    assert_eq!(commits.trim(), "2");
+    let files = run_git(&w.remote(), &["ls-tree", "-r", "--name-only", "osc-deploy"]);
+    assert_eq!(
+        files.lines().collect::<Vec<_>>(),
+        ["README.md", "main.wasm"]
+    );
+    let new_url = redeploy.url.clone().unwrap();
+    let (status, _) = get_text(&new_url).await;
+    assert_eq!(status, 200);
+
+    // Manage.
+    let target = w.target(TargetKind::Myapp);
+    let status = manage::status(&target, "pixelsmith").await.unwrap();
+    assert_eq!(status.state, State::Running);
+    assert_eq!(status.url.as_deref(), Some(new_url.as_str()));
+    let listed = manage::list(&target).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let err = manage::logs(&target, "pixelsmith", 50).await.unwrap_err();
+    assert!(err.to_string().contains("no documented logs API"), "{err}");
+    let err = manage::restart(&target, "pixelsmith").await.unwrap_err();
+    assert!(err.to_string().contains("no documented restart"), "{err}");
+    let err = manage::status(&target, "nothere").await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err}");
+
+    // Remove: refused without the exact name, done with it; the URL stops answering.
+    let deletes = w
+        .standin
+        .count("deploy", "DELETE", &format!("/myapps/{}", status.id));
+    let err = manage::remove(&target, "pixelsmith", Some("pixelsmit"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ConfirmMismatch { .. }), "{err}");
+    assert_eq!(w.standin.names("myapp"), ["pixelsmith"]);
+    assert_eq!(
+        w.standin
+            .count("deploy", "DELETE", &format!("/myapps/{}", status.id)),
+        deletes
+    );
+    manage::remove(&target, "pixelsmith", Some("pixelsmith"))
+        .await
+        .unwrap();
+    assert!(w.standin.names("myapp").is_empty());
+    assert!(
+        reqwest::get(&new_url).await.is_err(),
+        "the removed app still answers"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instance_deploy_patch_restart_logs_and_remove() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    let opts = w.options("pixinst", &first);
+
+    let (report, progress) = w.deploy(TargetKind::Instance, &opts).await;
+    let report = report.unwrap_or_else(|e| panic!("deploy failed: {e}\nprogress: {progress:#?}"));
+    assert_eq!(report.action, "created");
+    // Not subscribed at first: the client subscribed once.
+    assert_eq!(w.standin.count("catalog", "POST", "/mysubscriptions"), 1);
+    let url = report.url.clone().unwrap();
+    assert_eq!(w.standin.served_sha256("pixinst"), Some(sha256(&module)));
+
+    // A changed module: PATCH (update + restart), same URL, new module served.
+    let changed = with_marker(&module, "patched");
+    let second = w.module_file("second.wasm", &changed);
+    let (redeploy, _) = w
+        .deploy(TargetKind::Instance, &w.options("pixinst", &second))
+        .await;
+    let redeploy = redeploy.unwrap();
+    assert_eq!(redeploy.action, "updated", "{redeploy:#?}");
+    assert_eq!(redeploy.url.as_deref(), Some(url.as_str()));
+    assert_eq!(
+        w.standin
+            .count("instance", "PATCH", "/wasm-runnerinstance/pixinst"),
+        1
+    );
+    assert_eq!(w.standin.served_sha256("pixinst"), Some(sha256(&changed)));
+
+    // --force on an unchanged module updates anyway.
+    let mut forced = w.options("pixinst", &second);
+    forced.force = true;
+    let (forced, _) = w.deploy(TargetKind::Instance, &forced).await;
+    assert_eq!(forced.unwrap().action, "updated");
+    assert_eq!(
+        w.standin
+            .count("instance", "PATCH", "/wasm-runnerinstance/pixinst"),
+        2
+    );
+
+    let target = w.target(TargetKind::Instance);
+    let restarted = manage::restart(&target, "pixinst").await.unwrap();
+    assert_eq!(w.standin.count("instance", "POST", "/restart/pixinst"), 1);
+    assert_eq!(restarted.name, "pixinst");
+    let logs = manage::logs(&target, "pixinst", 100).await.unwrap();
+    assert!(logs.text.contains("cloning"), "{logs:?}");
+    assert!(logs.text.contains("main.wasm"), "{logs:?}");
+    let listed = manage::list(&target).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        ["pixinst"]
+    );
+
+    // The service token was exchanged once and reused for every instance API call.
+    assert_eq!(w.standin.count("token", "POST", "/servicetoken"), 1);
+
+    manage::remove(&target, "pixinst", Some("pixinst"))
+        .await
+        .unwrap();
+    assert!(w.standin.names("instance").is_empty());
+    assert_eq!(
+        w.standin
+            .count("instance", "DELETE", "/wasm-runnerinstance/pixinst"),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_504_that_created_anyway_is_found_not_duplicated() {
+    for kind in [TargetKind::Myapp, TargetKind::Instance] {
+        let w = World::new().await;
+        let wasm = w.module_file("m.wasm", &module_bytes());
+        w.standin.set_faults(Faults {
+            create_504_after_creating: 1,
+            ..Faults::default()
+        });
+        let (report, progress) = w.deploy(kind, &w.options("retried", &wasm)).await;
+        let report = report.unwrap_or_else(|e| panic!("{kind:?}: {e}\n{progress:#?}"));
+        assert_eq!(report.action, "created");
+        let (service, path) = match kind {
+            TargetKind::Myapp => ("deploy", "/myapps"),
+            TargetKind::Instance => ("instance", "/wasm-runnerinstance"),
+        };
+        // One create (answered 504); the lookup found the app, so no second create.
+        assert_eq!(w.standin.count(service, "POST", path), 1, "{kind:?}");
+        assert_eq!(w.standin.names(kind.flag()), ["retried"], "{kind:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_pages_slow_start_and_early_401s_are_waited_out() {
+    let w = World::new().await;
+    let wasm = w.module_file("m.wasm", &module_bytes());
+    w.standin.set_faults(Faults {
+        html_502_next: 2,
+        slow_start: Duration::from_millis(1500),
+        unauthorized_after_start: Duration::from_millis(1500),
+        ..Faults::default()
+    });
+    let (report, progress) = w
+        .deploy(TargetKind::Myapp, &w.options("patient", &wasm))
+        .await;
+    let report = report.unwrap_or_else(|e| panic!("{e}\n{progress:#?}"));
+    assert_eq!(report.action, "created");
+    // The two 502 pages were retried (GET /myapps is idempotent).
+    let gets = w.standin.calls();
+    assert_eq!(gets.iter().filter(|c| c.status == 502).count(), 2);
+    assert!(
+        progress
+            .iter()
+            .any(|p| p.starts_with("Wait: waiting for 'patient' to run: building")),
+        "{progress:#?}"
+    );
+    assert!(
+        progress.iter().any(|p| p.contains("HTTP 401")),
+        "{progress:#?}"
+    );
+    assert!(report.verification.unwrap().attempts > 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_gateway_errors_and_401s_become_clear_messages() {
+    let w = World::new().await;
+    let target = w.target(TargetKind::Myapp);
+    w.standin.set_faults(Faults {
+        html_502_next: 10,
+        ..Faults::default()
+    });
+    let err = manage::list(&target).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Gateway { status: 502, .. }), "{text}");
+    assert!(
+        text.contains("\"502 Bad Gateway\"") && !text.contains("<html"),
+        "{text}"
+    );
+    // 4 attempts (the retry policy), each recorded.
+    assert_eq!(w.standin.count("deploy", "GET", "/myapps"), 4);
+
+    w.standin.set_faults(Faults::default());
+    let wrong = client_for(&w.standin, "pat-WRONG-not-the-one");
+    let err = manage::list(&AnyTarget::new(&wrong, TargetKind::Myapp))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("check OSC_ACCESS_TOKEN"), "{err}");
+    let err = manage::list(&AnyTarget::new(&wrong, TargetKind::Instance))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("HTTP 401"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_token_is_reused_until_it_expires() {
+    let w = World::new().await;
+    w.standin.set_faults(Faults {
+        sat_lifetime: Some(Duration::from_secs(2)),
+        ..Faults::default()
+    });
+    let target = w.target(TargetKind::Instance);
+    // Nothing subscribed yet: listing needs no token and subscribes nothing.
+    assert!(manage::list(&target).await.unwrap().is_empty());
+    assert_eq!(w.standin.count("token", "POST", "/servicetoken"), 0);
+    assert_eq!(w.standin.count("catalog", "POST", "/mysubscriptions"), 0);
+
+    let wasm = w.module_file("m.wasm", &module_bytes());
+    let (report, _) = w
+        .deploy(TargetKind::Instance, &w.options("shortsat", &wasm))
+        .await;
+    report.unwrap();
+    let before = w.standin.count("token", "POST", "/servicetoken");
+    target.status("shortsat").await.unwrap();
+    target.status("shortsat").await.unwrap();
+    // A 2 s token is renewed after 1 s: the two quick calls reused it (unless the deploy itself
+    // ended right at the renewal point).
+    assert!(w.standin.count("token", "POST", "/servicetoken") <= before + 1);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let at = w.standin.count("token", "POST", "/servicetoken");
+    target.status("shortsat").await.unwrap();
+    assert_eq!(w.standin.count("token", "POST", "/servicetoken"), at + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_touches_nothing() {
+    let w = World::new().await;
+    let wasm = w.module_file("m.wasm", &module_bytes());
+    for kind in [TargetKind::Myapp, TargetKind::Instance] {
+        let mut opts = w.options("planned", &wasm);
+        opts.dry_run = true;
+        let (report, _) = w.deploy(kind, &opts).await;
+        let report = report.unwrap();
+        assert!(report.dry_run);
+        assert_eq!(report.action, "would create", "{report:#?}");
+        let plan = report.plan.join("\n");
+        assert!(plan.contains("checked"), "{plan}");
+        assert!(plan.contains("commit main.wasm"), "{plan}");
+        assert!(plan.contains("create "), "{plan}");
+        assert!(plan.contains("wait up to 60 s"), "{plan}");
+        assert!(report.url.is_none());
+    }
+    assert_eq!(w.refs(), "", "a dry run pushed something");
+    assert!(w.standin.names("myapp").is_empty() && w.standin.names("instance").is_empty());
+    let changes: Vec<_> = w
+        .standin
+        .calls()
+        .into_iter()
+        .filter(|c| c.method != "GET")
+        .collect();
+    assert!(
+        changes.is_empty(),
+        "a dry run changed something: {changes:?}"
+    );
+
+    // With a deployment in place, the plan says what would happen to it.
+    let (real, _) = w
+        .deploy(TargetKind::Myapp, &w.options("planned", &wasm))
+        .await;
+    real.unwrap();
+    let refs = w.refs();
+    let calls = w.standin.calls().len();
+    let changed = w.module_file("changed.wasm", &with_marker(&module_bytes(), "x"));
+    let mut opts = w.options("planned", &changed);
+    opts.dry_run = true;
+    let (report, _) = w.deploy(TargetKind::Myapp, &opts).await;
+    let report = report.unwrap();
+    assert_eq!(report.action, "would update");
+    assert!(
+        report.plan.join("\n").contains("deleted and created again"),
+        "{:#?}",
+        report.plan
+    );
+    assert_eq!(w.refs(), refs);
+    let after: Vec<_> = w.standin.calls().into_iter().skip(calls).collect();
+    assert!(after.iter().all(|c| c.method == "GET"), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_that_fails_the_check_is_refused_before_anything_happens() {
+    let w = World::new().await;
+    // A module without `_start`: the runner cannot run it.
+    let bad =
+        wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "main")))"#).unwrap();
+    let wasm = w.module_file("bad.wasm", &bad);
+    let (report, _) = w
+        .deploy(TargetKind::Myapp, &w.options("refused", &wasm))
+        .await;
+    let err = report.unwrap_err();
+    assert!(matches!(err, Error::ModuleRejected { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("not deployed") && text.contains("_start"),
+        "{text}"
+    );
+    assert_eq!(w.refs(), "");
+    assert!(w.standin.calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_that_answers_wrongly_fails_verification_and_the_change_is_visible() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let good = w.module_file("good.wasm", &module);
+    let (report, _) = w
+        .deploy(TargetKind::Instance, &w.options("swapped", &good))
+        .await;
+    let url = report.unwrap().url.unwrap();
+
+    // An echo module passes the contract check (it runs and answers text) but is not our
+    // service: the redeploy goes through and verification says what is wrong.
+    let echo = w.module_file("echo.wasm", &crate::support::wat_modules::echo());
+    let (report, _) = w
+        .deploy(TargetKind::Instance, &w.options("swapped", &echo))
+        .await;
+    let err = report.unwrap_err();
+    assert!(matches!(err, Error::VerifyFailed { .. }), "{err}");
+    assert!(err.to_string().contains("health envelope"), "{err}");
+    // The change is live: the app now echoes what it is sent.
+    let echoed = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("marker-7f3a")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(echoed, "marker-7f3a");
+
+    // And back to the real module.
+    let (report, _) = w
+        .deploy(TargetKind::Instance, &w.options("swapped", &good))
+        .await;
+    assert_eq!(report.unwrap().action, "updated");
+    let (_, body) = get_text(&url).await;
+    assert!(body.contains("pixelsmith/1"), "{body}");
+}
+
+/// A git token as distinctive as the personal access token.
+pub(crate) const GIT_TOKEN: &str = "ghp_FAKEgit-c4n4ry-51d2e8a7";
+
+/// Runs the real binary with the stand-in's URLs and the fake tokens in its environment.
+async fn cli(standin: &Standin, pat: &str, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith"))
+        .args(args)
+        .env("OSC_ACCESS_TOKEN", pat)
+        .env("GITHUB_TOKEN", GIT_TOKEN)
+        .env_remove("GIT_TOKEN")
+        .env("OSC_DEPLOY_URL", &standin.deploy_url)
+        .env("OSC_CATALOG_URL", &standin.catalog_url)
+        .env("OSC_TOKEN_URL", &standin.token_url)
+        .env("RUST_LOG", "trace")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("the pixelsmith binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_appears_in_output_logs_errors_or_commits() {
+    use crate::support::git_http::GitHttp;
+
+    let standin = Standin::start(PAT).await;
+    // A careless server: 401 answers quote the credentials they were sent.
+    standin.set_faults(Faults {
+        echo_credentials_in_401: true,
+        ..Faults::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let repos = dir.path().join("repos");
+    std::fs::create_dir(&repos).unwrap();
+    run_git(&repos, &["init", "-q", "--bare", "remote.git"]);
+    // The repository is private: pushing and cloning need GITHUB_TOKEN.
+    let server = GitHttp::start(&repos, GIT_TOKEN).await;
+    let remote = format!("{}/remote.git", server.url);
+    let wasm = dir.path().join("m.wasm");
+    std::fs::write(&wasm, module_bytes()).unwrap();
+    let wasm = wasm.display().to_string();
+    let deploy_args = [
+        "deploy",
+        "--wasm",
+        &wasm,
+        "--repo",
+        &remote,
+        "--target",
+        "instance",
+        "--name",
+        "leakcheck",
+        "--send-git-token",
+        "--wait-timeout",
+        "60",
+    ];
+    let mut transcript = String::new();
+    let mut record = |what: &str, (ok, out, err): (bool, String, String), expect_ok: bool| {
+        assert_eq!(ok, expect_ok, "{what}: stdout:\n{out}\nstderr:\n{err}");
+        transcript.push_str(&format!("== {what}\n{out}\n{err}\n"));
+        (out, err)
+    };
+
+    let mut dry = deploy_args.to_vec();
+    dry.push("--dry-run");
+    let (out, _) = record("dry run", cli(&standin, PAT, &dry).await, true);
+    assert!(
+        out.contains("deploy plan (dry run, nothing changed)"),
+        "{out}"
+    );
+    let (out, _) = record("deploy", cli(&standin, PAT, &deploy_args).await, true);
+    assert!(
+        out.contains("pixelsmith gateway --runner http://127.0.0.1:"),
+        "{out}"
+    );
+    assert!(out.contains("verified: GET / ok"), "{out}");
+    // OSC (the stand-in) cloned the private repository with the token it was given.
+    assert!(standin.served_sha256("leakcheck").is_some());
+    let mut json = deploy_args.to_vec();
+    json.extend(["--json", "--force"]);
+    let (out, _) = record("deploy --json", cli(&standin, PAT, &json).await, true);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["action"], "updated");
+
+    let named = ["--target", "instance", "--name", "leakcheck"];
+    for verb in ["deployment-status", "deployment-logs", "restart-deployment"] {
+        let mut args = vec![verb, "--json"];
+        args.extend(named);
+        record(verb, cli(&standin, PAT, &args).await, true);
+    }
+    record(
+        "list",
+        cli(
+            &standin,
+            PAT,
+            &["list-deployments", "--target", "instance", "--json"],
+        )
+        .await,
+        true,
+    );
+    let (_, err) = record(
+        "wrong token",
+        cli(&standin, "pat-WRONG-c4n4ry-77e1", &["list-deployments"]).await,
+        false,
+    );
+    assert!(err.contains("check OSC_ACCESS_TOKEN"), "{err}");
+    let (_, err) = record(
+        "remove unconfirmed",
+        cli(
+            &standin,
+            PAT,
+            &[
+                "remove-deployment",
+                "--target",
+                "instance",
+                "--name",
+                "leakcheck",
+            ],
+        )
+        .await,
+        false,
+    );
+    assert!(err.contains("--confirm leakcheck"), "{err}");
+    record(
+        "remove",
+        cli(
+            &standin,
+            PAT,
+            &[
+                "remove-deployment",
+                "--target",
+                "instance",
+                "--name",
+                "leakcheck",
+                "--confirm",
+                "leakcheck",
+            ],
+        )
+        .await,
+        true,
+    );
+    assert!(standin.names("instance").is_empty());
+
+    // Everything that was committed and pushed, and the repository's own files.
+    transcript.push_str(&run_git(
+        &repos.join("remote.git"),
+        &["log", "--all", "-p", "--text"],
+    ));
+    for entry in ["config", "HEAD", "description"] {
+        transcript.push_str(
+            &std::fs::read_to_string(repos.join("remote.git").join(entry)).unwrap_or_default(),
+        );
+    }
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("x-access-token:{GIT_TOKEN}"),
+    );
+    for secret in [
+        PAT,
+        GIT_TOKEN,
+        "pat-WRONG-c4n4ry-77e1",
+        "standin-sat-",
+        basic.as_str(),
+    ] {
+        assert!(
+            !transcript.contains(secret),
+            "{secret} leaked:\n{transcript}"
+        );
+    }
+    assert!(
+        transcript.contains("main.wasm"),
+        "the transcript holds the commits"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_to_a_private_repository_needs_the_token() {
+    use crate::support::git_http::GitHttp;
+
+    let dir = tempfile::tempdir().unwrap();
+    run_git(dir.path(), &["init", "-q", "--bare", "private.git"]);
+    let server = GitHttp::start(dir.path(), GIT_TOKEN).await;
+    let url = format!("{}/private.git", server.url);
+    let module = b"\0asm\x01\0\0\0".to_vec();
+    let publish = |remote: git::Remote| {
+        let module = module.clone();
+        async move {
+            let spec = git::PublishSpec {
+                remote: &remote,
+                branch: "osc-deploy",
+                module: &module,
+                source: "test",
+                timeout: Duration::from_secs(30),
+                dry_run: false,
+            };
+            git::publish(&spec).await
+        }
+    };
+    let err = publish(git::Remote::parse(&url, None).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("GITHUB_TOKEN"), "{err}");
+    let wrong = Secret::new("ghp_wrong-token-0000");
+    let err = publish(git::Remote::parse(&url, Some(wrong)).unwrap())
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("ghp_wrong-token-0000"), "{err}");
+
+    let token = Secret::new(GIT_TOKEN);
+    let done = publish(git::Remote::parse(&url, Some(token.clone())).unwrap())
+        .await
+        .unwrap();
+    assert!(done.new_commit);
+    let again = publish(git::Remote::parse(&url, Some(token)).unwrap())
+        .await
+        .unwrap();
+    assert!(!again.new_commit, "the same module made a new commit");
+    assert_eq!(again.commit, done.commit);
+    let files = run_git(
+        &dir.path().join("private.git"),
+        &["ls-tree", "-r", "--name-only", "osc-deploy"],
+    );
+    assert_eq!(
+        files.lines().collect::<Vec<_>>(),
+        ["README.md", "main.wasm"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_of_another_type_with_the_same_name_is_left_alone() {
+    let w = World::new().await;
+    w.standin.seed_foreign_myapp("taken", "nodejs");
+    let wasm = w.module_file("m.wasm", &module_bytes());
+    let (report, _) = w
+        .deploy(TargetKind::Myapp, &w.options("taken", &wasm))
+        .await;
+    let err = report.unwrap_err();
+    assert!(err.to_string().contains("type 'nodejs'"), "{err}");
+    assert_eq!(w.standin.names("myapp"), ["taken"]);
+    let changes: Vec<_> = w
+        .standin
+        .calls()
+        .into_iter()
+        .filter(|c| c.method != "GET")
+        .collect();
+    assert!(changes.is_empty(), "{changes:?}");
+    let err = manage::remove(&w.target(TargetKind::Myapp), "taken", Some("taken"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("left alone"), "{err}");
+    assert_eq!(w.standin.names("myapp"), ["taken"]);
+}

@@ -1,0 +1,1124 @@
+//! A loopback stand-in for Eyevinn Open Source Cloud, following the documented API
+//! (`shared/osc-platform.md` §2–4) with its exact paths, headers, bodies and status codes:
+//!
+//! - deploy service: `GET/POST /myapps`, `GET/DELETE /myapps/{id}` (header `x-pat-jwt`);
+//! - catalog: `GET/POST /mysubscriptions` (header `x-pat-jwt`), whose `apiUrl` points at
+//! - the wasm-runner instance API: `POST/GET /wasm-runnerinstance`,
+//!   `GET/PATCH/DELETE /wasm-runnerinstance/{name}`, `POST /restart/{name}`, `GET /health/{name}`,
+//!   `GET /logs/{name}` (header `x-jwt` with a service token from)
+//! - the token service: `POST /servicetoken`.
+//!
+//! Each service listens on its own 127.0.0.1 port, so a client that sends a call to the wrong base
+//! URL fails. Errors are JSON `{reason}`; gateway faults are nginx HTML pages.
+//!
+//! It really runs what is deployed: on create, PATCH and restart it clones the app's git URL
+//! (`<repo>#<branch>`, e.g. a local bare repository), takes the first `*.wasm` file, and serves it
+//! with Pixelsmith's runner emulation (`pixelsmith::runner`) on the app's own 127.0.0.1 port.
+//!
+//! Switchable [`Faults`]: create answers 504 but creates anyway, the next calls answer an HTML 502
+//! page, the app URL answers 401 for a while after it starts, slow starts, short-lived service
+//! tokens. Every API call is recorded ([`Standin::calls`]) so tests can count creates and token
+//! exchanges.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt as _;
+
+/// The only service id the stand-in's catalog knows.
+pub const WASM_RUNNER: &str = "eyevinn-wasm-runner";
+
+/// Faults a test can switch on at any time.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// The next N creates (My App or instance) create the app and then answer 504 (HTML).
+    pub create_504_after_creating: u32,
+    /// The next N API calls (any service) answer an nginx HTML 502 page and do nothing.
+    pub html_502_next: u32,
+    /// After an app starts, its URL answers 401 for this long.
+    pub unauthorized_after_start: Duration,
+    /// How long an app takes from (re)start to running (cloning happens after this).
+    pub slow_start: Duration,
+    /// Lifetime of issued service tokens (default 1 hour).
+    pub sat_lifetime: Option<Duration>,
+    /// 401 answers quote the header they were given (as a careless server might), to prove the
+    /// client never shows such text unscrubbed.
+    pub echo_credentials_in_401: bool,
+}
+
+/// One recorded API call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    /// "deploy", "catalog", "token" or "instance".
+    pub service: &'static str,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Status answered.
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    MyApp,
+    Instance,
+}
+
+/// The life of one deployed app: its listener and what it serves.
+struct Runtime {
+    phase: Mutex<Phase>,
+    refuse_until: Mutex<Option<Instant>>,
+    generation: AtomicU64,
+    stop: CancellationToken,
+    logs: Mutex<Vec<String>>,
+    served_sha256: Mutex<Option<String>>,
+}
+
+enum Phase {
+    Starting,
+    Running(Router),
+    Failed,
+}
+
+struct App {
+    kind: Kind,
+    /// My Apps' `type` (always "wasm" unless seeded by a test).
+    app_type: String,
+    id: String,
+    name: String,
+    git_url: String,
+    git_token: Option<String>,
+    options: serde_json::Map<String, Value>,
+    url: String,
+    runtime: Arc<Runtime>,
+}
+
+#[derive(Default)]
+struct Inner {
+    apps: BTreeMap<String, App>,
+    subscriptions: Vec<String>,
+    service_tokens: HashMap<String, SystemTime>,
+    calls: Vec<CallRecord>,
+    next_id: u64,
+}
+
+struct Shared {
+    pat: String,
+    inner: Mutex<Inner>,
+    faults: Mutex<Faults>,
+    instance_api: Mutex<String>,
+    stop: CancellationToken,
+}
+
+/// The running stand-in. Dropping it stops every listener, apps included.
+pub struct Standin {
+    shared: Arc<Shared>,
+    /// Base URL of the deploy service (`OSC_DEPLOY_URL`).
+    pub deploy_url: String,
+    /// Base URL of the catalog (`OSC_CATALOG_URL`).
+    pub catalog_url: String,
+    /// Base URL of the token service (`OSC_TOKEN_URL`).
+    pub token_url: String,
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        self.shared.stop.cancel();
+    }
+}
+
+impl Standin {
+    /// Starts the four services on loopback ports; `pat` is the only personal access token accepted.
+    pub async fn start(pat: &str) -> Self {
+        let shared = Arc::new(Shared {
+            pat: pat.to_owned(),
+            inner: Mutex::new(Inner::default()),
+            faults: Mutex::new(Faults::default()),
+            instance_api: Mutex::new(String::new()),
+            stop: CancellationToken::new(),
+        });
+        let deploy = Router::new()
+            .route("/myapps", get(list_myapps).post(create_myapp))
+            .route("/myapps/{id}", get(get_myapp).delete(delete_myapp))
+            .fallback(unknown_route)
+            .with_state(shared.clone());
+        let catalog = Router::new()
+            .route(
+                "/mysubscriptions",
+                get(list_subscriptions).post(add_subscriptions),
+            )
+            .fallback(unknown_route)
+            .with_state(shared.clone());
+        let token = Router::new()
+            .route("/servicetoken", post(service_token))
+            .fallback(unknown_route)
+            .with_state(shared.clone());
+        let instance = Router::new()
+            .route(
+                "/wasm-runnerinstance",
+                get(list_instances).post(create_instance),
+            )
+            .route(
+                "/wasm-runnerinstance/{name}",
+                get(get_instance)
+                    .patch(patch_instance)
+                    .delete(delete_instance),
+            )
+            .route("/restart/{name}", post(restart_instance))
+            .route("/health/{name}", get(instance_health))
+            .route("/logs/{name}", get(instance_logs))
+            .fallback(unknown_route)
+            .with_state(shared.clone());
+        let deploy_url = listen(deploy, &shared.stop).await;
+        let catalog_url = listen(catalog, &shared.stop).await;
+        let token_url = listen(token, &shared.stop).await;
+        // The catalog reports this host as the wasm runner's `apiUrl`.
+        *shared.instance_api.lock().unwrap() = listen(instance, &shared.stop).await;
+        Self {
+            shared,
+            deploy_url,
+            catalog_url,
+            token_url,
+        }
+    }
+
+    /// Changes the faults (applies to the next calls).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.shared.faults.lock().unwrap() = faults;
+    }
+
+    /// Every API call so far.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.shared.inner.lock().unwrap().calls.clone()
+    }
+
+    /// How many calls matched `method` and `path` on `service`.
+    pub fn count(&self, service: &str, method: &str, path: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.service == service && c.method == method && c.path == path)
+            .count()
+    }
+
+    /// Names of the My Apps (kind "myapp") or instances (kind "instance") that exist.
+    pub fn names(&self, kind: &str) -> Vec<String> {
+        let kind = if kind == "instance" {
+            Kind::Instance
+        } else {
+            Kind::MyApp
+        };
+        let inner = self.shared.inner.lock().unwrap();
+        inner
+            .apps
+            .values()
+            .filter(|a| a.kind == kind)
+            .map(|a| a.name.clone())
+            .collect()
+    }
+
+    /// The sha256 of the module the app called `name` is serving right now, if it runs.
+    pub fn served_sha256(&self, name: &str) -> Option<String> {
+        let inner = self.shared.inner.lock().unwrap();
+        let app = inner.apps.values().find(|a| a.name == name)?;
+        app.runtime.served_sha256.lock().unwrap().clone()
+    }
+
+    /// Adds a My App of another type (e.g. a Node.js app the user has), which the stand-in does
+    /// not run; for testing that deploy leaves it alone.
+    pub fn seed_foreign_myapp(&self, name: &str, app_type: &str) {
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner.next_id += 1;
+        let id = format!("foreign{:04}", inner.next_id);
+        let runtime = Arc::new(Runtime {
+            phase: Mutex::new(Phase::Starting),
+            refuse_until: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            stop: self.shared.stop.child_token(),
+            logs: Mutex::new(Vec::new()),
+            served_sha256: Mutex::new(None),
+        });
+        let app = App {
+            kind: Kind::MyApp,
+            app_type: app_type.to_owned(),
+            id: id.clone(),
+            name: name.to_owned(),
+            git_url: "https://github.com/someone/else".into(),
+            git_token: None,
+            options: Default::default(),
+            url: format!("https://{id}.apps.standin.invalid"),
+            runtime,
+        };
+        inner.apps.insert(id, app);
+    }
+
+    /// The URL of the app called `name`.
+    pub fn url_of(&self, name: &str) -> Option<String> {
+        let inner = self.shared.inner.lock().unwrap();
+        inner
+            .apps
+            .values()
+            .find(|a| a.name == name)
+            .map(|a| a.url.clone())
+    }
+}
+
+/// Binds 127.0.0.1:0 and serves `app` until `stop` is cancelled; returns `http://127.0.0.1:PORT`.
+async fn listen(app: Router, stop: &CancellationToken) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+    });
+    url
+}
+
+// ---------------------------------------------------------------- answers
+
+fn reason(status: StatusCode, text: &str) -> Response {
+    (status, axum::Json(json!({ "reason": text }))).into_response()
+}
+
+fn nginx_page(status: StatusCode) -> Response {
+    let title = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    let page = format!(
+        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    (status, [(header::CONTENT_TYPE, "text/html")], page).into_response()
+}
+
+async fn unknown_route(request: Request) -> Response {
+    reason(
+        StatusCode::NOT_FOUND,
+        &format!("no route {} {}", request.method(), request.uri().path()),
+    )
+}
+
+/// Records the call; answers the injected 502 page or a 401 when the header is wrong, else None.
+fn gate(
+    shared: &Shared,
+    service: &'static str,
+    method: &str,
+    path: &str,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    let refused = {
+        let mut faults = shared.faults.lock().unwrap();
+        if faults.html_502_next > 0 {
+            faults.html_502_next -= 1;
+            Some(nginx_page(StatusCode::BAD_GATEWAY))
+        } else {
+            None
+        }
+    };
+    let refused = refused.or_else(|| check_auth(shared, service, headers));
+    if let Some(response) = &refused {
+        record(shared, service, method, path, response.status().as_u16());
+    }
+    refused
+}
+
+fn check_auth(shared: &Shared, service: &str, headers: &HeaderMap) -> Option<Response> {
+    let (name, ok) = if service == "instance" {
+        let given = header_text(headers, "x-jwt");
+        let valid = given
+            .as_deref()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|sat| {
+                let inner = shared.inner.lock().unwrap();
+                inner
+                    .service_tokens
+                    .get(sat)
+                    .is_some_and(|expiry| SystemTime::now() < *expiry)
+            });
+        ("x-jwt", valid)
+    } else {
+        let expected = format!("Bearer {}", shared.pat);
+        (
+            "x-pat-jwt",
+            header_text(headers, "x-pat-jwt").as_deref() == Some(expected.as_str()),
+        )
+    };
+    if ok {
+        return None;
+    }
+    let echo = shared.faults.lock().unwrap().echo_credentials_in_401;
+    let text = if echo {
+        format!(
+            "Invalid token in {name}: {:?} (x-pat-jwt: {:?})",
+            header_text(headers, name),
+            header_text(headers, "x-pat-jwt")
+        )
+    } else {
+        format!("Invalid or missing {name} token")
+    };
+    Some(reason(StatusCode::UNAUTHORIZED, &text))
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn record(shared: &Shared, service: &'static str, method: &str, path: &str, status: u16) {
+    shared.inner.lock().unwrap().calls.push(CallRecord {
+        service,
+        method: method.to_owned(),
+        path: path.to_owned(),
+        status,
+    });
+}
+
+/// Records a handled call and returns its answer.
+fn done(
+    shared: &Shared,
+    service: &'static str,
+    method: &str,
+    path: &str,
+    response: Response,
+) -> Response {
+    record(shared, service, method, path, response.status().as_u16());
+    response
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+// ---------------------------------------------------------------- My Apps
+
+fn myapp_json(app: &App) -> Value {
+    let status = match &*app.runtime.phase.lock().unwrap() {
+        Phase::Starting => "building",
+        Phase::Running(_) => "running",
+        Phase::Failed => "failed",
+    };
+    json!({
+        "id": app.id,
+        "name": app.name,
+        "type": app.app_type,
+        "gitHubUrl": app.git_url,
+        "url": app.url,
+        "appDns": app.url.trim_start_matches("http://"),
+        "tenantId": "standin-tenant",
+        "buildStatus": status,
+    })
+}
+
+async fn list_myapps(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(r) = gate(&shared, "deploy", "GET", "/myapps", &headers) {
+        return r;
+    }
+    let list: Vec<Value> = {
+        let inner = shared.inner.lock().unwrap();
+        inner
+            .apps
+            .values()
+            .filter(|a| a.kind == Kind::MyApp)
+            .map(myapp_json)
+            .collect()
+    };
+    done(
+        &shared,
+        "deploy",
+        "GET",
+        "/myapps",
+        axum::Json(list).into_response(),
+    )
+}
+
+async fn get_myapp(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/myapps/{id}");
+    if let Some(r) = gate(&shared, "deploy", "GET", &path, &headers) {
+        return r;
+    }
+    let found = {
+        let inner = shared.inner.lock().unwrap();
+        inner
+            .apps
+            .get(&id)
+            .filter(|a| a.kind == Kind::MyApp)
+            .map(myapp_json)
+    };
+    let response = match found {
+        Some(app) => axum::Json(app).into_response(),
+        None => reason(StatusCode::NOT_FOUND, "App not found"),
+    };
+    done(&shared, "deploy", "GET", &path, response)
+}
+
+async fn create_myapp(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = gate(&shared, "deploy", "POST", "/myapps", &headers) {
+        return r;
+    }
+    let response = match serde_json::from_slice::<Value>(&body) {
+        Err(_) => reason(StatusCode::BAD_REQUEST, "Body must be JSON"),
+        Ok(body) => {
+            let name = body["name"].as_str().unwrap_or_default().to_owned();
+            let git_url = body["gitHubUrl"].as_str().unwrap_or_default().to_owned();
+            if body["type"].as_str() != Some("wasm") {
+                reason(StatusCode::BAD_REQUEST, "Only type wasm is served here")
+            } else if !valid_name(&name) {
+                reason(
+                    StatusCode::BAD_REQUEST,
+                    "Name must be lower-case letters and digits",
+                )
+            } else if git_url.is_empty() {
+                reason(StatusCode::BAD_REQUEST, "gitHubUrl is required")
+            } else {
+                let token = body["gitHubToken"].as_str().map(str::to_owned);
+                match create_app(
+                    &shared,
+                    Kind::MyApp,
+                    &name,
+                    &git_url,
+                    token,
+                    Default::default(),
+                )
+                .await
+                {
+                    Ok(json) => created_answer(&shared, json),
+                    Err(r) => r,
+                }
+            }
+        }
+    };
+    done(&shared, "deploy", "POST", "/myapps", response)
+}
+
+async fn delete_myapp(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/myapps/{id}");
+    if let Some(r) = gate(&shared, "deploy", "DELETE", &path, &headers) {
+        return r;
+    }
+    let removed = {
+        let mut inner = shared.inner.lock().unwrap();
+        match inner.apps.get(&id) {
+            Some(a) if a.kind == Kind::MyApp => inner.apps.remove(&id),
+            _ => None,
+        }
+    };
+    let response = match removed {
+        Some(app) => {
+            app.runtime.stop.cancel();
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => reason(StatusCode::NOT_FOUND, "App not found"),
+    };
+    done(&shared, "deploy", "DELETE", &path, response)
+}
+
+/// The answer to a successful create, unless a 504 fault is armed (the app exists anyway).
+fn created_answer(shared: &Shared, json: Value) -> Response {
+    let mut faults = shared.faults.lock().unwrap();
+    if faults.create_504_after_creating > 0 {
+        faults.create_504_after_creating -= 1;
+        return nginx_page(StatusCode::GATEWAY_TIMEOUT);
+    }
+    axum::Json(json).into_response()
+}
+
+// ---------------------------------------------------------------- catalog and tokens
+
+async fn list_subscriptions(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(r) = gate(&shared, "catalog", "GET", "/mysubscriptions", &headers) {
+        return r;
+    }
+    let api = shared.instance_api.lock().unwrap().clone();
+    let list: Vec<Value> = shared
+        .inner
+        .lock()
+        .unwrap()
+        .subscriptions
+        .iter()
+        .map(|id| json!({ "serviceId": id, "apiUrl": api }))
+        .collect();
+    done(
+        &shared,
+        "catalog",
+        "GET",
+        "/mysubscriptions",
+        axum::Json(list).into_response(),
+    )
+}
+
+async fn add_subscriptions(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = gate(&shared, "catalog", "POST", "/mysubscriptions", &headers) {
+        return r;
+    }
+    let wanted: Option<Vec<String>> = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| serde_json::from_value(v["services"].clone()).ok());
+    let response = match wanted {
+        None => reason(
+            StatusCode::BAD_REQUEST,
+            "Body must be {\"services\": [...]}",
+        ),
+        Some(services) if services.iter().any(|s| s != WASM_RUNNER) => {
+            reason(StatusCode::NOT_FOUND, "Unknown service")
+        }
+        Some(services) => {
+            let mut inner = shared.inner.lock().unwrap();
+            for s in services {
+                if !inner.subscriptions.contains(&s) {
+                    inner.subscriptions.push(s);
+                }
+            }
+            axum::Json(json!({ "teamId": "standin-tenant", "services": inner.subscriptions }))
+                .into_response()
+        }
+    };
+    done(&shared, "catalog", "POST", "/mysubscriptions", response)
+}
+
+static SAT_COUNTER: AtomicU64 = AtomicU64::new(1);
+
+async fn service_token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = gate(&shared, "token", "POST", "/servicetoken", &headers) {
+        return r;
+    }
+    let service = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["serviceId"].as_str().map(str::to_owned));
+    let lifetime = shared
+        .faults
+        .lock()
+        .unwrap()
+        .sat_lifetime
+        .unwrap_or(Duration::from_secs(3600));
+    let response = match service {
+        None => reason(StatusCode::BAD_REQUEST, "serviceId is required"),
+        Some(service) => {
+            let mut inner = shared.inner.lock().unwrap();
+            if !inner.subscriptions.contains(&service) {
+                reason(
+                    StatusCode::FORBIDDEN,
+                    &format!("Not subscribed to {service}"),
+                )
+            } else {
+                let n = SAT_COUNTER.fetch_add(1, Ordering::Relaxed);
+                let token = format!("standin-sat-{n}-{}", std::process::id());
+                let expiry = SystemTime::now() + lifetime;
+                inner.service_tokens.insert(token.clone(), expiry);
+                let expiry_s = expiry.duration_since(UNIX_EPOCH).unwrap().as_secs();
+                axum::Json(json!({ "serviceId": service, "token": token, "expiry": expiry_s }))
+                    .into_response()
+            }
+        }
+    };
+    done(&shared, "token", "POST", "/servicetoken", response)
+}
+
+// ---------------------------------------------------------------- instances
+
+fn instance_json(app: &App) -> Value {
+    let mut json = json!({
+        "name": app.name,
+        "url": app.url,
+        "resources": { "license": { "url": "https://standin.invalid/license" } },
+        "_links": {
+            "self": { "href": format!("/wasm-runnerinstance/{}", app.name) },
+            "logs": { "href": format!("/logs/{}", app.name) },
+            "health": { "href": format!("/health/{}", app.name) },
+            "restart": { "href": format!("/restart/{}", app.name) },
+        },
+    });
+    // The documented Instance echoes its options.
+    for (k, v) in &app.options {
+        json[k] = v.clone();
+    }
+    json
+}
+
+fn find_instance<'a>(inner: &'a Inner, name: &str) -> Option<&'a App> {
+    inner
+        .apps
+        .values()
+        .find(|a| a.kind == Kind::Instance && a.name == name)
+}
+
+async fn list_instances(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let path = "/wasm-runnerinstance";
+    if let Some(r) = gate(&shared, "instance", "GET", path, &headers) {
+        return r;
+    }
+    let list: Vec<Value> = {
+        let inner = shared.inner.lock().unwrap();
+        inner
+            .apps
+            .values()
+            .filter(|a| a.kind == Kind::Instance)
+            .map(instance_json)
+            .collect()
+    };
+    done(
+        &shared,
+        "instance",
+        "GET",
+        path,
+        axum::Json(list).into_response(),
+    )
+}
+
+async fn create_instance(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let path = "/wasm-runnerinstance";
+    if let Some(r) = gate(&shared, "instance", "POST", path, &headers) {
+        return r;
+    }
+    let response = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(mut options)) => {
+            let name = options
+                .remove("name")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let git_url = options
+                .get("GithubUrl")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let token = options
+                .get("GithubToken")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if !valid_name(&name) {
+                reason(
+                    StatusCode::BAD_REQUEST,
+                    "Name must be lower-case letters and digits",
+                )
+            } else {
+                match create_app(&shared, Kind::Instance, &name, &git_url, token, options).await {
+                    Ok(json) => created_answer(&shared, json),
+                    Err(r) => r,
+                }
+            }
+        }
+        _ => reason(StatusCode::BAD_REQUEST, "Body must be a JSON object"),
+    };
+    done(&shared, "instance", "POST", path, response)
+}
+
+async fn get_instance(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/wasm-runnerinstance/{name}");
+    if let Some(r) = gate(&shared, "instance", "GET", &path, &headers) {
+        return r;
+    }
+    let found = find_instance(&shared.inner.lock().unwrap(), &name).map(instance_json);
+    let response = match found {
+        Some(json) => axum::Json(json).into_response(),
+        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
+    };
+    done(&shared, "instance", "GET", &path, response)
+}
+
+async fn patch_instance(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let path = format!("/wasm-runnerinstance/{name}");
+    if let Some(r) = gate(&shared, "instance", "PATCH", &path, &headers) {
+        return r;
+    }
+    let response = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(changes)) => {
+            let relaunch = {
+                let mut inner = shared.inner.lock().unwrap();
+                match inner
+                    .apps
+                    .values_mut()
+                    .find(|a| a.kind == Kind::Instance && a.name == name)
+                {
+                    None => None,
+                    Some(app) => {
+                        for (k, v) in changes {
+                            if k == "name" {
+                                continue;
+                            }
+                            if k == "GithubUrl" {
+                                app.git_url = v.as_str().unwrap_or_default().to_owned();
+                            }
+                            if k == "GithubToken" {
+                                app.git_token = v.as_str().map(str::to_owned);
+                            }
+                            app.options.insert(k, v);
+                        }
+                        Some((
+                            app.runtime.clone(),
+                            app.git_url.clone(),
+                            app.git_token.clone(),
+                            instance_json(app),
+                        ))
+                    }
+                }
+            };
+            match relaunch {
+                None => reason(StatusCode::NOT_FOUND, "Instance not found"),
+                Some((runtime, url, token, json)) => {
+                    launch(&shared, runtime, url, token);
+                    axum::Json(json).into_response()
+                }
+            }
+        }
+        _ => reason(StatusCode::BAD_REQUEST, "Body must be a JSON object"),
+    };
+    done(&shared, "instance", "PATCH", &path, response)
+}
+
+async fn delete_instance(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/wasm-runnerinstance/{name}");
+    if let Some(r) = gate(&shared, "instance", "DELETE", &path, &headers) {
+        return r;
+    }
+    let removed = {
+        let mut inner = shared.inner.lock().unwrap();
+        let id = find_instance(&inner, &name).map(|a| a.id.clone());
+        id.and_then(|id| inner.apps.remove(&id))
+    };
+    let response = match removed {
+        Some(app) => {
+            app.runtime.stop.cancel();
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
+    };
+    done(&shared, "instance", "DELETE", &path, response)
+}
+
+async fn restart_instance(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/restart/{name}");
+    if let Some(r) = gate(&shared, "instance", "POST", &path, &headers) {
+        return r;
+    }
+    let found = find_instance(&shared.inner.lock().unwrap(), &name)
+        .map(|a| (a.runtime.clone(), a.git_url.clone(), a.git_token.clone()));
+    let response = match found {
+        Some((runtime, url, token)) => {
+            launch(&shared, runtime, url, token);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
+    };
+    done(&shared, "instance", "POST", &path, response)
+}
+
+async fn instance_health(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/health/{name}");
+    if let Some(r) = gate(&shared, "instance", "GET", &path, &headers) {
+        return r;
+    }
+    let status = find_instance(&shared.inner.lock().unwrap(), &name).map(|a| {
+        match &*a.runtime.phase.lock().unwrap() {
+            Phase::Starting => "starting",
+            Phase::Running(_) => "running",
+            Phase::Failed => "failed",
+        }
+    });
+    let response = match status {
+        Some(status) => axum::Json(json!({ "status": status })).into_response(),
+        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
+    };
+    done(&shared, "instance", "GET", &path, response)
+}
+
+async fn instance_logs(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/logs/{name}");
+    if let Some(r) = gate(&shared, "instance", "GET", &path, &headers) {
+        return r;
+    }
+    let logs = find_instance(&shared.inner.lock().unwrap(), &name)
+        .map(|a| a.runtime.logs.lock().unwrap().join("\n"));
+    let response = match logs {
+        Some(text) => ([(header::CONTENT_TYPE, "text/plain")], text).into_response(),
+        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
+    };
+    done(&shared, "instance", "GET", &path, response)
+}
+
+// ---------------------------------------------------------------- running what is deployed
+
+/// Registers a new app (409 if the name is taken), binds its URL and starts it.
+async fn create_app(
+    shared: &Arc<Shared>,
+    kind: Kind,
+    name: &str,
+    git_url: &str,
+    git_token: Option<String>,
+    options: serde_json::Map<String, Value>,
+) -> Result<Value, Response> {
+    let taken = {
+        let inner = shared.inner.lock().unwrap();
+        inner
+            .apps
+            .values()
+            .any(|a| a.kind == kind && a.name == name)
+    };
+    if taken {
+        return Err(reason(StatusCode::CONFLICT, "Name is already taken"));
+    }
+    let runtime = Arc::new(Runtime {
+        phase: Mutex::new(Phase::Starting),
+        refuse_until: Mutex::new(None),
+        generation: AtomicU64::new(0),
+        stop: shared.stop.child_token(),
+        logs: Mutex::new(Vec::new()),
+        served_sha256: Mutex::new(None),
+    });
+    let url = listen(app_router(runtime.clone()), &runtime.stop).await;
+    let app = {
+        let mut inner = shared.inner.lock().unwrap();
+        inner.next_id += 1;
+        let id = format!("standin{:04}", inner.next_id);
+        let app = App {
+            kind,
+            app_type: "wasm".into(),
+            id: id.clone(),
+            name: name.to_owned(),
+            git_url: git_url.to_owned(),
+            git_token: git_token.clone(),
+            options,
+            url,
+            runtime: runtime.clone(),
+        };
+        let json = match kind {
+            Kind::MyApp => myapp_json(&app),
+            Kind::Instance => instance_json(&app),
+        };
+        inner.apps.insert(id, app);
+        json
+    };
+    launch(shared, runtime, git_url.to_owned(), git_token);
+    Ok(app)
+}
+
+/// (Re)starts an app the way the runner container does: clone, take the first `.wasm`, serve it.
+fn launch(shared: &Arc<Shared>, runtime: Arc<Runtime>, git_url: String, token: Option<String>) {
+    let generation = runtime.generation.fetch_add(1, Ordering::SeqCst) + 1;
+    *runtime.phase.lock().unwrap() = Phase::Starting;
+    let faults = shared.faults.lock().unwrap().clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(faults.slow_start).await;
+        let log = |line: String| runtime.logs.lock().unwrap().push(line);
+        log(format!("cloning {}", display_git_url(&git_url)));
+        let loaded = load_module(&git_url, token.as_deref()).await;
+        if runtime.generation.load(Ordering::SeqCst) != generation {
+            return; // A newer restart took over.
+        }
+        match loaded {
+            Ok((file, bytes)) => {
+                match pixelsmith::runner::Runner::from_bytes(
+                    &bytes,
+                    pixelsmith::runner::RunnerConfig::default(),
+                ) {
+                    Ok(runner) => {
+                        log(format!(
+                            "copied {file} to /usercontent/main.wasm ({} bytes)",
+                            bytes.len()
+                        ));
+                        log("Server listening at http://0.0.0.0:8080".into());
+                        *runtime.served_sha256.lock().unwrap() = Some(sha256_hex(&bytes));
+                        *runtime.refuse_until.lock().unwrap() =
+                            Some(Instant::now() + faults.unauthorized_after_start);
+                        *runtime.phase.lock().unwrap() =
+                            Phase::Running(pixelsmith::runner::router(runner));
+                    }
+                    Err(err) => {
+                        log(format!("module does not run: {err}"));
+                        *runtime.phase.lock().unwrap() = Phase::Failed;
+                    }
+                }
+            }
+            Err(err) => {
+                log(err);
+                log("container exited with code 1".into());
+                *runtime.phase.lock().unwrap() = Phase::Failed;
+            }
+        }
+    });
+}
+
+fn display_git_url(url: &str) -> String {
+    // The stand-in's own logs never need credentials either.
+    match url.split_once('@') {
+        Some((head, tail)) if head.contains("://") => {
+            format!("{}://***@{tail}", head.split("://").next().unwrap_or(""))
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Clones `<repo>#<branch>` and returns the first `.wasm` file found (name, bytes).
+async fn load_module(git_url: &str, token: Option<&str>) -> Result<(String, Vec<u8>), String> {
+    let (repo, branch) = match git_url.rsplit_once('#') {
+        Some((repo, branch)) => (repo, Some(branch)),
+        None => (git_url, None),
+    };
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let target = dir.path().join("repo");
+    let mut cmd = tokio::process::Command::new("git");
+    cmd.arg("clone").arg("-q").arg("--depth=1");
+    if let Some(branch) = branch {
+        cmd.arg("--branch").arg(branch);
+    }
+    cmd.arg(repo)
+        .arg(&target)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some(token) = token {
+        use base64::Engine as _;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{token}"));
+        cmd.env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "http.extraHeader")
+            .env(
+                "GIT_CONFIG_VALUE_0",
+                format!("Authorization: Basic {basic}"),
+            );
+    }
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .map_err(|_| "git clone timed out".to_owned())?
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "git clone failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let file = first_wasm(&target).ok_or_else(|| "no .wasm file in the repository".to_owned())?;
+    let bytes = std::fs::read(&file).map_err(|e| e.to_string())?;
+    let rel = file
+        .strip_prefix(&target)
+        .unwrap_or(&file)
+        .display()
+        .to_string();
+    Ok((rel, bytes))
+}
+
+fn first_wasm(dir: &Path) -> Option<PathBuf> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in &entries {
+        let path = entry.path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "wasm") {
+            return Some(path);
+        }
+    }
+    for entry in entries {
+        let path = entry.path();
+        if path.is_dir()
+            && entry.file_name() != ".git"
+            && let Some(found) = first_wasm(&path)
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The app's own URL: a gateway page while starting or failed, 401 right after start (fault),
+/// then the runner emulation serving the cloned module.
+fn app_router(runtime: Arc<Runtime>) -> Router {
+    Router::new()
+        .fallback(
+            |State(runtime): State<Arc<Runtime>>, request: Request<Body>| async move {
+                let router = match &*runtime.phase.lock().unwrap() {
+                    Phase::Starting => None,
+                    Phase::Running(router) => Some(router.clone()),
+                    Phase::Failed => return nginx_page(StatusCode::BAD_GATEWAY),
+                };
+                let Some(router) = router else {
+                    return nginx_page(StatusCode::SERVICE_UNAVAILABLE);
+                };
+                let refusing = runtime
+                    .refuse_until
+                    .lock()
+                    .unwrap()
+                    .is_some_and(|until| Instant::now() < until);
+                if refusing {
+                    return nginx_page(StatusCode::UNAUTHORIZED);
+                }
+                match router.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            },
+        )
+        .with_state(runtime)
+}
