@@ -27,9 +27,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -149,22 +150,23 @@ impl Standin {
             instance_api: Mutex::new(String::new()),
             stop: CancellationToken::new(),
         });
+        let gated = |router: Router<Arc<Shared>>, service: &'static str| {
+            router
+                .fallback(unknown_route)
+                .layer(middleware::from_fn_with_state(
+                    (shared.clone(), service),
+                    gate,
+                ))
+                .with_state(shared.clone())
+        };
         let deploy = Router::new()
             .route("/myapps", get(list_myapps).post(create_myapp))
-            .route("/myapps/{id}", get(get_myapp).delete(delete_myapp))
-            .fallback(unknown_route)
-            .with_state(shared.clone());
-        let catalog = Router::new()
-            .route(
-                "/mysubscriptions",
-                get(list_subscriptions).post(add_subscriptions),
-            )
-            .fallback(unknown_route)
-            .with_state(shared.clone());
-        let token = Router::new()
-            .route("/servicetoken", post(service_token))
-            .fallback(unknown_route)
-            .with_state(shared.clone());
+            .route("/myapps/{id}", get(get_myapp).delete(delete_myapp));
+        let catalog = Router::new().route(
+            "/mysubscriptions",
+            get(list_subscriptions).post(add_subscriptions),
+        );
+        let token = Router::new().route("/servicetoken", post(service_token));
         let instance = Router::new()
             .route(
                 "/wasm-runnerinstance",
@@ -178,14 +180,13 @@ impl Standin {
             )
             .route("/restart/{name}", post(restart_instance))
             .route("/health/{name}", get(instance_health))
-            .route("/logs/{name}", get(instance_logs))
-            .fallback(unknown_route)
-            .with_state(shared.clone());
-        let deploy_url = listen(deploy, &shared.stop).await;
-        let catalog_url = listen(catalog, &shared.stop).await;
-        let token_url = listen(token, &shared.stop).await;
+            .route("/logs/{name}", get(instance_logs));
+        let deploy_url = listen(gated(deploy, "deploy"), &shared.stop).await;
+        let catalog_url = listen(gated(catalog, "catalog"), &shared.stop).await;
+        let token_url = listen(gated(token, "token"), &shared.stop).await;
         // The catalog reports this host as the wasm runner's `apiUrl`.
-        *shared.instance_api.lock().unwrap() = listen(instance, &shared.stop).await;
+        let instance_url = listen(gated(instance, "instance"), &shared.stop).await;
+        *shared.instance_api.lock().unwrap() = instance_url;
         Self {
             shared,
             deploy_url,
@@ -312,30 +313,37 @@ async fn unknown_route(request: Request) -> Response {
     )
 }
 
-/// Records the call; answers the injected 502 page or a 401 when the header is wrong, else None.
-fn gate(
-    shared: &Shared,
-    service: &'static str,
-    method: &str,
-    path: &str,
-    headers: &HeaderMap,
-) -> Option<Response> {
-    let refused = {
+/// In front of every API call of `service`: the injected 502 page, then the auth header check,
+/// then the handler; the call is recorded with the status it got.
+async fn gate(
+    State((shared, service)): State<(Arc<Shared>, &'static str)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let injected = {
         let mut faults = shared.faults.lock().unwrap();
-        if faults.html_502_next > 0 {
+        (faults.html_502_next > 0).then(|| {
             faults.html_502_next -= 1;
-            Some(nginx_page(StatusCode::BAD_GATEWAY))
-        } else {
-            None
-        }
+            nginx_page(StatusCode::BAD_GATEWAY)
+        })
     };
-    let refused = refused.or_else(|| check_auth(shared, service, headers));
-    if let Some(response) = &refused {
-        record(shared, service, method, path, response.status().as_u16());
-    }
-    refused
+    let response = match injected.or_else(|| check_auth(&shared, service, request.headers())) {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    };
+    shared.inner.lock().unwrap().calls.push(CallRecord {
+        service,
+        method,
+        path,
+        status: response.status().as_u16(),
+    });
+    response
 }
 
+/// `x-jwt: Bearer <unexpired service token>` on the instance API, `x-pat-jwt: Bearer <PAT>`
+/// everywhere else; a 401 `{reason}` otherwise.
 fn check_auth(shared: &Shared, service: &str, headers: &HeaderMap) -> Option<Response> {
     let (name, ok) = if service == "instance" {
         let given = header_text(headers, "x-jwt");
@@ -380,27 +388,6 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn record(shared: &Shared, service: &'static str, method: &str, path: &str, status: u16) {
-    shared.inner.lock().unwrap().calls.push(CallRecord {
-        service,
-        method: method.to_owned(),
-        path: path.to_owned(),
-        status,
-    });
-}
-
-/// Records a handled call and returns its answer.
-fn done(
-    shared: &Shared,
-    service: &'static str,
-    method: &str,
-    path: &str,
-    response: Response,
-) -> Response {
-    record(shared, service, method, path, response.status().as_u16());
-    response
-}
-
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -408,139 +395,21 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
-// ---------------------------------------------------------------- My Apps
-
-fn myapp_json(app: &App) -> Value {
-    let status = match &*app.runtime.phase.lock().unwrap() {
-        Phase::Starting => "building",
-        Phase::Running(_) => "running",
-        Phase::Failed => "failed",
-    };
-    json!({
-        "id": app.id,
-        "name": app.name,
-        "type": app.app_type,
-        "gitHubUrl": app.git_url,
-        "url": app.url,
-        "appDns": app.url.trim_start_matches("http://"),
-        "tenantId": "standin-tenant",
-        "buildStatus": status,
-    })
+/// The body as a JSON object.
+fn json_object(body: &[u8]) -> Option<serde_json::Map<String, Value>> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(object)) => Some(object),
+        _ => None,
+    }
 }
 
-async fn list_myapps(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(r) = gate(&shared, "deploy", "GET", "/myapps", &headers) {
-        return r;
-    }
-    let list: Vec<Value> = {
-        let inner = shared.inner.lock().unwrap();
-        inner
-            .apps
-            .values()
-            .filter(|a| a.kind == Kind::MyApp)
-            .map(myapp_json)
-            .collect()
-    };
-    done(
-        &shared,
-        "deploy",
-        "GET",
-        "/myapps",
-        axum::Json(list).into_response(),
-    )
+/// The 400 answer to a body that is not a JSON object.
+fn not_an_object() -> Response {
+    reason(StatusCode::BAD_REQUEST, "Body must be a JSON object")
 }
 
-async fn get_myapp(
-    State(shared): State<Arc<Shared>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-) -> Response {
-    let path = format!("/myapps/{id}");
-    if let Some(r) = gate(&shared, "deploy", "GET", &path, &headers) {
-        return r;
-    }
-    let found = {
-        let inner = shared.inner.lock().unwrap();
-        inner
-            .apps
-            .get(&id)
-            .filter(|a| a.kind == Kind::MyApp)
-            .map(myapp_json)
-    };
-    let response = match found {
-        Some(app) => axum::Json(app).into_response(),
-        None => reason(StatusCode::NOT_FOUND, "App not found"),
-    };
-    done(&shared, "deploy", "GET", &path, response)
-}
-
-async fn create_myapp(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Some(r) = gate(&shared, "deploy", "POST", "/myapps", &headers) {
-        return r;
-    }
-    let response = match serde_json::from_slice::<Value>(&body) {
-        Err(_) => reason(StatusCode::BAD_REQUEST, "Body must be JSON"),
-        Ok(body) => {
-            let name = body["name"].as_str().unwrap_or_default().to_owned();
-            let git_url = body["gitHubUrl"].as_str().unwrap_or_default().to_owned();
-            if body["type"].as_str() != Some("wasm") {
-                reason(StatusCode::BAD_REQUEST, "Only type wasm is served here")
-            } else if !valid_name(&name) {
-                reason(
-                    StatusCode::BAD_REQUEST,
-                    "Name must be lower-case letters and digits",
-                )
-            } else if git_url.is_empty() {
-                reason(StatusCode::BAD_REQUEST, "gitHubUrl is required")
-            } else {
-                let token = body["gitHubToken"].as_str().map(str::to_owned);
-                match create_app(
-                    &shared,
-                    Kind::MyApp,
-                    &name,
-                    &git_url,
-                    token,
-                    Default::default(),
-                )
-                .await
-                {
-                    Ok(json) => created_answer(&shared, json),
-                    Err(r) => r,
-                }
-            }
-        }
-    };
-    done(&shared, "deploy", "POST", "/myapps", response)
-}
-
-async fn delete_myapp(
-    State(shared): State<Arc<Shared>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-) -> Response {
-    let path = format!("/myapps/{id}");
-    if let Some(r) = gate(&shared, "deploy", "DELETE", &path, &headers) {
-        return r;
-    }
-    let removed = {
-        let mut inner = shared.inner.lock().unwrap();
-        match inner.apps.get(&id) {
-            Some(a) if a.kind == Kind::MyApp => inner.apps.remove(&id),
-            _ => None,
-        }
-    };
-    let response = match removed {
-        Some(app) => {
-            app.runtime.stop.cancel();
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => reason(StatusCode::NOT_FOUND, "App not found"),
-    };
-    done(&shared, "deploy", "DELETE", &path, response)
+fn text_field(object: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    object.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
 /// The answer to a successful create, unless a 504 fault is armed (the app exists anyway).
@@ -553,12 +422,106 @@ fn created_answer(shared: &Shared, json: Value) -> Response {
     axum::Json(json).into_response()
 }
 
+fn status_word(app: &App, starting: &'static str) -> &'static str {
+    match &*app.runtime.phase.lock().unwrap() {
+        Phase::Starting => starting,
+        Phase::Running(_) => "running",
+        Phase::Failed => "failed",
+    }
+}
+
+// ---------------------------------------------------------------- My Apps
+
+fn myapp_json(app: &App) -> Value {
+    json!({
+        "id": app.id,
+        "name": app.name,
+        "type": app.app_type,
+        "gitHubUrl": app.git_url,
+        "url": app.url,
+        "appDns": app.url.trim_start_matches("http://"),
+        "tenantId": "standin-tenant",
+        "buildStatus": status_word(app, "building"),
+    })
+}
+
+fn find_myapp<'a>(inner: &'a Inner, id: &str) -> Option<&'a App> {
+    inner.apps.get(id).filter(|a| a.kind == Kind::MyApp)
+}
+
+async fn list_myapps(State(shared): State<Arc<Shared>>) -> Response {
+    let inner = shared.inner.lock().unwrap();
+    let list: Vec<Value> = inner
+        .apps
+        .values()
+        .filter(|a| a.kind == Kind::MyApp)
+        .map(myapp_json)
+        .collect();
+    axum::Json(list).into_response()
+}
+
+async fn get_myapp(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+    match find_myapp(&shared.inner.lock().unwrap(), &id) {
+        Some(app) => axum::Json(myapp_json(app)).into_response(),
+        None => reason(StatusCode::NOT_FOUND, "App not found"),
+    }
+}
+
+async fn create_myapp(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let body = match json_object(&body) {
+        Some(body) => body,
+        None => return not_an_object(),
+    };
+    let name = text_field(&body, "name").unwrap_or_default();
+    let git_url = text_field(&body, "gitHubUrl").unwrap_or_default();
+    if text_field(&body, "type").as_deref() != Some("wasm") {
+        return reason(StatusCode::BAD_REQUEST, "Only type wasm is served here");
+    }
+    if !valid_name(&name) {
+        return reason(
+            StatusCode::BAD_REQUEST,
+            "Name must be lower-case letters and digits",
+        );
+    }
+    if git_url.is_empty() {
+        return reason(StatusCode::BAD_REQUEST, "gitHubUrl is required");
+    }
+    let token = text_field(&body, "gitHubToken");
+    match create_app(
+        &shared,
+        Kind::MyApp,
+        &name,
+        &git_url,
+        token,
+        Default::default(),
+    )
+    .await
+    {
+        Ok(json) => created_answer(&shared, json),
+        Err(refused) => refused,
+    }
+}
+
+async fn delete_myapp(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+    let removed = {
+        let mut inner = shared.inner.lock().unwrap();
+        find_myapp(&inner, &id)
+            .is_some()
+            .then(|| inner.apps.remove(&id))
+            .flatten()
+    };
+    match removed {
+        Some(app) => {
+            app.runtime.stop.cancel();
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => reason(StatusCode::NOT_FOUND, "App not found"),
+    }
+}
+
 // ---------------------------------------------------------------- catalog and tokens
 
-async fn list_subscriptions(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(r) = gate(&shared, "catalog", "GET", "/mysubscriptions", &headers) {
-        return r;
-    }
+async fn list_subscriptions(State(shared): State<Arc<Shared>>) -> Response {
     let api = shared.instance_api.lock().unwrap().clone();
     let list: Vec<Value> = shared
         .inner
@@ -568,88 +531,57 @@ async fn list_subscriptions(State(shared): State<Arc<Shared>>, headers: HeaderMa
         .iter()
         .map(|id| json!({ "serviceId": id, "apiUrl": api }))
         .collect();
-    done(
-        &shared,
-        "catalog",
-        "GET",
-        "/mysubscriptions",
-        axum::Json(list).into_response(),
-    )
+    axum::Json(list).into_response()
 }
 
-async fn add_subscriptions(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Some(r) = gate(&shared, "catalog", "POST", "/mysubscriptions", &headers) {
-        return r;
-    }
+async fn add_subscriptions(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let wanted: Option<Vec<String>> = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| serde_json::from_value(v["services"].clone()).ok());
-    let response = match wanted {
-        None => reason(
+    let Some(services) = wanted else {
+        return reason(
             StatusCode::BAD_REQUEST,
             "Body must be {\"services\": [...]}",
-        ),
-        Some(services) if services.iter().any(|s| s != WASM_RUNNER) => {
-            reason(StatusCode::NOT_FOUND, "Unknown service")
-        }
-        Some(services) => {
-            let mut inner = shared.inner.lock().unwrap();
-            for s in services {
-                if !inner.subscriptions.contains(&s) {
-                    inner.subscriptions.push(s);
-                }
-            }
-            axum::Json(json!({ "teamId": "standin-tenant", "services": inner.subscriptions }))
-                .into_response()
-        }
+        );
     };
-    done(&shared, "catalog", "POST", "/mysubscriptions", response)
+    if services.iter().any(|s| s != WASM_RUNNER) {
+        return reason(StatusCode::NOT_FOUND, "Unknown service");
+    }
+    let mut inner = shared.inner.lock().unwrap();
+    for s in services {
+        if !inner.subscriptions.contains(&s) {
+            inner.subscriptions.push(s);
+        }
+    }
+    axum::Json(json!({ "teamId": "standin-tenant", "services": inner.subscriptions }))
+        .into_response()
 }
 
 static SAT_COUNTER: AtomicU64 = AtomicU64::new(1);
 
-async fn service_token(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Some(r) = gate(&shared, "token", "POST", "/servicetoken", &headers) {
-        return r;
-    }
-    let service = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["serviceId"].as_str().map(str::to_owned));
+async fn service_token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Some(service) = json_object(&body).and_then(|b| text_field(&b, "serviceId")) else {
+        return reason(StatusCode::BAD_REQUEST, "serviceId is required");
+    };
     let lifetime = shared
         .faults
         .lock()
         .unwrap()
         .sat_lifetime
         .unwrap_or(Duration::from_secs(3600));
-    let response = match service {
-        None => reason(StatusCode::BAD_REQUEST, "serviceId is required"),
-        Some(service) => {
-            let mut inner = shared.inner.lock().unwrap();
-            if !inner.subscriptions.contains(&service) {
-                reason(
-                    StatusCode::FORBIDDEN,
-                    &format!("Not subscribed to {service}"),
-                )
-            } else {
-                let n = SAT_COUNTER.fetch_add(1, Ordering::Relaxed);
-                let token = format!("standin-sat-{n}-{}", std::process::id());
-                let expiry = SystemTime::now() + lifetime;
-                inner.service_tokens.insert(token.clone(), expiry);
-                let expiry_s = expiry.duration_since(UNIX_EPOCH).unwrap().as_secs();
-                axum::Json(json!({ "serviceId": service, "token": token, "expiry": expiry_s }))
-                    .into_response()
-            }
-        }
-    };
-    done(&shared, "token", "POST", "/servicetoken", response)
+    let mut inner = shared.inner.lock().unwrap();
+    if !inner.subscriptions.contains(&service) {
+        return reason(
+            StatusCode::FORBIDDEN,
+            &format!("Not subscribed to {service}"),
+        );
+    }
+    let n = SAT_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let token = format!("standin-sat-{n}-{}", std::process::id());
+    let expiry = SystemTime::now() + lifetime;
+    inner.service_tokens.insert(token.clone(), expiry);
+    let expiry_s = expiry.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    axum::Json(json!({ "serviceId": service, "token": token, "expiry": expiry_s })).into_response()
 }
 
 // ---------------------------------------------------------------- instances
@@ -680,226 +612,149 @@ fn find_instance<'a>(inner: &'a Inner, name: &str) -> Option<&'a App> {
         .find(|a| a.kind == Kind::Instance && a.name == name)
 }
 
-async fn list_instances(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let path = "/wasm-runnerinstance";
-    if let Some(r) = gate(&shared, "instance", "GET", path, &headers) {
-        return r;
+/// `answer(instance)`, or the documented 404 `{reason}` when there is none called `name`.
+fn with_instance(shared: &Shared, name: &str, answer: impl FnOnce(&App) -> Response) -> Response {
+    match find_instance(&shared.inner.lock().unwrap(), name) {
+        Some(app) => answer(app),
+        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
     }
-    let list: Vec<Value> = {
-        let inner = shared.inner.lock().unwrap();
-        inner
-            .apps
-            .values()
-            .filter(|a| a.kind == Kind::Instance)
-            .map(instance_json)
-            .collect()
-    };
-    done(
-        &shared,
-        "instance",
-        "GET",
-        path,
-        axum::Json(list).into_response(),
-    )
 }
 
-async fn create_instance(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let path = "/wasm-runnerinstance";
-    if let Some(r) = gate(&shared, "instance", "POST", path, &headers) {
-        return r;
-    }
-    let response = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(mut options)) => {
-            let name = options
-                .remove("name")
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let git_url = options
-                .get("GithubUrl")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let token = options
-                .get("GithubToken")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            if !valid_name(&name) {
-                reason(
-                    StatusCode::BAD_REQUEST,
-                    "Name must be lower-case letters and digits",
-                )
-            } else {
-                match create_app(&shared, Kind::Instance, &name, &git_url, token, options).await {
-                    Ok(json) => created_answer(&shared, json),
-                    Err(r) => r,
-                }
-            }
-        }
-        _ => reason(StatusCode::BAD_REQUEST, "Body must be a JSON object"),
+async fn list_instances(State(shared): State<Arc<Shared>>) -> Response {
+    let inner = shared.inner.lock().unwrap();
+    let list: Vec<Value> = inner
+        .apps
+        .values()
+        .filter(|a| a.kind == Kind::Instance)
+        .map(instance_json)
+        .collect();
+    axum::Json(list).into_response()
+}
+
+async fn create_instance(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let mut options = match json_object(&body) {
+        Some(body) => body,
+        None => return not_an_object(),
     };
-    done(&shared, "instance", "POST", path, response)
+    let name = options
+        .remove("name")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if !valid_name(&name) {
+        return reason(
+            StatusCode::BAD_REQUEST,
+            "Name must be lower-case letters and digits",
+        );
+    }
+    let git_url = text_field(&options, "GithubUrl").unwrap_or_default();
+    let token = text_field(&options, "GithubToken");
+    match create_app(&shared, Kind::Instance, &name, &git_url, token, options).await {
+        Ok(json) => created_answer(&shared, json),
+        Err(refused) => refused,
+    }
 }
 
 async fn get_instance(
     State(shared): State<Arc<Shared>>,
     UrlPath(name): UrlPath<String>,
-    headers: HeaderMap,
 ) -> Response {
-    let path = format!("/wasm-runnerinstance/{name}");
-    if let Some(r) = gate(&shared, "instance", "GET", &path, &headers) {
-        return r;
-    }
-    let found = find_instance(&shared.inner.lock().unwrap(), &name).map(instance_json);
-    let response = match found {
-        Some(json) => axum::Json(json).into_response(),
-        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
-    };
-    done(&shared, "instance", "GET", &path, response)
+    with_instance(&shared, &name, |app| {
+        axum::Json(instance_json(app)).into_response()
+    })
 }
 
+/// Documented as update + restart: the options change and the app clones again.
 async fn patch_instance(
     State(shared): State<Arc<Shared>>,
     UrlPath(name): UrlPath<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Bytes,
 ) -> Response {
-    let path = format!("/wasm-runnerinstance/{name}");
-    if let Some(r) = gate(&shared, "instance", "PATCH", &path, &headers) {
-        return r;
-    }
-    let response = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(changes)) => {
-            let relaunch = {
-                let mut inner = shared.inner.lock().unwrap();
-                match inner
-                    .apps
-                    .values_mut()
-                    .find(|a| a.kind == Kind::Instance && a.name == name)
-                {
-                    None => None,
-                    Some(app) => {
-                        for (k, v) in changes {
-                            if k == "name" {
-                                continue;
-                            }
-                            if k == "GithubUrl" {
-                                app.git_url = v.as_str().unwrap_or_default().to_owned();
-                            }
-                            if k == "GithubToken" {
-                                app.git_token = v.as_str().map(str::to_owned);
-                            }
-                            app.options.insert(k, v);
-                        }
-                        Some((
-                            app.runtime.clone(),
-                            app.git_url.clone(),
-                            app.git_token.clone(),
-                            instance_json(app),
-                        ))
-                    }
-                }
-            };
-            match relaunch {
-                None => reason(StatusCode::NOT_FOUND, "Instance not found"),
-                Some((runtime, url, token, json)) => {
-                    launch(&shared, runtime, url, token);
-                    axum::Json(json).into_response()
-                }
-            }
-        }
-        _ => reason(StatusCode::BAD_REQUEST, "Body must be a JSON object"),
+    let changes = match json_object(&body) {
+        Some(body) => body,
+        None => return not_an_object(),
     };
-    done(&shared, "instance", "PATCH", &path, response)
+    let relaunch = {
+        let mut inner = shared.inner.lock().unwrap();
+        let app = inner
+            .apps
+            .values_mut()
+            .find(|a| a.kind == Kind::Instance && a.name == name);
+        app.map(|app| {
+            for (k, v) in changes.into_iter().filter(|(k, _)| k != "name") {
+                match k.as_str() {
+                    "GithubUrl" => app.git_url = v.as_str().unwrap_or_default().to_owned(),
+                    "GithubToken" => app.git_token = v.as_str().map(str::to_owned),
+                    _ => {}
+                }
+                app.options.insert(k, v);
+            }
+            let relaunch = (
+                app.runtime.clone(),
+                app.git_url.clone(),
+                app.git_token.clone(),
+            );
+            (relaunch, instance_json(app))
+        })
+    };
+    match relaunch {
+        Some(((runtime, url, token), json)) => {
+            launch(&shared, runtime, url, token);
+            axum::Json(json).into_response()
+        }
+        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
+    }
 }
 
 async fn delete_instance(
     State(shared): State<Arc<Shared>>,
     UrlPath(name): UrlPath<String>,
-    headers: HeaderMap,
 ) -> Response {
-    let path = format!("/wasm-runnerinstance/{name}");
-    if let Some(r) = gate(&shared, "instance", "DELETE", &path, &headers) {
-        return r;
-    }
     let removed = {
         let mut inner = shared.inner.lock().unwrap();
         let id = find_instance(&inner, &name).map(|a| a.id.clone());
         id.and_then(|id| inner.apps.remove(&id))
     };
-    let response = match removed {
+    match removed {
         Some(app) => {
             app.runtime.stop.cancel();
             StatusCode::NO_CONTENT.into_response()
         }
         None => reason(StatusCode::NOT_FOUND, "Instance not found"),
-    };
-    done(&shared, "instance", "DELETE", &path, response)
+    }
 }
 
 async fn restart_instance(
     State(shared): State<Arc<Shared>>,
     UrlPath(name): UrlPath<String>,
-    headers: HeaderMap,
 ) -> Response {
-    let path = format!("/restart/{name}");
-    if let Some(r) = gate(&shared, "instance", "POST", &path, &headers) {
-        return r;
-    }
-    let found = find_instance(&shared.inner.lock().unwrap(), &name)
-        .map(|a| (a.runtime.clone(), a.git_url.clone(), a.git_token.clone()));
-    let response = match found {
-        Some((runtime, url, token)) => {
-            launch(&shared, runtime, url, token);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
-    };
-    done(&shared, "instance", "POST", &path, response)
+    with_instance(&shared, &name, |app| {
+        let (runtime, url, token) = (
+            app.runtime.clone(),
+            app.git_url.clone(),
+            app.git_token.clone(),
+        );
+        launch(&shared, runtime, url, token);
+        StatusCode::NO_CONTENT.into_response()
+    })
 }
 
 async fn instance_health(
     State(shared): State<Arc<Shared>>,
     UrlPath(name): UrlPath<String>,
-    headers: HeaderMap,
 ) -> Response {
-    let path = format!("/health/{name}");
-    if let Some(r) = gate(&shared, "instance", "GET", &path, &headers) {
-        return r;
-    }
-    let status = find_instance(&shared.inner.lock().unwrap(), &name).map(|a| {
-        match &*a.runtime.phase.lock().unwrap() {
-            Phase::Starting => "starting",
-            Phase::Running(_) => "running",
-            Phase::Failed => "failed",
-        }
-    });
-    let response = match status {
-        Some(status) => axum::Json(json!({ "status": status })).into_response(),
-        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
-    };
-    done(&shared, "instance", "GET", &path, response)
+    with_instance(&shared, &name, |app| {
+        axum::Json(json!({ "status": status_word(app, "starting") })).into_response()
+    })
 }
 
 async fn instance_logs(
     State(shared): State<Arc<Shared>>,
     UrlPath(name): UrlPath<String>,
-    headers: HeaderMap,
 ) -> Response {
-    let path = format!("/logs/{name}");
-    if let Some(r) = gate(&shared, "instance", "GET", &path, &headers) {
-        return r;
-    }
-    let logs = find_instance(&shared.inner.lock().unwrap(), &name)
-        .map(|a| a.runtime.logs.lock().unwrap().join("\n"));
-    let response = match logs {
-        Some(text) => ([(header::CONTENT_TYPE, "text/plain")], text).into_response(),
-        None => reason(StatusCode::NOT_FOUND, "Instance not found"),
-    };
-    done(&shared, "instance", "GET", &path, response)
+    with_instance(&shared, &name, |app| {
+        let text = app.runtime.logs.lock().unwrap().join("\n");
+        ([(header::CONTENT_TYPE, "text/plain")], text).into_response()
+    })
 }
 
 // ---------------------------------------------------------------- running what is deployed
