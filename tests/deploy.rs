@@ -17,7 +17,7 @@ use pixelsmith::osc::{Error, git};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::module::module_bytes;
-use crate::support::osc_standin::{Faults, Standin};
+use crate::support::osc_standin::{Faults, Standin, sha256_hex};
 
 /// A personal access token no real system would ever print by accident.
 pub(crate) const PAT: &str = "pat-FAKE-0sc7e5t-c4n4ry-9f3a1b";
@@ -109,6 +109,12 @@ impl World {
         (result, seen)
     }
 
+    /// Deploys and expects success; a failure shows the progress seen so far.
+    async fn deploy_ok(&self, kind: TargetKind, opts: &DeployOptions) -> DeployReport {
+        let (report, progress) = self.deploy(kind, opts).await;
+        report.unwrap_or_else(|e| panic!("{kind:?} deploy failed: {e}\nprogress: {progress:#?}"))
+    }
+
     fn target(&self, kind: TargetKind) -> AnyTarget<'_> {
         AnyTarget::new(&self.client, kind)
     }
@@ -166,10 +172,6 @@ fn with_marker(module: &[u8], marker: &str) -> Vec<u8> {
     out
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    git::sha256_hex(bytes)
-}
-
 async fn get_text(url: &str) -> (u16, String) {
     let r = reqwest::get(url).await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
@@ -183,15 +185,17 @@ async fn myapp_deploy_redeploy_manage_and_remove() {
     let opts = w.options("pixelsmith", &first);
 
     // First deploy: publish, create, wait, verify through the served module.
-    let (report, progress) = w.deploy(TargetKind::Myapp, &opts).await;
-    let report = report.unwrap_or_else(|e| panic!("deploy failed: {e}\nprogress: {progress:#?}"));
+    let report = w.deploy_ok(TargetKind::Myapp, &opts).await;
     assert_eq!(report.action, "created", "{report:#?}");
     let published = report.publish.clone().unwrap();
     assert!(published.new_commit);
-    assert_eq!(published.sha256, sha256(&module));
+    assert_eq!(published.sha256, sha256_hex(&module));
     let url = report.url.clone().unwrap();
     assert_eq!(Some(url.clone()), w.standin.url_of("pixelsmith"));
-    assert_eq!(w.standin.served_sha256("pixelsmith"), Some(sha256(&module)));
+    assert_eq!(
+        w.standin.served_sha256("pixelsmith"),
+        Some(sha256_hex(&module))
+    );
     let verification = report.verification.clone().unwrap();
     assert!(verification.health.starts_with("ok"), "{verification:?}");
     assert!(verification.pixelate.contains("PNG"), "{verification:?}");
@@ -212,7 +216,7 @@ async fn myapp_deploy_redeploy_manage_and_remove() {
     let message = run_git(&w.remote(), &["log", "-1", "--format=%B", "osc-deploy"]);
     let head = run_git(&w.source(), &["rev-parse", "HEAD"]);
     assert!(
-        message.contains(&format!("module-sha256: {}", sha256(&module))),
+        message.contains(&format!("module-sha256: {}", sha256_hex(&module))),
         "{message}"
     );
     assert!(
@@ -227,8 +231,7 @@ async fn myapp_deploy_redeploy_manage_and_remove() {
 
     // Same module again: no new commit, nothing created or deleted.
     let creates = w.standin.count("deploy", "POST", "/myapps");
-    let (again, _) = w.deploy(TargetKind::Myapp, &opts).await;
-    let again = again.unwrap();
+    let again = w.deploy_ok(TargetKind::Myapp, &opts).await;
     assert_eq!(again.action, "unchanged", "{again:#?}");
     assert!(!again.publish.as_ref().unwrap().new_commit);
     assert_eq!(again.publish.unwrap().commit, published.commit);
@@ -238,15 +241,14 @@ async fn myapp_deploy_redeploy_manage_and_remove() {
     // A changed module: new commit, and the app is re-created (My Apps has no update) and serves it.
     let changed = with_marker(&module, "second build");
     let second = w.module_file("second.wasm", &changed);
-    let (redeploy, _) = w
-        .deploy(TargetKind::Myapp, &w.options("pixelsmith", &second))
+    let redeploy = w
+        .deploy_ok(TargetKind::Myapp, &w.options("pixelsmith", &second))
         .await;
-    let redeploy = redeploy.unwrap();
     assert_eq!(redeploy.action, "re-created", "{redeploy:#?}");
     assert!(redeploy.publish.as_ref().unwrap().new_commit);
     assert_eq!(
         w.standin.served_sha256("pixelsmith"),
-        Some(sha256(&changed))
+        Some(sha256_hex(&changed))
     );
     assert_eq!(w.standin.names("myapp"), ["pixelsmith"]);
     let commits = run_git(&w.remote(), &["rev-list", "--count", "osc-deploy"]);
@@ -305,21 +307,22 @@ async fn instance_deploy_patch_restart_logs_and_remove() {
     let first = w.module_file("first.wasm", &module);
     let opts = w.options("pixinst", &first);
 
-    let (report, progress) = w.deploy(TargetKind::Instance, &opts).await;
-    let report = report.unwrap_or_else(|e| panic!("deploy failed: {e}\nprogress: {progress:#?}"));
+    let report = w.deploy_ok(TargetKind::Instance, &opts).await;
     assert_eq!(report.action, "created");
     // Not subscribed at first: the client subscribed once.
     assert_eq!(w.standin.count("catalog", "POST", "/mysubscriptions"), 1);
     let url = report.url.clone().unwrap();
-    assert_eq!(w.standin.served_sha256("pixinst"), Some(sha256(&module)));
+    assert_eq!(
+        w.standin.served_sha256("pixinst"),
+        Some(sha256_hex(&module))
+    );
 
     // A changed module: PATCH (update + restart), same URL, new module served.
     let changed = with_marker(&module, "patched");
     let second = w.module_file("second.wasm", &changed);
-    let (redeploy, _) = w
-        .deploy(TargetKind::Instance, &w.options("pixinst", &second))
+    let redeploy = w
+        .deploy_ok(TargetKind::Instance, &w.options("pixinst", &second))
         .await;
-    let redeploy = redeploy.unwrap();
     assert_eq!(redeploy.action, "updated", "{redeploy:#?}");
     assert_eq!(redeploy.url.as_deref(), Some(url.as_str()));
     assert_eq!(
@@ -327,13 +330,18 @@ async fn instance_deploy_patch_restart_logs_and_remove() {
             .count("instance", "PATCH", "/wasm-runnerinstance/pixinst"),
         1
     );
-    assert_eq!(w.standin.served_sha256("pixinst"), Some(sha256(&changed)));
+    assert_eq!(
+        w.standin.served_sha256("pixinst"),
+        Some(sha256_hex(&changed))
+    );
 
     // --force on an unchanged module updates anyway.
     let mut forced = w.options("pixinst", &second);
     forced.force = true;
-    let (forced, _) = w.deploy(TargetKind::Instance, &forced).await;
-    assert_eq!(forced.unwrap().action, "updated");
+    assert_eq!(
+        w.deploy_ok(TargetKind::Instance, &forced).await.action,
+        "updated"
+    );
     assert_eq!(
         w.standin
             .count("instance", "PATCH", "/wasm-runnerinstance/pixinst"),
@@ -376,8 +384,7 @@ async fn a_504_that_created_anyway_is_found_not_duplicated() {
             create_504_after_creating: 1,
             ..Faults::default()
         });
-        let (report, progress) = w.deploy(kind, &w.options("retried", &wasm)).await;
-        let report = report.unwrap_or_else(|e| panic!("{kind:?}: {e}\n{progress:#?}"));
+        let report = w.deploy_ok(kind, &w.options("retried", &wasm)).await;
         assert_eq!(report.action, "created");
         let (service, path) = match kind {
             TargetKind::Myapp => ("deploy", "/myapps"),
@@ -464,10 +471,8 @@ async fn service_token_is_reused_until_it_expires() {
     assert_eq!(w.standin.count("catalog", "POST", "/mysubscriptions"), 0);
 
     let wasm = w.module_file("m.wasm", &module_bytes());
-    let (report, _) = w
-        .deploy(TargetKind::Instance, &w.options("shortsat", &wasm))
+    w.deploy_ok(TargetKind::Instance, &w.options("shortsat", &wasm))
         .await;
-    report.unwrap();
     let before = w.standin.count("token", "POST", "/servicetoken");
     target.status("shortsat").await.unwrap();
     target.status("shortsat").await.unwrap();
@@ -487,8 +492,7 @@ async fn dry_run_touches_nothing() {
     for kind in [TargetKind::Myapp, TargetKind::Instance] {
         let mut opts = w.options("planned", &wasm);
         opts.dry_run = true;
-        let (report, _) = w.deploy(kind, &opts).await;
-        let report = report.unwrap();
+        let report = w.deploy_ok(kind, &opts).await;
         assert!(report.dry_run);
         assert_eq!(report.action, "would create", "{report:#?}");
         let plan = report.plan.join("\n");
@@ -512,17 +516,14 @@ async fn dry_run_touches_nothing() {
     );
 
     // With a deployment in place, the plan says what would happen to it.
-    let (real, _) = w
-        .deploy(TargetKind::Myapp, &w.options("planned", &wasm))
+    w.deploy_ok(TargetKind::Myapp, &w.options("planned", &wasm))
         .await;
-    real.unwrap();
     let refs = w.refs();
     let calls = w.standin.calls().len();
     let changed = w.module_file("changed.wasm", &with_marker(&module_bytes(), "x"));
     let mut opts = w.options("planned", &changed);
     opts.dry_run = true;
-    let (report, _) = w.deploy(TargetKind::Myapp, &opts).await;
-    let report = report.unwrap();
+    let report = w.deploy_ok(TargetKind::Myapp, &opts).await;
     assert_eq!(report.action, "would update");
     assert!(
         report.plan.join("\n").contains("deleted and created again"),
@@ -560,10 +561,11 @@ async fn a_module_that_answers_wrongly_fails_verification_and_the_change_is_visi
     let w = World::new().await;
     let module = module_bytes();
     let good = w.module_file("good.wasm", &module);
-    let (report, _) = w
-        .deploy(TargetKind::Instance, &w.options("swapped", &good))
-        .await;
-    let url = report.unwrap().url.unwrap();
+    let url = w
+        .deploy_ok(TargetKind::Instance, &w.options("swapped", &good))
+        .await
+        .url
+        .unwrap();
 
     // An echo module passes the contract check (it runs and answers text) but is not our
     // service: the redeploy goes through and verification says what is wrong.
@@ -588,10 +590,12 @@ async fn a_module_that_answers_wrongly_fails_verification_and_the_change_is_visi
     assert_eq!(echoed, "marker-7f3a");
 
     // And back to the real module.
-    let (report, _) = w
-        .deploy(TargetKind::Instance, &w.options("swapped", &good))
-        .await;
-    assert_eq!(report.unwrap().action, "updated");
+    assert_eq!(
+        w.deploy_ok(TargetKind::Instance, &w.options("swapped", &good))
+            .await
+            .action,
+        "updated"
+    );
     let (_, body) = get_text(&url).await;
     assert!(body.contains("pixelsmith/1"), "{body}");
 }

@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use reqwest::Url;
-use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
 use super::error::{Error, Result};
 use super::secret::{Secret, scrub};
+use crate::check::sha256_hex;
 
 /// The branch the module is published to unless the user names another.
 pub const DEFAULT_BRANCH: &str = "osc-deploy";
@@ -195,14 +195,6 @@ pub struct Published {
     pub branch: String,
     /// The URL OSC is told to clone (`<repo>#<branch>`).
     pub git_url: String,
-}
-
-/// The module's sha256 as lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Checks a branch name the way git does, and refuses option-like names.

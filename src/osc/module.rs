@@ -7,7 +7,6 @@ use std::path::Path;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{Error, Result};
-use super::git::sha256_hex;
 use super::progress::{Reporter, Step};
 use super::report::ModuleSummary;
 use crate::{build, check};
@@ -71,7 +70,7 @@ fn accept(report: check::Report, bytes: Vec<u8>) -> Result<Module> {
         summary: ModuleSummary {
             origin: report.module.clone(),
             size_bytes: Some(bytes.len() as u64),
-            sha256: Some(sha256_hex(&bytes)),
+            sha256: Some(report.sha256.clone()),
             warnings: with(check::Severity::Warning).collect(),
         },
         bytes,

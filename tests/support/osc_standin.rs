@@ -939,7 +939,8 @@ fn first_wasm(dir: &Path) -> Option<PathBuf> {
     None
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// sha256 as lower-case hex (what the stand-in reports for the module it serves).
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     sha2::Sha256::digest(bytes)
         .iter()
