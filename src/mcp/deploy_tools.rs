@@ -23,7 +23,7 @@ use crate::osc::any::AnyTarget;
 use crate::osc::client::{ClientConfig, OscClient};
 use crate::osc::deploy::{self, DeployOptions, DeployReport, ModuleSource, Progress};
 use crate::osc::manage::{self, Logs};
-use crate::osc::secret::scrub;
+use crate::osc::secret::scrub_json;
 use crate::osc::target::{Deployment, TargetKind};
 use crate::schema::{input, output};
 
@@ -126,8 +126,7 @@ pub struct Scrubbed<T>(serde_json::Value, std::marker::PhantomData<T>);
 
 impl<T: Serialize> Scrubbed<T> {
     fn new(value: &T) -> Result<Self, String> {
-        let text = serde_json::to_string(value).map_err(|e| format!("internal: {e}"))?;
-        let clean = serde_json::from_str(&scrub(&text)).map_err(|e| format!("internal: {e}"))?;
+        let clean = scrub_json(value).map_err(|e| format!("internal: {e}"))?;
         Ok(Self(clean, std::marker::PhantomData))
     }
 }

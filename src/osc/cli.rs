@@ -13,7 +13,7 @@ use super::client::{ClientConfig, DEFAULT_ENVIRONMENT, Endpoints, OscClient};
 use super::deploy::{self, DeployOptions, DeployReport, ModuleSource, Progress};
 use super::error::Error;
 use super::manage;
-use super::secret::scrub;
+use super::secret::{scrub, scrub_json};
 use super::target::{Deployment, TargetKind};
 
 macro_rules! env_help {
@@ -178,7 +178,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", scrub(&serde_json::to_string_pretty(value)?));
+    println!("{}", serde_json::to_string_pretty(&scrub_json(value)?)?);
     Ok(())
 }
 

@@ -75,6 +75,13 @@ pub fn scrub(text: &str) -> String {
     mask_url_userinfo(&out)
 }
 
+/// `value` as JSON with [`scrub`] applied to all its text: what the CLI prints with `--json` and
+/// the MCP tools return as structured content.
+pub fn scrub_json<T: serde::Serialize>(value: &T) -> serde_json::Result<serde_json::Value> {
+    // Quotes end a masked URL (see below), so scrubbing the serialised text keeps it valid JSON.
+    serde_json::from_str(&scrub(&serde_json::to_string(value)?))
+}
+
 /// `https://user:pass@host` → `https://***@host`, wherever such a URL appears in `text`.
 fn mask_url_userinfo(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -54,13 +54,12 @@ pub async fn verify(
     let mut pause = Duration::from_millis(500);
     loop {
         attempts += 1;
-        let attempt = match get_root(&http, url, per_call).await {
-            Ok(health) => pixelate_round_trip(url, per_call)
-                .await
-                .map(|p| (health, p)),
-            Err(err) => Err(err),
+        let attempt = async {
+            let health = get_root(&http, url).await?;
+            let pixelate = pixelate_round_trip(url, per_call).await?;
+            Ok((health, pixelate))
         };
-        let err = match attempt {
+        let err = match attempt.await {
             Ok((health, pixelate)) => {
                 return Ok(Verification {
                     url: url.to_owned(),
@@ -91,10 +90,9 @@ enum Attempt {
 }
 
 /// `GET /` → the health envelope, summarised as "ok (pixelsmith-wasm-service 0.1.0)".
-async fn get_root(http: &reqwest::Client, url: &str, timeout: Duration) -> Result<String, Attempt> {
+async fn get_root(http: &reqwest::Client, url: &str) -> Result<String, Attempt> {
     let answer = http
         .get(url)
-        .timeout(timeout)
         .send()
         .await
         .map_err(|e| Attempt::Retry(format!("GET / failed: {}", e.without_url())))?;
