@@ -4,15 +4,17 @@
 /// Shared helpers: the built module, WAT fixture modules, stand-ins.
 mod support;
 
-/// The `pixelate` and `palettes` commands: real binary, files, exit codes, messages.
-mod cli;
-/// The gateway: real HTTP API over a runner, fitting large images, clear 502/504; call_service.
-mod gateway;
-/// The runner emulation: OSC's HTTP semantics, WASI sandbox, time limit, the real module on it.
-mod runner;
-/// Deploying to OSC: the real client and git against a loopback stand-in that runs what is pushed.
-mod deploy;
-/// The MCP server: the real binary over stdio (both protocol revisions) and Streamable HTTP.
-mod mcp;
 /// `check_module`: fixtures breaking OSC's runner contract, and the real module passing it.
 mod check;
+/// The `pixelate` and `palettes` commands: real binary, files, exit codes, messages.
+mod cli;
+/// Deploying to OSC: the real client and git against a loopback stand-in that runs what is pushed.
+mod deploy;
+/// The deployment tools over MCP: the real binary deploying to the OSC stand-in, no token returned.
+mod deploy_mcp;
+/// The gateway: real HTTP API over a runner, fitting large images, clear 502/504; call_service.
+mod gateway;
+/// The MCP server: the real binary over stdio (both protocol revisions) and Streamable HTTP.
+mod mcp;
+/// The runner emulation: OSC's HTTP semantics, WASI sandbox, time limit, the real module on it.
+mod runner;

@@ -137,7 +137,13 @@ async fn tools_list_matches_the_golden_snapshot_and_is_well_formed() {
             "build_service",
             "call_service",
             "check_module",
+            "deploy",
+            "deployment_logs",
+            "deployment_status",
+            "list_deployments",
             "pixelate",
+            "remove_deployment",
+            "restart_deployment",
             "run_local"
         ]
     );
@@ -465,7 +471,7 @@ async fn the_2026_07_28_revision_works_without_initialize() {
     let info = client.peer_info().expect("discovered server info");
     assert_eq!(info.protocol_version, ProtocolVersion::V_2026_07_28);
     let tools = client.list_all_tools().await.expect("tools/list");
-    assert_eq!(tools.len(), 5);
+    assert_eq!(tools.len(), 11);
     let r = call(
         &client,
         "pixelate",
@@ -597,7 +603,7 @@ async fn streamable_http_serves_both_revisions_and_refuses_foreign_hosts() {
         .find(|m| m["id"] == 1)
         .and_then(|m| m["result"]["tools"].as_array())
         .unwrap_or_else(|| panic!("no tools in {all:?}"));
-    assert_eq!(tools.len(), 5);
+    assert_eq!(tools.len(), 11);
 
     // 2025-11-25: initialize, then a session.
     let answer = post(

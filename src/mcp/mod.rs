@@ -2,6 +2,7 @@
 //! `run_local`, `call_service`) over stdio or Streamable HTTP, with rmcp 3.11.
 //!
 //! - `server`: the tool router and `ServerHandler` (identity, instructions).
+//! - `deploy_tools`: the deployment tools, a second router combined with the first.
 //! - `params`: one documented argument struct per tool (the input schemas).
 //! - `pixelate`, `local`, `verbs`: the tools' MCP-side work (roots, defaults, progress) around
 //!   the verb modules; `fetch`: image downloads; `reply`: results and error texts.
@@ -13,6 +14,7 @@
 //! logs go to stderr through `tracing`.
 
 pub mod cli;
+mod deploy_tools;
 mod fetch;
 mod local;
 pub mod params;

@@ -26,7 +26,7 @@ use crate::schema::{input, output};
 /// roots and the running local services.
 #[derive(Debug, Clone)]
 pub struct PixelsmithServer {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -35,7 +35,7 @@ impl PixelsmithServer {
     pub fn new(shared: Arc<Shared>) -> Self {
         PixelsmithServer {
             shared,
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::deploy_router(),
         }
     }
 }
@@ -219,6 +219,10 @@ fn instructions(shared: &Shared) -> String {
          - run_local: start/list/stop the runner emulation + HTTP gateway on 127.0.0.1.\n\
          - call_service: health + pixelate smoke test against a runner URL (local or \
          deployed).\n\
+         - deploy: check, publish to git, create or update on OSC, wait, verify the live URL \
+         (dry_run shows the plan). deployment_status, deployment_logs, restart_deployment, \
+         remove_deployment (needs the exact name), list_deployments manage it. OSC_ACCESS_TOKEN \
+         and GITHUB_TOKEN come from the server's environment, never from arguments.\n\
          Usual flow: build_service → run_local → call_service with its runner_url → deploy.\n\
          Files are read and written only inside the allowed roots: {}. Relative paths start at \
          the first root.",

@@ -22,7 +22,10 @@ from mcp import Client, StdioServerParameters
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("PIXELSMITH_BIN", REPO / "target" / "debug" / "pixelsmith"))
-TOOLS = ["build_service", "call_service", "check_module", "pixelate", "run_local"]
+TOOLS = [
+    "build_service", "call_service", "check_module", "deploy", "deployment_logs", "deployment_status",
+    "list_deployments", "pixelate", "remove_deployment", "restart_deployment", "run_local",
+]  # fmt: skip
 
 pytestmark = pytest.mark.anyio
 
