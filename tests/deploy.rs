@@ -335,6 +335,39 @@ async fn instance_deploy_patch_restart_logs_and_remove() {
         Some(sha256_hex(&changed))
     );
 
+    // The same module on another branch: no change to the module, but the instance must now
+    // clone the other branch, so it is updated.
+    let mut moved = w.options("pixinst", &second);
+    moved.branch = "elsewhere".into();
+    let moved = w.deploy_ok(TargetKind::Instance, &moved).await;
+    assert_eq!(moved.action, "updated", "{moved:#?}");
+    assert!(
+        moved
+            .deployment
+            .unwrap()
+            .git_url
+            .unwrap()
+            .ends_with("#elsewhere")
+    );
+    assert_eq!(
+        w.standin
+            .count("instance", "PATCH", "/wasm-runnerinstance/pixinst"),
+        2
+    );
+    let back = w
+        .deploy_ok(TargetKind::Instance, &w.options("pixinst", &second))
+        .await;
+    assert_eq!(back.action, "updated");
+    assert_eq!(
+        w.standin
+            .count("instance", "PATCH", "/wasm-runnerinstance/pixinst"),
+        3
+    );
+    let again = w
+        .deploy_ok(TargetKind::Instance, &w.options("pixinst", &second))
+        .await;
+    assert_eq!(again.action, "unchanged");
+
     // --force on an unchanged module updates anyway.
     let mut forced = w.options("pixinst", &second);
     forced.force = true;
@@ -345,7 +378,7 @@ async fn instance_deploy_patch_restart_logs_and_remove() {
     assert_eq!(
         w.standin
             .count("instance", "PATCH", "/wasm-runnerinstance/pixinst"),
-        2
+        4
     );
 
     let target = w.target(TargetKind::Instance);

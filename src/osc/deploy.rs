@@ -159,9 +159,14 @@ pub async fn deploy<T: Target>(
         .beat(Step::Deploy, "looking up", target.find(&opts.name))
         .await?;
     let unchanged = report.publish.as_ref().is_some_and(|p| !p.new_commit);
+    // A deployment that runs from another repository or branch must be pointed at this one,
+    // even when this branch already held the module.
+    let same_source = |d: &Deployment| d.git_url.as_ref().is_none_or(|u| *u == spec.git_url);
     let decision = match existing {
         None => Decision::Create,
-        Some(d) if unchanged && d.state == State::Running && !opts.force => Decision::Keep(d),
+        Some(d) if unchanged && same_source(&d) && d.state == State::Running && !opts.force => {
+            Decision::Keep(d)
+        }
         Some(d) => Decision::Update(d),
     };
     if opts.dry_run {
