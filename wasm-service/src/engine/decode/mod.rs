@@ -9,6 +9,8 @@ mod exif;
 mod gif;
 mod jpeg;
 mod png;
+#[cfg(not(target_arch = "wasm32"))]
+mod png_pipeline;
 #[cfg(feature = "webp")]
 mod webp;
 

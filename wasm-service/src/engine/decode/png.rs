@@ -1,4 +1,5 @@
-//! PNG: rows stream from the `png` crate straight into the grid sums.
+//! PNG: rows stream from the `png` crate straight into the grid sums (on native builds, large
+//! 8-bit images inflate on a second thread: see `png_pipeline`).
 
 use std::io::Cursor;
 
@@ -8,6 +9,47 @@ use crate::engine::options::{Grid, Limits};
 use crate::engine::probe::{Format, check_size};
 
 pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells, Error> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(cells) = pipelined(input, grid, limits)? {
+        return Ok(cells);
+    }
+    sequential(input, grid, limits)
+}
+
+/// The two-thread decode (see `png_pipeline`) when it applies and succeeds. `Ok(None)` means
+/// decode sequentially: it does not apply, or it failed and the sequential path reports why.
+#[cfg(not(target_arch = "wasm32"))]
+fn pipelined(input: &[u8], grid: Grid, limits: &Limits) -> Result<Option<Cells>, Error> {
+    use super::png_pipeline;
+
+    let shape = {
+        let mut decoder = png::Decoder::new_with_limits(
+            Cursor::new(input),
+            png::Limits {
+                bytes: super::decoder_memory_limit(limits),
+            },
+        );
+        decoder.set_ignore_text_chunk(true);
+        decoder.set_ignore_iccp_chunk(true);
+        // Header errors are left to the sequential path.
+        let Ok(reader) = decoder.read_info() else {
+            return Ok(None);
+        };
+        let info = reader.info();
+        check_size(info.width, info.height, limits)?;
+        match png_pipeline::applies(info) {
+            Some(shape) => shape,
+            None => return Ok(None),
+        }
+    };
+    let mut acc = Accumulator::new(Layout::new(grid, shape.width, shape.height));
+    Ok(png_pipeline::decode_rows(input, shape, &mut acc)
+        .ok()
+        .map(|()| acc.finish(1, shape.width, shape.height)))
+}
+
+/// The `png` crate's own row-by-row decode: every PNG, and the only path in the wasm module.
+pub(super) fn sequential(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells, Error> {
     let mut decoder = png::Decoder::new_with_limits(
         Cursor::new(input),
         png::Limits {
