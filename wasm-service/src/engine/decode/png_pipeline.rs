@@ -588,7 +588,8 @@ mod tests {
             let mut acc = Accumulator::new(Layout::new(grid, shape.width, shape.height));
             unfilter_rows(shape, &mut acc, full_rx, &free_tx).unwrap();
         });
-        let unfilter_only = time(&|| {
+        // Unfilters every batch in order, handing each plain row to `each`.
+        let unfilter_all = |each: &mut dyn FnMut(&[u8])| {
             let len = shape.row_len();
             let mut above = vec![0u8; len];
             for b in &filtered {
@@ -597,28 +598,18 @@ mod tests {
                     let (f, row) = row.split_first_mut().unwrap();
                     unfilter(*f, shape.channels.count(), &above, row).unwrap();
                     above.copy_from_slice(row);
+                    each(row);
                 }
             }
-        });
+        };
+        let unfilter_only = time(&|| unfilter_all(&mut |_| {}));
         let clone_only = time(&|| {
             for b in &filtered {
                 std::hint::black_box(b.clone());
             }
         });
         let mut plain = Vec::new();
-        {
-            let len = shape.row_len();
-            let mut above = vec![0u8; len];
-            for b in &filtered {
-                let mut b = b.clone();
-                for row in b.chunks_exact_mut(len + 1) {
-                    let (f, row) = row.split_first_mut().unwrap();
-                    unfilter(*f, shape.channels.count(), &above, row).unwrap();
-                    above.copy_from_slice(row);
-                    plain.extend_from_slice(row);
-                }
-            }
-        }
+        unfilter_all(&mut |row| plain.extend_from_slice(row));
         let sum_only = time(&|| {
             let mut acc = Accumulator::new(Layout::new(grid, shape.width, shape.height));
             for row in plain.chunks_exact(shape.row_len()) {
