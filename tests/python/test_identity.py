@@ -9,19 +9,8 @@ Run from the repository root: python -m pytest tests/python/test_identity.py -q
 
 from __future__ import annotations
 
-import base64
-import json
-import subprocess
-import tempfile
-from pathlib import Path
-
 import pytest
-import wasmtime
-
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "fixtures"
-MODULE = REPO / "target" / "wasm32-wasip1" / "release" / "wasm-service.wasm"
-CLI = REPO / "target" / "debug" / "pixelsmith"
+from support import FIXTURES, pixelate_in_module, run_cli
 
 # (query string for the module, the same options as CLI flags)
 CASES = [
@@ -36,58 +25,13 @@ CASES = [
 IMAGES = ["astronaut.png", "coffee.png", "chelsea.png", "horse-transparent.png", "rocket.jpg"]
 
 
-@pytest.fixture(scope="session")
-def built() -> tuple[wasmtime.Engine, wasmtime.Module]:
-    for args in (
-        ["cargo", "build", "-p", "wasm-service", "--target", "wasm32-wasip1", "--release"],
-        ["cargo", "build", "-p", "pixelsmith", "--bin", "pixelsmith"],
-    ):
-        subprocess.run(args, cwd=REPO, check=True)
-    engine = wasmtime.Engine()
-    return engine, wasmtime.Module.from_file(engine, str(MODULE))
-
-
-def run_module(built, stdin: bytes) -> dict:
-    engine, module = built
-    with tempfile.TemporaryDirectory() as tmp:
-        stdin_path, stdout_path = Path(tmp, "in"), Path(tmp, "out")
-        stdin_path.write_bytes(stdin)
-        wasi = wasmtime.WasiConfig()
-        wasi.argv = ["main.wasm"]
-        wasi.stdin_file = str(stdin_path)
-        wasi.stdout_file = str(stdout_path)
-        store = wasmtime.Store(engine)
-        store.set_wasi(wasi)
-        linker = wasmtime.Linker(engine)
-        linker.define_wasi()
-        instance = linker.instantiate(store, module)
-        try:
-            instance.exports(store)["_start"](store)
-        except wasmtime.ExitTrap as exit:
-            assert exit.code == 0, f"module exited with {exit.code}"
-        return json.loads(stdout_path.read_bytes().decode("utf-8"))
-
-
-def run_native(image: Path, flags: list[str]) -> bytes:
-    done = subprocess.run([str(CLI), "pixelate", str(image), "-o", "-", *flags], capture_output=True, check=True)
-    return done.stdout
-
-
 @pytest.mark.parametrize("image", IMAGES)
 @pytest.mark.parametrize("query,flags", CASES, ids=[c[0] or "defaults" for c in CASES])
-def test_module_and_native_cli_give_identical_png_bytes(built, image, query, flags):
-    source = (FIXTURES / image).read_bytes()
-    request = {
-        "method": "POST",
-        "path": "/pixelate",
-        "query": query,
-        "content_type": "application/octet-stream",
-        "body_base64": base64.b64encode(source).decode(),
-    }
-    answer = run_module(built, json.dumps(request).encode())
-    assert answer["status"] == 200, answer
-    assert answer["content_type"] == "image/png"
-    wasm_png = base64.b64decode(answer["body_base64"])
-    native_png = run_native(FIXTURES / image, flags)
+def test_module_and_native_cli_give_identical_png_bytes(wasm, cli, image, query, flags):
+    answer = pixelate_in_module(wasm, (FIXTURES / image).read_bytes(), query)
+    assert answer.status == 200, answer.text[:300]
+    assert answer.doc["content_type"] == "image/png"
+    wasm_png = answer.body_bytes()
+    native_png = run_cli(cli, FIXTURES / image, flags).stdout
     assert wasm_png[:8] == b"\x89PNG\r\n\x1a\n"
     assert wasm_png == native_png, f"{image} {query or 'defaults'}: wasm and native bytes differ"

@@ -18,28 +18,25 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
 import struct
-import subprocess
-import tempfile
-import threading
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import wasmtime
 from PIL import Image
+from support import (
+    FIXTURES,
+    Module,
+    assert_error,
+    b64,
+    call,
+    envelope,
+    is_envelope,
+    open_png,
+    png_bytes,
+    post,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "fixtures"
-MODULE = REPO / "target" / "wasm32-wasip1" / "release" / "wasm-service.wasm"
 SIZE_BUDGET = 400 * 1024
-# A request that takes longer than this under a JIT is stuck.
-TIMEOUT_S = 60
-# What the runner's interpreter would let the module grow to is unbounded; 1 GiB is far above what
-# the engine's limits need for any accepted input, so a request that needs more is a bug.
-MEMORY_LIMIT = 1 << 30
 
 # Every function of wasi_snapshot_preview1; WasmEdge implements all of them.
 WASI_P1 = {
@@ -58,121 +55,7 @@ GAME_BOY = {(0x0F, 0x38, 0x0F), (0x30, 0x62, 0x30), (0x8B, 0xAC, 0x0F), (0x9B, 0
 
 
 # ---------------------------------------------------------------------------------------------
-# Running the module the way the runner does
-
-
-@dataclass
-class Module:
-    engine: wasmtime.Engine
-    module: wasmtime.Module
-    path: Path
-
-
-@dataclass
-class Output:
-    raw: bytes
-    text: str
-    doc: dict
-
-    @property
-    def status(self) -> int:
-        return self.doc.get("status") if is_envelope(self.doc) else self.doc.get("http_status", 200)
-
-    def body_bytes(self) -> bytes:
-        return base64.b64decode(self.doc["body_base64"], validate=True)
-
-    def image(self) -> Image.Image:
-        assert self.doc["content_type"] == "image/png", self.text[:300]
-        return open_png(self.body_bytes())
-
-    def error(self) -> dict:
-        return self.doc["body"]["error"]
-
-
-def is_envelope(doc: dict) -> bool:
-    return doc.get("envelope") == "pixelsmith/1"
-
-
-def open_png(data: bytes) -> Image.Image:
-    img = Image.open(io.BytesIO(data))
-    assert img.format == "PNG"
-    img.load()
-    return img
-
-
-@pytest.fixture(scope="session")
-def wasm() -> Module:
-    path = Path(os.environ.get("PIXELSMITH_WASM", MODULE))
-    if "PIXELSMITH_WASM" not in os.environ:
-        subprocess.run(
-            ["cargo", "build", "-p", "wasm-service", "--target", "wasm32-wasip1", "--release"],
-            cwd=REPO,
-            check=True,
-            timeout=1800,
-        )
-    config = wasmtime.Config()
-    config.epoch_interruption = True
-    engine = wasmtime.Engine(config)
-    return Module(engine, wasmtime.Module.from_file(engine, str(path)), path)
-
-
-def runner_stdin(body: str) -> bytes:
-    """What OSC's runner writes to stdin for a POSTed text body: hex-only bodies are decoded."""
-    if re.fullmatch(r"[0-9a-fA-F]+", body):
-        return bytes.fromhex(body)
-    return body.encode()
-
-
-def run_raw(wasm: Module, stdin: bytes) -> bytes:
-    """One request: a fresh instance, argv ["main.wasm"], no env, no preopens; returns stdout."""
-    with tempfile.TemporaryDirectory() as tmp:
-        stdin_path, stdout_path = Path(tmp, "stdin"), Path(tmp, "stdout")
-        stdin_path.write_bytes(stdin)
-        wasi = wasmtime.WasiConfig()
-        wasi.argv = ["main.wasm"]
-        wasi.stdin_file = str(stdin_path)
-        wasi.stdout_file = str(stdout_path)
-        wasi.stderr_file = str(Path(tmp, "stderr"))
-        store = wasmtime.Store(wasm.engine)
-        store.set_wasi(wasi)
-        store.set_limits(memory_size=MEMORY_LIMIT)
-        store.set_epoch_deadline(1)
-        linker = wasmtime.Linker(wasm.engine)
-        linker.define_wasi()
-        timer = threading.Timer(TIMEOUT_S, wasm.engine.increment_epoch)
-        timer.start()
-        try:
-            instance = linker.instantiate(store, wasm.module)
-            instance.exports(store)["_start"](store)
-        except wasmtime.ExitTrap as exit_:
-            assert exit_.code == 0, f"the module exited with {exit_.code}"
-        finally:
-            timer.cancel()
-        return stdout_path.read_bytes()
-
-
-def call(wasm: Module, stdin: bytes) -> Output:
-    raw = run_raw(wasm, stdin)
-    assert raw, "stdout is empty"
-    text = raw.decode("utf-8")  # strict: the runner would turn invalid bytes into U+FFFD
-    assert text.endswith("\n") and "\n" not in text[:-1], f"not one line: {text[:300]!r}"
-    doc = json.loads(text)
-    assert isinstance(doc, dict), text[:300]
-    return Output(raw, text, doc)
-
-
-def post(wasm: Module, body: str) -> Output:
-    return call(wasm, runner_stdin(body))
-
-
-def envelope(wasm: Module, **request) -> Output:
-    return post(wasm, json.dumps(request))
-
-
-def png_bytes(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+# Helpers
 
 
 def fixture(name: str) -> bytes:
@@ -190,17 +73,6 @@ def quadrants(w: int = 64, h: int = 48) -> Image.Image:
         x0, y0 = (i % 2) * w // 2, (i // 2) * h // 2
         img.paste(c, (x0, y0, x0 + w // 2, y0 + h // 2))
     return img
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def assert_error(out: Output, status: int, code: str, mentions: str = "") -> None:
-    assert is_envelope(out.doc), out.text[:300]
-    assert (out.status, out.error()["code"]) == (status, code), out.text[:500]
-    assert out.doc["content_type"] == "application/json"
-    assert mentions in out.error()["message"], out.error()["message"]
 
 
 # ---------------------------------------------------------------------------------------------

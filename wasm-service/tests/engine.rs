@@ -375,17 +375,20 @@ fn jpeg_exif_orientation_is_honoured() {
 }
 
 #[test]
-fn jpeg_uses_a_reduced_dct_scale_when_the_block_allows() {
+fn jpeg_decodes_at_full_size_unless_a_fast_dct_scale_is_asked_for() {
     let jpeg = fixture("rocket.jpg");
-    let (_, r8, _) = run(&jpeg, &[("block", "8")]);
-    let (_, r12, _) = run(&jpeg, &[("block", "12")]);
-    let (_, r5, _) = run(&jpeg, &[("block", "5")]);
+    let (_, full, _) = run(&jpeg, &[("block", "8")]);
+    assert_eq!(full.decode_scale, 1);
+    let fast = |block: &str| run(&jpeg, &[("block", block), ("dct_scale", "fast")]).1;
+    let (r8, r12, r5) = (fast("8"), fast("12"), fast("5"));
     assert_eq!(
         (r8.decode_scale, r12.decode_scale, r5.decode_scale),
         (8, 4, 1)
     );
-    assert_eq!((r8.grid_width, r8.grid_height), (80, 54));
-    assert_eq!((r8.output_width, r8.output_height), (640, 427));
+    for r in [&full, &r8] {
+        assert_eq!((r.grid_width, r.grid_height), (80, 54));
+        assert_eq!((r.output_width, r.output_height), (640, 427));
+    }
 }
 
 #[test]
@@ -430,6 +433,7 @@ fn every_bad_input_gets_its_own_clear_error() {
         limits: engine::Limits {
             max_pixels: 1000,
             max_input_bytes: 10 << 20,
+            ..engine::Limits::default()
         },
         ..Options::default()
     };

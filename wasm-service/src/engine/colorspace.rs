@@ -64,6 +64,20 @@ pub(crate) fn oklab_to_linear([l, a, b]: Lab) -> [f32; 3] {
     ]
 }
 
+/// Linear light → sRGB 8-bit through a 65,536-entry table (built on first use): for stores
+/// that keep one byte per channel, where three `powf` per cell would dominate.
+pub(crate) fn linear_to_srgb8_fast(rgb: [f32; 3]) -> [u8; 3] {
+    static TABLE: OnceLock<Box<[u8; 65536]>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = Box::new([0u8; 65536]);
+        for (i, v) in t.iter_mut().enumerate() {
+            *v = (linear_to_srgb(i as f32 / 65535.0) + 0.5) as u8;
+        }
+        t
+    });
+    rgb.map(|v| table[(v.clamp(0.0, 1.0) * 65535.0 + 0.5) as usize])
+}
+
 /// sRGB 8-bit → Oklab.
 pub(crate) fn srgb8_to_oklab(c: [u8; 3]) -> Lab {
     let t = srgb_to_linear_table();

@@ -1,20 +1,32 @@
 //! Dithering on the grid: ordered (Knoll's pattern dithering over a Bayer matrix, which works
 //! with any palette) and error diffusion (Floyd–Steinberg serpentine, Atkinson).
+//!
+//! Cells are read one at a time through a closure and codes written straight into the output,
+//! and error diffusion keeps only the rows its kernel reaches, so memory stays a few rows of
+//! cells whatever the grid size.
 
 use super::colorspace::{Lab, dist2};
 use super::options::Dither;
-use super::quantize::nearest;
+use super::quantize::{Codes, nearest};
 
 /// The colour space cells are quantised in, and how.
 pub(crate) enum Space<'a> {
     /// Oklab; the nearest palette entry. Codes are entry indices.
     Palette { entries: &'a [Lab] },
-    /// sRGB 0..=255 per channel; the nearest of `levels` evenly spaced values. Codes pack the three
-    /// level numbers, 3 bits each.
+    /// sRGB 0..=255 per channel; the nearest of `levels` evenly spaced values. Codes number the
+    /// level triples densely: `(r·L + g)·L + b`.
     Levels { levels: u8 },
 }
 
 impl Space<'_> {
+    /// How many codes this space can produce.
+    pub(crate) fn code_count(&self) -> usize {
+        match self {
+            Space::Palette { entries } => entries.len(),
+            Space::Levels { levels } => usize::from(*levels).pow(3),
+        }
+    }
+
     /// The code and the colour (in this space) nearest to `c`.
     fn quantize(&self, c: [f32; 3]) -> (u32, [f32; 3]) {
         match self {
@@ -23,9 +35,10 @@ impl Space<'_> {
                 (i as u32, entries[i])
             }
             Space::Levels { levels } => {
-                let step = 255.0 / f32::from(levels - 1);
+                let l = u32::from(*levels);
+                let step = 255.0 / (l - 1) as f32;
                 let k = c.map(|v| (v.clamp(0.0, 255.0) / step + 0.5) as u32);
-                (k[0] << 6 | k[1] << 3 | k[2], k.map(|k| k as f32 * step))
+                ((k[0] * l + k[1]) * l + k[2], k.map(|k| k as f32 * step))
             }
         }
     }
@@ -35,10 +48,11 @@ impl Space<'_> {
         let Space::Levels { levels } = self else {
             return Vec::new();
         };
-        let step = 255.0 / f32::from(levels - 1);
+        let l = u32::from(*levels);
+        let step = 255.0 / (l - 1) as f32;
         let value = |k: u32| (k as f32 * step + 0.5) as u8;
-        (0..512u32)
-            .map(|code| [value(code >> 6), value((code >> 3) & 7), value(code & 7)])
+        (0..l * l * l)
+            .map(|code| [value(code / (l * l)), value(code / l % l), value(code % l)])
             .collect()
     }
 
@@ -55,25 +69,29 @@ impl Space<'_> {
     }
 }
 
-/// The chosen code for every opaque cell; `None` for the others.
+/// Writes the chosen code of every cell into `codes`. `color(i)` is cell `i`'s colour in the
+/// space, `None` for a transparent cell (its code is left as it is). The grid has `cols` columns.
 pub(crate) fn apply(
-    work: &[[f32; 3]],
-    opaque: &[bool],
+    cells: usize,
     cols: usize,
+    color: &dyn Fn(usize) -> Option<[f32; 3]>,
     space: &Space<'_>,
     dither: Dither,
-) -> Vec<Option<u32>> {
+    codes: &mut Codes,
+) {
     match dither {
-        Dither::None => work
-            .iter()
-            .zip(opaque)
-            .map(|(&c, &o)| o.then(|| space.quantize(c).0))
-            .collect(),
-        Dither::Bayer2 => ordered(work, opaque, cols, space, 1),
-        Dither::Bayer4 => ordered(work, opaque, cols, space, 2),
-        Dither::Bayer8 => ordered(work, opaque, cols, space, 3),
-        Dither::FloydSteinberg => diffuse(work, opaque, cols, space, FLOYD_STEINBERG, true),
-        Dither::Atkinson => diffuse(work, opaque, cols, space, ATKINSON, false),
+        Dither::None => {
+            for i in 0..cells {
+                if let Some(c) = color(i) {
+                    codes.set(i, space.quantize(c).0);
+                }
+            }
+        }
+        Dither::Bayer2 => ordered(cells, cols, color, space, 1, codes),
+        Dither::Bayer4 => ordered(cells, cols, color, space, 2, codes),
+        Dither::Bayer8 => ordered(cells, cols, color, space, 3, codes),
+        Dither::FloydSteinberg => diffuse(cells, cols, color, space, FLOYD_STEINBERG, true, codes),
+        Dither::Atkinson => diffuse(cells, cols, color, space, ATKINSON, false, codes),
     }
 }
 
@@ -98,12 +116,13 @@ fn bayer(order: u32) -> Vec<u32> {
 /// (Yliluoma's first algorithm), and the cell's threshold picks which of the two it shows. Mixing
 /// only two near colours keeps flat areas to clean two-tone patterns instead of confetti.
 fn ordered(
-    work: &[[f32; 3]],
-    opaque: &[bool],
+    cells: usize,
     cols: usize,
+    color: &dyn Fn(usize) -> Option<[f32; 3]>,
     space: &Space<'_>,
     order: u32,
-) -> Vec<Option<u32>> {
+    codes: &mut Codes,
+) {
     let matrix = bayer(order);
     let n = 1usize << order;
     let steps = (n * n) as f32;
@@ -111,29 +130,26 @@ fn ordered(
         Space::Palette { entries } => pairs(entries),
         Space::Levels { .. } => Vec::new(),
     };
-    work.iter()
-        .zip(opaque)
-        .enumerate()
-        .map(|(i, (&target, &o))| {
-            if !o {
-                return None;
+    for i in 0..cells {
+        let Some(target) = color(i) else {
+            continue;
+        };
+        let (x, y) = (i % cols, i / cols);
+        // Threshold in (0, 1): the cell shows the second colour when its mix ratio is above it.
+        let threshold = (matrix[(y % n) * n + x % n] as f32 + 0.5) / steps;
+        let code = match space {
+            Space::Levels { levels } => {
+                let step = 255.0 / f32::from(levels - 1);
+                let nudged = target.map(|v| v + (threshold - 0.5) * step);
+                space.quantize(nudged).0
             }
-            let (x, y) = (i % cols, i / cols);
-            // Threshold in (0, 1): the cell shows the second colour when its mix ratio is above it.
-            let threshold = (matrix[(y % n) * n + x % n] as f32 + 0.5) / steps;
-            Some(match space {
-                Space::Levels { levels } => {
-                    let step = 255.0 / f32::from(levels - 1);
-                    let nudged = target.map(|v| v + (threshold - 0.5) * step);
-                    space.quantize(nudged).0
-                }
-                Space::Palette { .. } => {
-                    let (a, b, ratio) = best_mix(&pairs, target, steps);
-                    if ratio > threshold { b } else { a }
-                }
-            })
-        })
-        .collect()
+            Space::Palette { .. } => {
+                let (a, b, ratio) = best_mix(&pairs, target, steps);
+                if ratio > threshold { b } else { a }
+            }
+        };
+        codes.set(i, code);
+    }
 }
 
 /// How much a mix of two far-apart colours is penalised against its colour error: without it, a
@@ -209,45 +225,96 @@ const ATKINSON: Kernel = &[
     (0, 2, 0.125),
 ];
 
+/// The rows error diffusion can reach: the current one and the next `depth`, each holding the
+/// cells' colours plus the error diffused into them so far (`None`: transparent).
+struct Window {
+    rows: Vec<Vec<Option<[f32; 3]>>>,
+    /// The grid row held in `rows[0]`.
+    first: usize,
+}
+
+impl Window {
+    fn new(
+        depth: usize,
+        cols: usize,
+        total_rows: usize,
+        color: &dyn Fn(usize) -> Option<[f32; 3]>,
+    ) -> Self {
+        let mut w = Window {
+            rows: Vec::with_capacity(depth + 1),
+            first: 0,
+        };
+        for r in 0..=depth {
+            w.rows.push(Self::load(r, cols, total_rows, color));
+        }
+        w
+    }
+
+    fn load(
+        row: usize,
+        cols: usize,
+        total_rows: usize,
+        color: &dyn Fn(usize) -> Option<[f32; 3]>,
+    ) -> Vec<Option<[f32; 3]>> {
+        if row >= total_rows {
+            return Vec::new();
+        }
+        (row * cols..(row + 1) * cols).map(color).collect()
+    }
+
+    /// Moves on to the next grid row, loading the one that comes into reach.
+    fn advance(
+        &mut self,
+        cols: usize,
+        total_rows: usize,
+        color: &dyn Fn(usize) -> Option<[f32; 3]>,
+    ) {
+        self.rows.rotate_left(1);
+        self.first += 1;
+        let depth = self.rows.len() - 1;
+        let last = self.rows.len() - 1;
+        self.rows[last] = Self::load(self.first + depth, cols, total_rows, color);
+    }
+}
+
 fn diffuse(
-    work: &[[f32; 3]],
-    opaque: &[bool],
+    cells: usize,
     cols: usize,
+    color: &dyn Fn(usize) -> Option<[f32; 3]>,
     space: &Space<'_>,
     kernel: Kernel,
     serpentine: bool,
-) -> Vec<Option<u32>> {
-    let rows = work.len() / cols.max(1);
-    let mut buf = work.to_vec();
-    let mut out = vec![None; work.len()];
+    codes: &mut Codes,
+) {
+    let rows = cells / cols.max(1);
+    let depth = kernel.iter().map(|k| k.1).max().unwrap_or(0);
+    let mut window = Window::new(depth, cols, rows, color);
     for y in 0..rows {
         let reverse = serpentine && y % 2 == 1;
         for step in 0..cols {
             let x = if reverse { cols - 1 - step } else { step };
-            let i = y * cols + x;
-            if !opaque[i] {
+            let Some(value) = window.rows[0][x] else {
                 continue;
-            }
-            let old = space.clamp(buf[i]);
+            };
+            let old = space.clamp(value);
             let (code, new) = space.quantize(old);
-            out[i] = Some(code);
+            codes.set(y * cols + x, code);
             let err = [old[0] - new[0], old[1] - new[1], old[2] - new[2]];
             for &(dx, dy, w) in kernel {
                 let dx = if reverse { -dx } else { dx };
-                let (nx, ny) = (x as isize + dx, y + dy);
-                if nx < 0 || nx as usize >= cols || ny >= rows {
+                let nx = x as isize + dx;
+                if nx < 0 || nx as usize >= cols || y + dy >= rows {
                     continue;
                 }
-                let j = ny * cols + nx as usize;
-                if opaque[j] {
+                if let Some(target) = window.rows[dy][nx as usize].as_mut() {
                     for k in 0..3 {
-                        buf[j][k] += err[k] * w;
+                        target[k] += err[k] * w;
                     }
                 }
             }
         }
+        window.advance(cols, rows, color);
     }
-    out
 }
 
 #[cfg(test)]
@@ -268,14 +335,15 @@ mod tests {
     fn a_mid_grey_dithers_to_a_mix_of_black_and_white() {
         let entries = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]];
         let space = Space::Palette { entries: &entries };
-        let work = vec![[0.5, 0.0, 0.0]; 16];
-        let opaque = vec![true; 16];
+        let grey = |_| Some([0.5, 0.0, 0.0]);
         for d in [Dither::Bayer4, Dither::FloydSteinberg, Dither::Atkinson] {
-            let out = apply(&work, &opaque, 4, &space, d);
-            let white = out.iter().filter(|c| c.unwrap() == 1).count();
+            let mut codes = Codes::for_count(2, 16);
+            apply(16, 4, &grey, &space, d, &mut codes);
+            let white = (0..16).filter(|&i| codes.get(i) == 1).count();
             assert!((6..=10).contains(&white), "{d:?}: {white} of 16 white");
         }
-        let flat = apply(&work, &opaque, 4, &space, Dither::None);
-        assert!(flat.iter().all(|c| *c == flat[0]));
+        let mut flat = Codes::for_count(2, 16);
+        apply(16, 4, &grey, &space, Dither::None, &mut flat);
+        assert!((0..16).all(|i| flat.get(i) == flat.get(0)));
     }
 }

@@ -1,11 +1,13 @@
 //! PNG output: indexed at the smallest bit depth that fits (truecolour only past 256 colours),
-//! each cell drawn as a flat rectangle (nearest-neighbour upscale).
+//! each cell drawn as a flat rectangle (nearest-neighbour upscale), row by row: the full-size
+//! picture is never held in memory, only the compressed stream.
 
+use super::colorspace::linear_to_srgb8;
 use super::error::Error;
-use super::grid::Layout;
+use super::grid::{Cells, Layout};
 use super::options::{Grid, Output};
 use super::png_writer::{self, PngColor};
-use super::quantize::{Quantized, TRANSPARENT};
+use super::quantize::{Codes, Quantized};
 
 /// How many output pixels each column and each row of cells spans.
 pub(crate) struct Spans {
@@ -45,17 +47,19 @@ impl Spans {
     }
 }
 
+/// Writes the quantised grid as a PNG drawn with `spans`. `cells` supplies the colours when the
+/// output is true colour (more than 256 colours).
 pub(crate) fn write_png(
     q: &Quantized,
-    layout: &Layout,
+    cells: &Cells,
     spans: &Spans,
     optimize: bool,
 ) -> Result<Vec<u8>, Error> {
     let (width, height) = spans.size();
-    let cols = layout.cols() as usize;
+    let cols = cells.layout.cols() as usize;
     let entries = q.palette.len() + usize::from(q.has_transparency);
 
-    if entries <= 256 {
+    if !matches!(q.codes, Codes::Truecolor) && entries <= 256 {
         // Transparent is entry 0 so tRNS stays one byte long.
         let shift = u32::from(q.has_transparency);
         let mut plte = Vec::with_capacity(entries.max(1) * 3);
@@ -79,17 +83,25 @@ pub(crate) fn write_png(
             trns: q.has_transparency.then_some(&[0u8][..]),
         };
         let bits = usize::from(bits);
-        let index_of = |i: u32| if i == TRANSPARENT { 0 } else { i + shift };
-        let raw = rows(q, cols, spans, color.stride(width), |row, x, i| {
-            let v = index_of(i) as u8;
-            let bit = x * bits;
-            row[bit / 8] |= v << (8 - bits - bit % 8);
-        });
+        let index_of = |i: usize| {
+            if q.opaque.contains(i) {
+                q.codes.get(i) + shift
+            } else {
+                0
+            }
+        };
+        let row = |r: usize, out: &mut [u8]| {
+            draw_row(cols, spans, r, |x, i| {
+                let v = index_of(i) as u8;
+                let bit = x * bits;
+                out[bit / 8] |= v << (8 - bits - bit % 8);
+            })
+        };
         Ok(png_writer::write(
             width,
             height,
             color,
-            &raw,
+            &row,
             &spans.heights,
             optimize,
         ))
@@ -97,44 +109,42 @@ pub(crate) fn write_png(
         let alpha = q.has_transparency;
         let color = if alpha { PngColor::Rgba } else { PngColor::Rgb };
         let n = if alpha { 4 } else { 3 };
-        let raw = rows(q, cols, spans, color.stride(width), |row, x, i| {
-            if i != TRANSPARENT {
-                let [r, g, b] = q.palette[i as usize];
-                row[x * n..x * n + 3].copy_from_slice(&[r, g, b]);
-                if alpha {
-                    row[x * n + 3] = 255;
+        let rgb_of = |i: usize| match q.codes {
+            Codes::Truecolor => cells
+                .store
+                .srgb8(i)
+                .unwrap_or_else(|| linear_to_srgb8(cells.get(i).rgb)),
+            _ => q.palette[q.codes.get(i) as usize],
+        };
+        let row = |r: usize, out: &mut [u8]| {
+            draw_row(cols, spans, r, |x, i| {
+                if q.opaque.contains(i) {
+                    out[x * n..x * n + 3].copy_from_slice(&rgb_of(i));
+                    if alpha {
+                        out[x * n + 3] = 255;
+                    }
                 }
-            }
-        });
+            })
+        };
         Ok(png_writer::write(
             width,
             height,
             color,
-            &raw,
+            &row,
             &spans.heights,
             optimize,
         ))
     }
 }
 
-/// Builds the distinct rows: one expanded row per row of cells (its height is in `spans`).
-fn rows(
-    q: &Quantized,
-    cols: usize,
-    spans: &Spans,
-    row_bytes: usize,
-    put: impl Fn(&mut [u8], usize, u32),
-) -> Vec<u8> {
-    let mut data = vec![0u8; spans.heights.len() * row_bytes];
-    for (r, row) in data.chunks_exact_mut(row_bytes.max(1)).enumerate() {
-        let mut x = 0;
-        for (c, &w) in spans.widths.iter().enumerate() {
-            let i = q.indices[r * cols + c];
-            for _ in 0..w {
-                put(row, x, i);
-                x += 1;
-            }
+/// Draws distinct row `r` (one row of cells): `put(x, cell)` for every output pixel `x`.
+fn draw_row(cols: usize, spans: &Spans, r: usize, mut put: impl FnMut(usize, usize)) {
+    let mut x = 0;
+    for (c, &w) in spans.widths.iter().enumerate() {
+        let i = r * cols + c;
+        for _ in 0..w {
+            put(x, i);
+            x += 1;
         }
     }
-    data
 }

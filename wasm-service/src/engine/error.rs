@@ -15,10 +15,24 @@ pub enum Error {
     },
     /// A format this build leaves out (the deployed module has no WebP decoder).
     NotInThisBuild { format: &'static str },
-    /// The input is larger than the byte limit.
-    InputTooLarge { bytes: usize, limit: usize },
-    /// The header declares more pixels than the pixel limit (checked before decoding).
+    /// The input is larger than the byte limit. Readers stop one byte past the limit, so the
+    /// input's real size is not known, only that it is over.
+    InputTooLarge { limit: usize },
+    /// The image declares more pixels than the pixel limit (every decoder checks the sizes its
+    /// headers declare before it decodes a pixel).
     TooManyPixels { width: u32, height: u32, limit: u64 },
+    /// The picture asked for would be more pixels than the output limit (a few cells drawn at a
+    /// large scale are an output bomb).
+    OutputTooLarge { width: u32, height: u32, limit: u64 },
+    /// The job would need more memory than the engine's budget (checked before any pixel work).
+    OverMemoryBudget { needed: u64, budget: u64 },
+    /// A valid file that uses a feature no decoder here supports (arithmetic-coded or 12-bit
+    /// JPEG, for example). `advice` says what to do instead.
+    UnsupportedFeature {
+        format: &'static str,
+        feature: &'static str,
+        advice: &'static str,
+    },
     /// The header declares a zero width or height.
     ZeroSize { width: u32, height: u32 },
     /// The data ends before the image does.
@@ -42,6 +56,9 @@ impl Error {
             Error::UnsupportedFormat { .. } | Error::NotInThisBuild { .. } => "unsupported_format",
             Error::InputTooLarge { .. } => "input_too_large",
             Error::TooManyPixels { .. } => "too_many_pixels",
+            Error::OutputTooLarge { .. } => "output_too_large",
+            Error::OverMemoryBudget { .. } => "over_memory_budget",
+            Error::UnsupportedFeature { .. } => "unsupported_feature",
             Error::ZeroSize { .. } => "zero_size",
             Error::Truncated { .. } => "truncated",
             Error::Malformed { .. } => "malformed",
@@ -87,9 +104,10 @@ impl fmt::Display for Error {
                 "this build leaves out {format} decoding to keep the deployed module small: send PNG, JPEG, \
                  GIF or BMP, or send it through `pixelsmith gateway`, which converts {format} to PNG first"
             ),
-            Error::InputTooLarge { bytes, limit } => write!(
+            Error::InputTooLarge { limit } => write!(
                 f,
-                "the input is {bytes} bytes, over the limit of {limit} bytes: send a smaller file"
+                "the input is larger than {} ({limit} bytes), the most accepted: send a smaller file",
+                human_bytes(*limit as u64)
             ),
             Error::TooManyPixels {
                 width,
@@ -101,6 +119,28 @@ impl fmt::Display for Error {
                  it was refused before decoding (scale it down first)",
                 u64::from(*width) * u64::from(*height)
             ),
+            Error::OutputTooLarge {
+                width,
+                height,
+                limit,
+            } => write!(
+                f,
+                "the output would be {width}x{height} = {} pixels, over the limit of {limit} pixels: \
+                 ask for the grid itself (`grid`, one pixel per cell) or a smaller `scale`",
+                u64::from(*width) * u64::from(*height)
+            ),
+            Error::OverMemoryBudget { needed, budget } => write!(
+                f,
+                "this job needs about {} of memory, over the budget of {}: use a larger block size \
+                 (`block`) or a smaller `width`, or scale the image down first",
+                human_bytes(*needed),
+                human_bytes(*budget)
+            ),
+            Error::UnsupportedFeature {
+                format,
+                feature,
+                advice,
+            } => write!(f, "{feature} {format} is not supported: {advice}"),
             Error::ZeroSize { width, height } => {
                 write!(
                     f,
@@ -123,3 +163,39 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// `64 MiB`, `1.5 GiB`: sizes in binary units, as limits are set, to one decimal. Integer
+/// arithmetic only: float formatting would cost the module kilobytes.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 3] = ["KiB", "MiB", "GiB"];
+    let Some(unit) = (0..3).rev().find(|&u| n >= 1u64 << (10 * (u + 1))) else {
+        return format!("{n} bytes");
+    };
+    let scale = 1u64 << (10 * (unit + 1));
+    let tenths = (u128::from(n) * 10 + u128::from(scale) / 2) / u128::from(scale);
+    let (whole, frac) = (tenths / 10, tenths % 10);
+    if frac == 0 {
+        format!("{whole} {}", UNITS[unit])
+    } else {
+        format!("{whole}.{frac} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_set_limits() {
+        assert_eq!(human_bytes(64 * 1024 * 1024), "64 MiB");
+        assert_eq!(human_bytes(1536 * 1024 * 1024), "1.5 GiB");
+        assert_eq!(human_bytes(512), "512 bytes");
+        let e = Error::InputTooLarge {
+            limit: 64 * 1024 * 1024,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the input is larger than 64 MiB (67108864 bytes), the most accepted: send a smaller file"
+        );
+    }
+}

@@ -6,21 +6,26 @@
 //! with nearest neighbour. Every step is deterministic and uses no platform maths library, so the
 //! native build and the `wasm32-wasip1` build give the same bytes.
 
+mod color_profile;
 mod colorspace;
 mod decode;
 mod dither;
 mod encode;
 mod error;
 mod grid;
+mod icc;
+mod memory;
 mod options;
+mod orientation;
 pub mod palettes;
 mod png_writer;
 mod probe;
 mod quantize;
 
+pub use color_profile::ProfileReport;
 pub use error::Error;
 pub use options::{
-    Colors, DEFAULT_ALPHA_THRESHOLD, DEFAULT_BLOCK, DEFAULT_COLORS, Dither, Grid, Limits,
+    Colors, DEFAULT_ALPHA_THRESHOLD, DEFAULT_BLOCK, DEFAULT_COLORS, DctScale, Dither, Grid, Limits,
     OPTION_NAMES, Options, Output,
 };
 pub use palettes::Palette;
@@ -49,12 +54,18 @@ pub struct Report {
     pub block: u32,
     pub output_width: u32,
     pub output_height: u32,
-    /// The colours the output uses, as `#rrggbb`, darkest first.
+    /// The colours the output uses, as `#rrggbb`, darkest first; empty when the output is true
+    /// colour (more than 256 colours: see `colors_used`).
     pub palette: Vec<String>,
+    /// How many distinct colours the output uses.
+    pub colors_used: usize,
     /// Whether some cells are fully transparent.
     pub transparent: bool,
     /// JPEG only: the DCT scale the decoder used (1, 2, 4 or 8), 1 otherwise.
     pub decode_scale: u32,
+    /// The source's embedded ICC profile, if it had one: its name, and whether and how colours
+    /// were converted with it.
+    pub color_profile: Option<ProfileReport>,
     pub png_bytes: usize,
     pub timings: Timings,
 }
@@ -69,12 +80,74 @@ pub struct Timings {
 }
 
 /// Turns an encoded image into pixel art according to `options`.
+///
+/// Errors: every [`Error`]; before any pixel is decoded, the input's size, its declared pixels,
+/// the output's pixels and the job's estimated memory are checked against `options.limits`.
 pub fn pixelate(input: &[u8], options: &Options) -> Result<Pixelated, Error> {
     let clock = Clock::start();
-    let info = probe::check(input, &options.limits)?;
-    let cells = decode::decode_to_grid(input, &info, options.grid, &options.limits)?;
+    let info = check(input, options)?;
+    let cells = decode::decode_to_grid(input, &info, request(options))?;
     let decode_ms = clock.lap();
+    finish(cells, &info, options, clock, decode_ms)
+}
 
+/// Like [`pixelate`], for an input the caller no longer needs: it is freed as soon as it is
+/// decoded, so the rest of the job does not hold it (a large file's bytes are often as large as
+/// the cells of a small block size).
+pub fn pixelate_owned(input: Vec<u8>, options: &Options) -> Result<Pixelated, Error> {
+    let clock = Clock::start();
+    let info = check(&input, options)?;
+    let cells = decode::decode_to_grid(&input, &info, request(options))?;
+    drop(input);
+    let decode_ms = clock.lap();
+    finish(cells, &info, options, clock, decode_ms)
+}
+
+/// The checks made before decoding: input size and header (the bomb gate), output size, memory.
+fn check(input: &[u8], options: &Options) -> Result<ImageInfo, Error> {
+    let limits = &options.limits;
+    let info = probe::check(input, limits)?;
+    // The output's pixel count does not depend on orientation (turning swaps width and height).
+    let layout = grid::Layout::new(options.grid, info.width, info.height);
+    let spans = encode::Spans::new(
+        &layout,
+        (info.width, info.height),
+        options.grid,
+        options.output,
+    );
+    let (out_w, out_h) = spans.size();
+    if u64::from(out_w) * u64::from(out_h) > limits.max_output_pixels {
+        return Err(Error::OutputTooLarge {
+            width: out_w,
+            height: out_h,
+            limit: limits.max_output_pixels,
+        });
+    }
+    let needed = memory::estimate(input, &info, options);
+    if needed > limits.max_memory_bytes {
+        return Err(Error::OverMemoryBudget {
+            needed,
+            budget: limits.max_memory_bytes,
+        });
+    }
+    Ok(info)
+}
+
+fn request(options: &Options) -> decode::Request<'_> {
+    decode::Request {
+        grid: options.grid,
+        limits: &options.limits,
+        dct_scale: options.dct_scale,
+    }
+}
+
+fn finish(
+    cells: grid::Cells,
+    info: &ImageInfo,
+    options: &Options,
+    clock: Clock,
+    decode_ms: f64,
+) -> Result<Pixelated, Error> {
     let quantized = quantize::reduce(&cells, options)?;
     let palette_ms = clock.lap();
 
@@ -85,7 +158,7 @@ pub fn pixelate(input: &[u8], options: &Options) -> Result<Pixelated, Error> {
         options.output,
     );
     let (out_w, out_h) = spans.size();
-    let png = encode::write_png(&quantized, &cells.layout, &spans, options.optimize)?;
+    let png = encode::write_png(&quantized, &cells, &spans, options.optimize)?;
     let encode_ms = clock.lap();
 
     let report = Report {
@@ -102,8 +175,10 @@ pub fn pixelate(input: &[u8], options: &Options) -> Result<Pixelated, Error> {
             .iter()
             .map(|c| colorspace::hex(*c))
             .collect(),
+        colors_used: quantized.colors_used,
         transparent: quantized.has_transparency,
         decode_scale: cells.decode_scale,
+        color_profile: cells.profile.clone(),
         png_bytes: png.len(),
         timings: Timings {
             decode_ms,
@@ -117,8 +192,8 @@ pub fn pixelate(input: &[u8], options: &Options) -> Result<Pixelated, Error> {
 
 /// Decodes only (to the same cell sums the pipeline uses); the floor a benchmark compares against.
 pub fn decode_only(input: &[u8], options: &Options) -> Result<(u32, u32), Error> {
-    let info = probe::check(input, &options.limits)?;
-    let cells = decode::decode_to_grid(input, &info, options.grid, &options.limits)?;
+    let info = check(input, options)?;
+    let cells = decode::decode_to_grid(input, &info, request(options))?;
     Ok((cells.layout.cols(), cells.layout.rows()))
 }
 

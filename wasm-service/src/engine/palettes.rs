@@ -267,11 +267,12 @@ pub fn swatch_png(palettes: &[&NamedPalette], cell: u32) -> Result<Vec<u8>, Erro
             }
         }
     }
+    let stride = w * 3;
     Ok(super::png_writer::write(
         w as u32,
         h as u32,
         super::png_writer::PngColor::Rgb,
-        &data,
+        &|r, buf| buf.copy_from_slice(&data[r * stride..(r + 1) * stride]),
         &vec![1; h],
         true,
     ))

@@ -40,9 +40,11 @@ const UP: u8 = 2;
 const AVERAGE: u8 = 3;
 const PAETH: u8 = 4;
 
-/// Encodes an image given as its distinct rows (`color.stride(width)` bytes each, top to bottom)
-/// and how many times each repeats, as a PNG. Cells drawn larger than a pixel repeat rows; a
-/// repeat is written as filter Up over zeros without being built or compared.
+/// Encodes an image given as its distinct rows and how many times each repeats, as a PNG.
+/// `row(r, buf)` writes distinct row `r` (`color.stride(width)` bytes, zeroed) into `buf`, so the
+/// raw image is never held whole: only the row being filtered and the one above it. Cells drawn
+/// larger than a pixel repeat rows; a repeat is written as filter Up over zeros without being
+/// built or compared.
 ///
 /// Fast mode chooses a filter per distinct row with libpng's smallest-sum heuristic; repeats are
 /// zeros that fdeflate compresses to almost nothing. `optimize` also tries Up, None and Paeth on
@@ -51,12 +53,11 @@ pub(crate) fn write(
     width: u32,
     height: u32,
     color: PngColor<'_>,
-    rows: &[u8],
+    rows: &dyn Fn(usize, &mut [u8]),
     repeats: &[u32],
     optimize: bool,
 ) -> Vec<u8> {
     let stride = color.stride(width);
-    debug_assert_eq!(rows.len(), stride * repeats.len());
     debug_assert_eq!(repeats.iter().sum::<u32>(), height);
     let bpp = color.bits_per_pixel().div_ceil(8).max(1);
 
@@ -120,7 +121,7 @@ enum Strategy {
 
 /// The zlib stream of the filtered image: each row prefixed by its filter type.
 fn compress(
-    rows: &[u8],
+    rows: &dyn Fn(usize, &mut [u8]),
     repeats: &[u32],
     stride: usize,
     bpp: usize,
@@ -128,14 +129,23 @@ fn compress(
 ) -> Vec<u8> {
     // Writing into a Vec cannot fail.
     const VEC: &str = "writing to a Vec";
-    let mut z = fdeflate::Compressor::new(Vec::with_capacity(rows.len() / 4 + 64)).expect(VEC);
-    let zero = vec![0u8; stride];
+    let mut z =
+        fdeflate::Compressor::new(Vec::with_capacity(stride * repeats.len() / 4 + 64)).expect(VEC);
     // Filter type then filtered bytes, handed to the compressor in one call.
     let mut line = vec![0u8; stride + 1];
     let mut repeat = vec![0u8; stride + 1];
-    let mut prior: &[u8] = &zero;
-    for (row, &times) in rows.chunks_exact(stride.max(1)).zip(repeats) {
+    // The distinct row being written and the one above it (zeros above the first).
+    let mut current = vec![0u8; stride];
+    let mut prior = vec![0u8; stride];
+    for (r, &times) in repeats.iter().enumerate() {
+        current.fill(0);
+        rows(r, &mut current);
         for k in 0..times {
+            if k == 1 {
+                // From the first repeat on, the row above is this row itself.
+                prior.copy_from_slice(&current);
+            }
+            let row = &current[..];
             if k > 0 && !matches!(strategy, Strategy::All(kind) if kind != UP) {
                 // A repeat under Up: the filter type, then zeros.
                 repeat[0] = UP;
@@ -147,7 +157,7 @@ fn compress(
                 Strategy::PerRow => [NONE, SUB, UP, AVERAGE, PAETH]
                     .into_iter()
                     .min_by_key(|&k| {
-                        filter_row(k, row, prior, bpp, &mut line[1..]);
+                        filter_row(k, row, &prior, bpp, &mut line[1..]);
                         line[1..]
                             .iter()
                             .map(|&b| u64::from((b as i8).unsigned_abs()))
@@ -156,10 +166,10 @@ fn compress(
                     .unwrap_or(NONE),
             };
             line[0] = kind;
-            filter_row(kind, row, prior, bpp, &mut line[1..]);
+            filter_row(kind, row, &prior, bpp, &mut line[1..]);
             z.write_data(&line).expect(VEC);
-            prior = row;
         }
+        std::mem::swap(&mut current, &mut prior);
     }
     z.finish().expect(VEC)
 }
@@ -219,6 +229,10 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
 mod tests {
     use super::*;
 
+    fn rows_of(raw: &[u8], stride: usize) -> impl Fn(usize, &mut [u8]) + '_ {
+        move |r, buf| buf.copy_from_slice(&raw[r * stride..(r + 1) * stride])
+    }
+
     fn decode(png: &[u8]) -> (png::OutputInfo, Vec<u8>, Option<Vec<u8>>) {
         let mut reader = png::Decoder::new(std::io::Cursor::new(png))
             .read_info()
@@ -249,7 +263,7 @@ mod tests {
         ];
         assert_eq!(raw.len(), stride * 3);
         for optimize in [false, true] {
-            let png = write(5, 3, color, &raw, &[1, 1, 1], optimize);
+            let png = write(5, 3, color, &rows_of(&raw, stride), &[1, 1, 1], optimize);
             let (info, pixels, palette) = decode(&png);
             assert_eq!(
                 (info.width, info.height, info.bit_depth),
@@ -265,8 +279,16 @@ mod tests {
         let (w, h) = (37u32, 23u32);
         let raw: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
         let repeats = vec![1; h as usize];
-        let fast = write(w, h, PngColor::Rgba, &raw, &repeats, false);
-        let small = write(w, h, PngColor::Rgba, &raw, &repeats, true);
+        let stride = PngColor::Rgba.stride(w);
+        let fast = write(
+            w,
+            h,
+            PngColor::Rgba,
+            &rows_of(&raw, stride),
+            &repeats,
+            false,
+        );
+        let small = write(w, h, PngColor::Rgba, &rows_of(&raw, stride), &repeats, true);
         assert!(small.len() <= fast.len());
         for png in [fast, small] {
             let (info, pixels, _) = decode(&png);

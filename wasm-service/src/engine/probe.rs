@@ -55,7 +55,7 @@ pub fn probe(input: &[u8]) -> Result<ImageInfo, Error> {
     let format = sniff(input)?;
     let (width, height) = match format {
         Format::Png => png_size(input),
-        Format::Jpeg => jpeg_size(input),
+        Format::Jpeg => jpeg_frame(input).and_then(JpegFrame::supported_size),
         Format::Webp => webp_size(input),
         Format::Gif => gif_size(input),
         Format::Bmp => bmp_size(input),
@@ -71,7 +71,6 @@ pub fn probe(input: &[u8]) -> Result<ImageInfo, Error> {
 pub(crate) fn check(input: &[u8], limits: &Limits) -> Result<ImageInfo, Error> {
     if input.len() > limits.max_input_bytes {
         return Err(Error::InputTooLarge {
-            bytes: input.len(),
             limit: limits.max_input_bytes,
         });
     }
@@ -80,7 +79,8 @@ pub(crate) fn check(input: &[u8], limits: &Limits) -> Result<ImageInfo, Error> {
     Ok(info)
 }
 
-/// Decoders call this again with the size they actually found, in case it differs from the header.
+/// Decoders call this again with every size their headers declare (a frame may reach past the
+/// canvas the probe saw), before they decode any pixel.
 pub(crate) fn check_size(width: u32, height: u32, limits: &Limits) -> Result<(), Error> {
     if width == 0 || height == 0 {
         return Err(Error::ZeroSize { width, height });
@@ -193,7 +193,53 @@ fn png_size(b: &[u8]) -> Result<(u32, u32), Error> {
     ))
 }
 
-fn jpeg_size(b: &[u8]) -> Result<(u32, u32), Error> {
+/// A JPEG's frame header (SOF): which coding process, sample precision and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct JpegFrame {
+    /// The SOF marker's second byte: 0xC0 baseline, 0xC1 extended, 0xC2 progressive, 0xC3
+    /// lossless; 0xC5..=0xC7 hierarchical; 0xC9..=0xCB and 0xCD..=0xCF arithmetic-coded.
+    marker: u8,
+    precision: u8,
+    width: u32,
+    height: u32,
+}
+
+impl JpegFrame {
+    /// The size, or why no decoder here can read the file although it is a valid JPEG
+    /// (ITU-T T.81 allows all of these; baseline, extended, progressive and lossless Huffman
+    /// coding are what `jpeg-decoder` implements).
+    fn supported_size(self) -> Result<(u32, u32), Error> {
+        let unsupported = |feature, advice| {
+            Err(Error::UnsupportedFeature {
+                format: "JPEG",
+                feature,
+                advice,
+            })
+        };
+        const RESAVE: &str = "re-save it as a baseline or progressive JPEG, or as PNG";
+        match self.marker {
+            0xC9..=0xCB | 0xCD..=0xCF => unsupported("arithmetic-coded", RESAVE),
+            0xC5..=0xC7 => unsupported("hierarchical", RESAVE),
+            0xC3 => Ok((self.width, self.height)),
+            _ if self.precision == 12 => unsupported(
+                "12-bit",
+                "convert it to 8 bits per channel (a baseline or progressive JPEG, or PNG)",
+            ),
+            _ if self.precision != 8 => Err(Error::malformed(
+                "JPEG",
+                format!("the frame header gives {} bits per sample", self.precision),
+            )),
+            // A zero height means the height comes later, in a DNL marker after the first scan.
+            _ if self.height == 0 && self.width > 0 => unsupported(
+                "height-after-the-first-scan (DNL)",
+                "re-save it with an ordinary encoder, as JPEG or PNG",
+            ),
+            _ => Ok((self.width, self.height)),
+        }
+    }
+}
+
+fn jpeg_frame(b: &[u8]) -> Result<JpegFrame, Error> {
     let truncated = || Error::Truncated { format: "JPEG" };
     let mut at = 2;
     loop {
@@ -218,9 +264,12 @@ fn jpeg_size(b: &[u8]) -> Result<(u32, u32), Error> {
                 ));
             }
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
-                let h = be16(b, at + 3).ok_or_else(truncated)?;
-                let w = be16(b, at + 5).ok_or_else(truncated)?;
-                return Ok((w, h));
+                return Ok(JpegFrame {
+                    marker,
+                    precision: *b.get(at + 2).ok_or_else(truncated)?,
+                    height: be16(b, at + 3).ok_or_else(truncated)?,
+                    width: be16(b, at + 5).ok_or_else(truncated)?,
+                });
             }
             _ => {
                 let len = be16(b, at).ok_or_else(truncated)? as usize;

@@ -1,36 +1,107 @@
 //! Reduces the cells' colours: binary alpha, then a palette (built in Oklab by variance splits and
 //! k-means, fixed, or posterised), then each cell's entry (with the chosen dithering).
 //!
-//! Everything here works on the grid, never the full image: a few thousand cells, not millions of
-//! pixels.
-
-use std::collections::BTreeMap;
+//! Everything here works on the grid, never the full image, and reads cells one at a time: the
+//! only per-cell memory is one code (a byte for palettes up to 256 colours) and one bit of alpha.
 
 use super::colorspace::{
     Lab, dist2, linear_to_oklab, linear_to_srgb, oklab_to_srgb8, srgb8_to_oklab,
 };
 use super::dither::{self, Space};
 use super::error::Error;
-use super::grid::{Cell, Cells};
+use super::grid::Cells;
 use super::options::{Colors, Options};
 
-/// Marks a transparent cell in [`Quantized::indices`].
-pub(crate) const TRANSPARENT: u32 = u32::MAX;
-
-/// Each cell's palette entry, and the palette (only colours some cell uses, darkest first).
+/// Each cell's palette entry (or, past 256 colours, the cells' own colours), and the palette
+/// (only colours some cell uses, darkest first).
 #[derive(Debug, Clone)]
 pub(crate) struct Quantized {
     pub palette: Vec<[u8; 3]>,
-    pub indices: Vec<u32>,
+    /// Palette indices per cell; `Truecolor` when the output keeps each cell's colour.
+    pub codes: Codes,
+    /// One bit per cell: whether it is opaque.
+    pub opaque: BitSet,
     pub has_transparency: bool,
+    /// Distinct colours in the output (the palette's length, or more for true colour).
+    pub colors_used: usize,
+}
+
+/// One code per cell, in the narrowest integer that holds every code.
+#[derive(Debug, Clone)]
+pub(crate) enum Codes {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    /// No codes: the output keeps every cell's own colour (more than 256 of them).
+    Truecolor,
+}
+
+impl Codes {
+    /// Zeroed codes for `cells` cells taking values below `count`.
+    pub fn for_count(count: usize, cells: usize) -> Self {
+        if count <= 256 {
+            Codes::U8(vec![0; cells])
+        } else {
+            Codes::U16(vec![0; cells])
+        }
+    }
+
+    #[inline]
+    pub fn set(&mut self, i: usize, code: u32) {
+        match self {
+            Codes::U8(v) => v[i] = code as u8,
+            Codes::U16(v) => v[i] = code as u16,
+            Codes::Truecolor => {}
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> u32 {
+        match self {
+            Codes::U8(v) => u32::from(v[i]),
+            Codes::U16(v) => u32::from(v[i]),
+            Codes::Truecolor => 0,
+        }
+    }
+
+    fn remap(&mut self, table: &[u32]) {
+        match self {
+            Codes::U8(v) => v.iter_mut().for_each(|c| *c = table[*c as usize] as u8),
+            Codes::U16(v) => v.iter_mut().for_each(|c| *c = table[*c as usize] as u16),
+            Codes::Truecolor => {}
+        }
+    }
+}
+
+/// A fixed-size set of bits.
+#[derive(Debug, Clone)]
+pub(crate) struct BitSet(Vec<u64>);
+
+impl BitSet {
+    fn new(len: usize) -> Self {
+        BitSet(vec![0; len.div_ceil(64)])
+    }
+
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    #[inline]
+    pub fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] >> (i % 64) & 1 == 1
+    }
 }
 
 pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Error> {
-    let opaque: Vec<bool> = cells
-        .cells
-        .iter()
-        .map(|c| c.alpha > 0.0 && c.alpha * 255.0 + 0.5 >= f32::from(options.alpha_threshold))
-        .collect();
+    let n = cells.len();
+    let threshold = f32::from(options.alpha_threshold);
+    let mut opaque = BitSet::new(n);
+    for i in 0..n {
+        let alpha = cells.get(i).alpha;
+        if alpha > 0.0 && alpha * 255.0 + 0.5 >= threshold {
+            opaque.insert(i);
+        }
+    }
+    let has_transparency = (0..n).any(|i| !opaque.contains(i));
     let cols = cells.layout.cols() as usize;
     let metric = Metric {
         chroma: if options.vivid {
@@ -39,34 +110,33 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
             1.0
         },
     };
+    let lab_of = |i: usize| opaque.contains(i).then(|| metric.lab(cells, i));
 
-    // Each opaque cell gets a code; `colors[code]` is its sRGB colour.
-    let (codes, colors): (Vec<Option<u32>>, Vec<[u8; 3]>) = match &options.colors {
-        Colors::Full => full_color_codes(&cells.cells, &opaque),
+    let (codes, colors) = match &options.colors {
+        Colors::Full => return Ok(full_color(cells, opaque, has_transparency)),
         Colors::Levels(levels) => {
             // Posterise in sRGB per channel, as the original service did.
-            let work: Vec<[f32; 3]> = cells
-                .cells
-                .iter()
-                .map(|c| c.rgb.map(linear_to_srgb))
-                .collect();
             let space = Space::Levels { levels: *levels };
-            let codes = dither::apply(&work, &opaque, cols, &space, options.dither);
+            let srgb_of = |i: usize| {
+                opaque
+                    .contains(i)
+                    .then(|| cells.get(i).rgb.map(linear_to_srgb))
+            };
+            let mut codes = Codes::for_count(space.code_count(), n);
+            dither::apply(n, cols, &srgb_of, &space, options.dither, &mut codes);
             (codes, space.level_colors())
         }
         Colors::Palette(p) => {
-            let labs = oklab_cells(&cells.cells, metric);
-            let codes = map_to_palette(&labs, &opaque, cols, &p.colors, metric, options);
+            let codes = map_to_palette(n, cols, &lab_of, &p.colors, metric, options);
             (codes, p.colors.clone())
         }
-        Colors::Count(n) => {
-            let labs = oklab_cells(&cells.cells, metric);
-            let palette = build_palette(&labs, &cells.cells, &opaque, usize::from(*n), metric);
-            let codes = map_to_palette(&labs, &opaque, cols, &palette, metric, options);
+        Colors::Count(count) => {
+            let palette = build_palette(cells, &opaque, usize::from(*count), metric);
+            let codes = map_to_palette(n, cols, &lab_of, &palette, metric, options);
             (codes, palette)
         }
     };
-    Ok(index(&codes, &colors))
+    Ok(index(codes, &colors, opaque, has_transparency))
 }
 
 /// How much chroma (a, b) counts against lightness in `--vivid` mode. Error-minimising palettes
@@ -88,55 +158,86 @@ impl Metric {
     fn unstretch(self, p: Lab) -> Lab {
         [p[0], p[1] / self.chroma, p[2] / self.chroma]
     }
+
+    /// Cell `i` in this space.
+    fn lab(self, cells: &Cells, i: usize) -> Lab {
+        let lab = match cells.store.srgb8(i) {
+            Some(c) => srgb8_to_oklab(c),
+            None => linear_to_oklab(cells.get(i).rgb),
+        };
+        self.stretch(lab)
+    }
 }
 
-fn oklab_cells(cells: &[Cell], metric: Metric) -> Vec<Lab> {
-    cells
+/// Every cell keeps its own colour. Up to 256 distinct colours this is an ordinary indexed
+/// result; past that the output is true colour, read straight from the cells.
+fn full_color(cells: &Cells, opaque: BitSet, has_transparency: bool) -> Quantized {
+    let n = cells.len();
+    let srgb = |i: usize| {
+        cells
+            .store
+            .srgb8(i)
+            .unwrap_or_else(|| cells.get(i).rgb.map(|v| (linear_to_srgb(v) + 0.5) as u8))
+    };
+    // Distinct colours, exactly: one bit per 24-bit colour (2 MiB).
+    let mut seen = vec![0u64; (1 << 24) / 64];
+    let mut distinct = 0usize;
+    let mut first: Vec<[u8; 3]> = Vec::new();
+    for i in (0..n).filter(|&i| opaque.contains(i)) {
+        let c = srgb(i);
+        let key = (usize::from(c[0]) << 16) | (usize::from(c[1]) << 8) | usize::from(c[2]);
+        if seen[key / 64] >> (key % 64) & 1 == 0 {
+            seen[key / 64] |= 1 << (key % 64);
+            distinct += 1;
+            if first.len() <= 256 {
+                first.push(c);
+            }
+        }
+    }
+    if distinct > 256 {
+        return Quantized {
+            palette: Vec::new(),
+            codes: Codes::Truecolor,
+            opaque,
+            has_transparency,
+            colors_used: distinct,
+        };
+    }
+    // At most 256 colours: a sorted table and a binary search (a hash map would cost the module
+    // kilobytes for nothing).
+    let mut lookup: Vec<([u8; 3], u32)> = first
         .iter()
-        .map(|c| metric.stretch(linear_to_oklab(c.rgb)))
-        .collect()
-}
-
-/// Every cell keeps its own colour: codes number the distinct colours in first-seen order.
-fn full_color_codes(cells: &[Cell], opaque: &[bool]) -> (Vec<Option<u32>>, Vec<[u8; 3]>) {
-    let mut seen: BTreeMap<[u8; 3], u32> = BTreeMap::new();
-    let mut colors = Vec::new();
-    let codes = cells
-        .iter()
-        .zip(opaque)
-        .map(|(c, &o)| {
-            o.then(|| {
-                let rgb = c.rgb.map(|v| (linear_to_srgb(v) + 0.5) as u8);
-                *seen.entry(rgb).or_insert_with(|| {
-                    colors.push(rgb);
-                    colors.len() as u32 - 1
-                })
-            })
-        })
+        .enumerate()
+        .map(|(k, &c)| (c, k as u32))
         .collect();
-    (codes, colors)
+    lookup.sort_unstable();
+    let mut codes = Codes::for_count(first.len(), n);
+    for i in (0..n).filter(|&i| opaque.contains(i)) {
+        let c = srgb(i);
+        if let Ok(at) = lookup.binary_search_by(|e| e.0.cmp(&c)) {
+            codes.set(i, lookup[at].1);
+        }
+    }
+    index(codes, &first, opaque, has_transparency)
 }
 
 /// Each opaque cell's entry in `palette` (dithered as asked).
 fn map_to_palette(
-    labs: &[Lab],
-    opaque: &[bool],
+    n: usize,
     cols: usize,
+    lab_of: &dyn Fn(usize) -> Option<Lab>,
     palette: &[[u8; 3]],
     metric: Metric,
     options: &Options,
-) -> Vec<Option<u32>> {
+) -> Codes {
     let entries: Vec<Lab> = palette
         .iter()
         .map(|&c| metric.stretch(srgb8_to_oklab(c)))
         .collect();
-    dither::apply(
-        labs,
-        opaque,
-        cols,
-        &Space::Palette { entries: &entries },
-        options.dither,
-    )
+    let space = Space::Palette { entries: &entries };
+    let mut codes = Codes::for_count(space.code_count(), n);
+    dither::apply(n, cols, lab_of, &space, options.dither, &mut codes);
+    codes
 }
 
 /// The index of the entry nearest to `c` (the first on a tie).
@@ -153,19 +254,11 @@ pub(crate) fn nearest(entries: &[Lab], c: Lab) -> usize {
 
 /// A palette of at most `n` colours for the opaque cells: Wu-style variance splits, refined by
 /// k-means, all in Oklab and weighted by cell area. Deterministic: stable sorts, first-wins ties.
-fn build_palette(
-    labs: &[Lab],
-    cells: &[Cell],
-    opaque: &[bool],
-    n: usize,
-    metric: Metric,
-) -> Vec<[u8; 3]> {
+fn build_palette(cells: &Cells, opaque: &BitSet, n: usize, metric: Metric) -> Vec<[u8; 3]> {
     let points = binned(
-        labs.iter()
-            .zip(cells)
-            .zip(opaque)
-            .filter(|&(_, &o)| o)
-            .map(|((&lab, c), _)| (lab, c.area)),
+        (0..cells.len())
+            .filter(|&i| opaque.contains(i))
+            .map(|i| (metric.lab(cells, i), cells.area(i))),
     );
     if points.is_empty() {
         return Vec::new();
@@ -344,14 +437,23 @@ fn kmeans(points: &[(Lab, f32)], centroids: &mut [Lab], max_rounds: usize) {
     }
 }
 
-/// Keeps only the colours some cell uses, sorted darkest first (ties by value, so equal colours
-/// from different codes merge), and renumbers the cells to match.
-fn index(codes: &[Option<u32>], colors: &[[u8; 3]]) -> Quantized {
+/// Keeps only the colours some opaque cell uses, sorted darkest first (ties by value, so equal
+/// colours from different codes merge), and renumbers the codes to match, in place.
+fn index(
+    mut codes: Codes,
+    colors: &[[u8; 3]],
+    opaque: BitSet,
+    has_transparency: bool,
+) -> Quantized {
     let mut used = vec![false; colors.len()];
-    codes
-        .iter()
-        .flatten()
-        .for_each(|&c| used[c as usize] = true);
+    let cells = match &codes {
+        Codes::U8(v) => v.len(),
+        Codes::U16(v) => v.len(),
+        Codes::Truecolor => 0,
+    };
+    for i in (0..cells).filter(|&i| opaque.contains(i)) {
+        used[codes.get(i) as usize] = true;
+    }
     let mut palette: Vec<([u8; 3], f32)> = colors
         .iter()
         .zip(&used)
@@ -360,23 +462,31 @@ fn index(codes: &[Option<u32>], colors: &[[u8; 3]]) -> Quantized {
         .collect();
     palette.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     palette.dedup_by(|a, b| a.0 == b.0);
-    let mut remap = vec![TRANSPARENT; colors.len()];
+    let mut remap = vec![0u32; colors.len()];
     for (code, color) in colors.iter().enumerate() {
         if used[code] {
             let at = palette.binary_search_by(|p| {
                 p.1.total_cmp(&srgb8_to_oklab(*color)[0])
                     .then(p.0.cmp(color))
             });
-            remap[code] = at.map_or(TRANSPARENT, |i| i as u32);
+            remap[code] = at.map_or(0, |i| i as u32);
         }
     }
+    codes.remap(&remap);
+    // Transparent cells keep code 0 (never read: their alpha bit says what they are).
+    let palette: Vec<[u8; 3]> = palette.into_iter().map(|(c, _)| c).collect();
+    let mut codes = codes;
+    if palette.len() <= 256
+        && let Codes::U16(v) = &codes
+    {
+        codes = Codes::U8(v.iter().map(|&c| c as u8).collect());
+    }
     Quantized {
-        palette: palette.into_iter().map(|(c, _)| c).collect(),
-        indices: codes
-            .iter()
-            .map(|c| c.map_or(TRANSPARENT, |c| remap[c as usize]))
-            .collect(),
-        has_transparency: codes.iter().any(Option::is_none),
+        colors_used: palette.len(),
+        palette,
+        codes,
+        opaque,
+        has_transparency,
     }
 }
 
@@ -417,9 +527,14 @@ mod tests {
     #[test]
     fn index_keeps_only_used_colours_darkest_first() {
         let colors = [[9, 9, 9], [255, 255, 255], [0, 0, 0]];
-        let q = index(&[Some(1), None, Some(2), Some(1)], &colors);
+        let mut opaque = BitSet::new(4);
+        for i in [0, 2, 3] {
+            opaque.insert(i);
+        }
+        let q = index(Codes::U8(vec![1, 0, 2, 1]), &colors, opaque, true);
         assert_eq!(q.palette, vec![[0, 0, 0], [255, 255, 255]]);
-        assert_eq!(q.indices, vec![1, TRANSPARENT, 0, 1]);
+        assert_eq!([q.codes.get(0), q.codes.get(2), q.codes.get(3)], [1, 0, 1]);
+        assert!(!q.opaque.contains(1));
         assert!(q.has_transparency);
     }
 }

@@ -192,8 +192,20 @@ pub(super) fn report(done: &Pixelated) -> Json {
         ("output_width", r.output_width.into()),
         ("output_height", r.output_height.into()),
         ("palette", Json::Array(palette)),
+        ("colors_used", r.colors_used.into()),
         ("transparent", r.transparent.into()),
         ("decode_scale", r.decode_scale.into()),
+        (
+            "color_profile",
+            match &r.color_profile {
+                Some(p) => Json::object([
+                    ("name", p.name.as_str().into()),
+                    ("applied", p.applied.into()),
+                    ("note", p.note.as_str().into()),
+                ]),
+                None => Json::Null,
+            },
+        ),
         ("png_bytes", r.png_bytes.into()),
         (
             "timings",

@@ -52,8 +52,13 @@ pub fn status_for(err: &engine::Error) -> u16 {
     use engine::Error as E;
     match err {
         E::Empty | E::InvalidOption { .. } => 400,
-        E::InputTooLarge { .. } | E::TooManyPixels { .. } => 413,
-        E::UnsupportedFormat { .. } | E::NotInThisBuild { .. } => 415,
+        E::InputTooLarge { .. }
+        | E::TooManyPixels { .. }
+        | E::OutputTooLarge { .. }
+        | E::OverMemoryBudget { .. } => 413,
+        E::UnsupportedFormat { .. } | E::NotInThisBuild { .. } | E::UnsupportedFeature { .. } => {
+            415
+        }
         E::ZeroSize { .. } | E::Truncated { .. } | E::Malformed { .. } => 422,
         E::Encode(_) => 500,
     }

@@ -396,7 +396,7 @@ fn every_engine_error_has_one_status() {
         (E::Empty, 400),
         (E::UnsupportedFormat { detected: None }, 415),
         (E::NotInThisBuild { format: "WebP" }, 415),
-        (E::InputTooLarge { bytes: 2, limit: 1 }, 413),
+        (E::InputTooLarge { limit: 1 }, 413),
         (
             E::TooManyPixels {
                 width: 1,
@@ -404,6 +404,29 @@ fn every_engine_error_has_one_status() {
                 limit: 0,
             },
             413,
+        ),
+        (
+            E::OutputTooLarge {
+                width: 1,
+                height: 1,
+                limit: 0,
+            },
+            413,
+        ),
+        (
+            E::OverMemoryBudget {
+                needed: 2,
+                budget: 1,
+            },
+            413,
+        ),
+        (
+            E::UnsupportedFeature {
+                format: "JPEG",
+                feature: "arithmetic-coded",
+                advice: "x",
+            },
+            415,
         ),
         (
             E::ZeroSize {

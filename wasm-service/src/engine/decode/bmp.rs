@@ -1,5 +1,9 @@
-//! BMP: uncompressed 1/4/8-bit palette, 16/24/32-bit and bit-field images (what cameras, Paint
-//! and screenshots write). RLE compression is refused with a clear message.
+//! BMP: uncompressed 1/4/8-bit palette, 16/24/32-bit and bit-field images, and RLE4/RLE8
+//! compressed palette images (what cameras, Paint, old tools and screenshots write). Alpha is
+//! read where the header gives an alpha mask (BI_ALPHABITFIELDS, or a V4/V5 header with 32-bit
+//! BI_RGB, as browsers read it); a 32-bit image whose alpha is zero everywhere is opaque (many
+//! writers leave that byte unset). Pixels an RLE image skips are transparent, as browsers show
+//! them.
 
 use crate::engine::error::Error;
 use crate::engine::grid::Channels;
@@ -9,6 +13,8 @@ use crate::engine::probe::{Format, check_size};
 use super::Bitmap;
 
 const BI_RGB: u32 = 0;
+const BI_RLE8: u32 = 1;
+const BI_RLE4: u32 = 2;
 const BI_BITFIELDS: u32 = 3;
 const BI_ALPHABITFIELDS: u32 = 6;
 
@@ -52,9 +58,12 @@ pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
     let (width, height, top_down) = (width as u32, raw_height.unsigned_abs(), raw_height < 0);
     check_size(width, height, limits)?;
 
+    // A V4/V5 header (108/124 bytes) carries an alpha mask at offset 14 + 52 that browsers
+    // honour for 32-bit BI_RGB too.
+    let v4_alpha = if header >= 108 { u32_at(14 + 52)? } else { 0 };
     let masks = match (compression, bits) {
         (BI_RGB, 16) => Some([0x7C00, 0x03E0, 0x001F, 0]),
-        (BI_RGB, 32) => Some([0xFF_0000, 0xFF00, 0xFF, 0]),
+        (BI_RGB, 32) => Some([0xFF_0000, 0xFF00, 0xFF, v4_alpha]),
         (BI_BITFIELDS | BI_ALPHABITFIELDS, 16 | 32) => {
             // Masks follow a 40-byte header, or live inside a V2+ header.
             let at = 14 + 40;
@@ -65,11 +74,11 @@ pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
             };
             Some([u32_at(at)?, u32_at(at + 4)?, u32_at(at + 8)?, alpha])
         }
-        (BI_RGB, 1 | 4 | 8 | 24) => None,
-        (1 | 2, _) => {
+        (BI_RGB, 1 | 4 | 8 | 24) | (BI_RLE8, 8) | (BI_RLE4, 4) => None,
+        (BI_RLE8 | BI_RLE4, _) => {
             return Err(Error::decoder(
                 Format::Bmp,
-                "RLE-compressed BMP is not supported; save it uncompressed or as PNG",
+                format!("run-length compression {compression} does not fit {bits}-bit pixels"),
             ));
         }
         _ => {
@@ -98,6 +107,17 @@ pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
     } else {
         Vec::new()
     };
+
+    if matches!(compression, BI_RLE8 | BI_RLE4) {
+        if top_down {
+            return Err(Error::decoder(
+                Format::Bmp,
+                "a run-length compressed BMP cannot be stored top-down",
+            ));
+        }
+        let data = b.get(pixel_offset..).ok_or_else(truncated)?;
+        return rle(data, width, height, bits, &palette);
+    }
 
     let stride = (width as usize * bits as usize).div_ceil(32) * 4;
     let has_alpha = masks.is_some_and(|m| m[3] != 0);
@@ -144,6 +164,106 @@ pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
             }
         }
     }
+    if has_alpha && data.chunks_exact(4).all(|p| p[3] == 0) {
+        // An alpha byte left at zero everywhere is unset, not a transparent picture.
+        data.chunks_exact_mut(4).for_each(|p| p[3] = 255);
+    }
+    Ok(Bitmap {
+        width,
+        height,
+        channels,
+        data,
+    })
+}
+
+/// Decodes RLE8 (`bits` 8) or RLE4 (`bits` 4) data (Microsoft's BMP run-length encoding: runs,
+/// absolute runs padded to 16 bits, end-of-line, delta and end-of-bitmap escapes), bottom-up.
+fn rle(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    bits: u32,
+    palette: &[[u8; 3]],
+) -> Result<Bitmap, Error> {
+    let (w, h) = (width as usize, height as usize);
+    let mut out = vec![0u8; w * h * 4];
+    let (mut x, mut y) = (0usize, 0usize); // y counts rows from the bottom
+    let mut put = |x: usize, y: usize, index: usize| {
+        if x < w && y < h {
+            let at = ((h - 1 - y) * w + x) * 4;
+            let [r, g, b] = palette.get(index).copied().unwrap_or([0, 0, 0]);
+            out[at..at + 4].copy_from_slice(&[r, g, b, 255]);
+        }
+    };
+    let nibble = |byte: u8, k: usize| {
+        usize::from(if k.is_multiple_of(2) {
+            byte >> 4
+        } else {
+            byte & 15
+        })
+    };
+    let mut at = 0;
+    let truncated = || Error::truncated(Format::Bmp);
+    loop {
+        let (count, value) = (
+            *data.get(at).ok_or_else(truncated)?,
+            *data.get(at + 1).ok_or_else(truncated)?,
+        );
+        at += 2;
+        match (count, value) {
+            (0, 0) => {
+                x = 0;
+                y += 1;
+            }
+            (0, 1) => break,
+            (0, 2) => {
+                let d = data.get(at..at + 2).ok_or_else(truncated)?;
+                x += usize::from(d[0]);
+                y += usize::from(d[1]);
+                at += 2;
+            }
+            (0, n) => {
+                let n = usize::from(n);
+                let bytes = if bits == 8 { n } else { n.div_ceil(2) };
+                let run = data.get(at..at + bytes).ok_or_else(truncated)?;
+                for k in 0..n {
+                    let index = if bits == 8 {
+                        usize::from(run[k])
+                    } else {
+                        nibble(run[k / 2], k)
+                    };
+                    put(x, y, index);
+                    x += 1;
+                }
+                at += bytes + bytes % 2;
+            }
+            (n, v) => {
+                for k in 0..usize::from(n) {
+                    let index = if bits == 8 {
+                        usize::from(v)
+                    } else {
+                        nibble(v, k)
+                    };
+                    put(x, y, index);
+                    x += 1;
+                }
+            }
+        }
+        if y >= h {
+            break;
+        }
+    }
+    let skipped = out.chunks_exact(4).any(|p| p[3] == 0);
+    let (channels, data) = if skipped {
+        (Channels::Rgba, out)
+    } else {
+        (
+            Channels::Rgb,
+            out.chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect(),
+        )
+    };
     Ok(Bitmap {
         width,
         height,

@@ -16,8 +16,9 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
     ));
     let mut decoder = options.read_info(input).map_err(error)?;
     let (sw, sh) = (u32::from(decoder.width()), u32::from(decoder.height()));
+    // The frame's descriptor first, so its size is checked before any pixel is decoded.
     let frame = decoder
-        .read_next_frame()
+        .next_frame_info()
         .map_err(error)?
         .ok_or_else(|| Error::decoder(Format::Gif, "the file has no image frame"))?;
     let (fx, fy, fw, fh) = (
@@ -26,12 +27,15 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
         u32::from(frame.width),
         u32::from(frame.height),
     );
-    // Some encoders write a zero logical screen: the frame's extent is then the canvas.
+    // Some encoders write a zero logical screen, or frames past it: the canvas grows to hold them.
     let (width, height) = (sw.max(fx + fw), sh.max(fy + fh));
+    check_size(fw, fh, limits)?;
     check_size(width, height, limits)?;
+    let mut pixels = vec![0u8; decoder.buffer_size()];
+    decoder.read_into_buffer(&mut pixels).map_err(error)?;
     let mut data = vec![0u8; width as usize * height as usize * 4];
     for y in 0..fh as usize {
-        let src = &frame.buffer[y * fw as usize * 4..(y + 1) * fw as usize * 4];
+        let src = &pixels[y * fw as usize * 4..(y + 1) * fw as usize * 4];
         let at = ((fy as usize + y) * width as usize + fx as usize) * 4;
         data[at..at + src.len()].copy_from_slice(src);
     }

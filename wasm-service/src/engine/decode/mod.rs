@@ -1,8 +1,9 @@
 //! Decoding, straight into the grid's per-cell sums.
 //!
-//! PNG rows stream into the sums without a full-size buffer. JPEG decodes at a reduced DCT scale
-//! when the block size allows (an 8×8 DCT block's scaled output is already its average), so the
-//! per-pixel work shrinks by up to 64×. The other formats decode to a buffer first.
+//! Every decoder hands rows over as they are stored, together with a [`Plan`]: the EXIF
+//! orientation (applied to the grid, not the pixels: see `orientation`) and the embedded colour
+//! profile's conversion (see `color_profile`). PNG rows stream into the sums without a full-size
+//! buffer; the other formats decode to a buffer first.
 
 mod bmp;
 mod exif;
@@ -14,31 +15,123 @@ mod png_pipeline;
 #[cfg(feature = "webp")]
 mod webp;
 
+use super::color_profile::{self, Conversion, ProfileReport, Samples};
 use super::error::Error;
 use super::grid::{Accumulator, Cells, Channels, Layout};
 use super::options::{Grid, Limits};
+use super::orientation::Orientation;
 use super::probe::{Format, ImageInfo};
+
+pub use jpeg::DctScale;
+
+/// What the caller asks of a decode beyond the grid.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request<'a> {
+    pub grid: Grid,
+    pub limits: &'a Limits,
+    pub dct_scale: DctScale,
+}
 
 /// Decodes `input` (already probed and checked) into the grid.
 pub(crate) fn decode_to_grid(
     input: &[u8],
     info: &ImageInfo,
-    grid: Grid,
-    limits: &Limits,
+    request: Request<'_>,
 ) -> Result<Cells, Error> {
+    let limits = request.limits;
     match info.format {
-        Format::Png => png::decode(input, grid, limits),
-        Format::Jpeg => jpeg::decode(input, grid, limits),
+        Format::Png => png::decode(input, request.grid, limits),
+        Format::Jpeg => jpeg::decode(input, request),
         #[cfg(feature = "webp")]
-        Format::Webp => webp::decode(input, limits).map(|img| img.into_grid(grid)),
+        Format::Webp => webp::decode(input, request.grid, limits),
         #[cfg(not(feature = "webp"))]
         Format::Webp => Err(Error::NotInThisBuild { format: "WebP" }),
-        Format::Gif => gif::decode(input, limits).map(|img| img.into_grid(grid)),
-        Format::Bmp => bmp::decode(input, limits).map(|img| img.into_grid(grid)),
+        Format::Gif => {
+            gif::decode(input, limits).map(|img| img.into_grid(request.grid, Plan::plain()))
+        }
+        Format::Bmp => {
+            bmp::decode(input, limits).map(|img| img.into_grid(request.grid, Plan::plain()))
+        }
     }
 }
 
-/// A decoded image held in memory: 8 bits per channel, rows top to bottom.
+/// How stored rows become the displayed, sRGB picture.
+pub(crate) struct Plan {
+    pub orientation: Orientation,
+    pub conversion: Conversion,
+    pub profile: Option<ProfileReport>,
+}
+
+impl Plan {
+    /// Upright sRGB: no metadata to honour.
+    pub fn plain() -> Self {
+        Plan {
+            orientation: Orientation::default(),
+            conversion: Conversion::Srgb,
+            profile: None,
+        }
+    }
+
+    /// From a file's EXIF block and ICC profile (either may be absent), for samples of `kind`.
+    pub fn from_metadata(exif: Option<&[u8]>, icc: Option<&[u8]>, samples: Samples) -> Self {
+        let orientation = Orientation::from_exif(exif.and_then(exif::orientation).unwrap_or(1));
+        let (conversion, profile) = match icc.filter(|p| !p.is_empty()) {
+            Some(icc) => {
+                let (conversion, report) = color_profile::conversion(icc, samples);
+                (conversion, Some(report))
+            }
+            None => (Conversion::Srgb, None),
+        };
+        Plan {
+            orientation,
+            conversion,
+            profile,
+        }
+    }
+
+    /// An accumulator for `grid` over a stored `width × height` image whose rows carry
+    /// `channels`.
+    pub fn accumulator(
+        self,
+        grid: Grid,
+        stored: (u32, u32),
+        channels: Channels,
+    ) -> (Accumulator, Finish) {
+        let display = self.orientation.display_size(stored);
+        let layout = Layout::new(grid, display.0, display.1);
+        let acc = Accumulator::new(
+            layout,
+            self.orientation,
+            self.conversion,
+            channels.has_alpha(),
+        );
+        (
+            acc,
+            Finish {
+                display,
+                profile: self.profile,
+            },
+        )
+    }
+}
+
+/// What `Accumulator::finish` needs besides the sums: the displayed size and the profile note.
+pub(crate) struct Finish {
+    display: (u32, u32),
+    profile: Option<ProfileReport>,
+}
+
+impl Finish {
+    /// The finished cells, decoded at `decode_scale` from a source of `source` displayed size
+    /// (`None`: the decoded size is the source size).
+    pub fn cells(self, acc: Accumulator, decode_scale: u32, source: Option<(u32, u32)>) -> Cells {
+        let mut cells = acc.finish(decode_scale, source.unwrap_or(self.display));
+        cells.profile = self.profile;
+        cells
+    }
+}
+
+/// A decoded image held in memory: 8 bits per channel, rows top to bottom as stored.
 #[derive(Debug)]
 pub(crate) struct Bitmap {
     pub width: u32,
@@ -52,55 +145,26 @@ impl Bitmap {
         self.width as usize * self.channels.count()
     }
 
-    /// Sums the whole bitmap into a grid laid out over it.
-    pub fn into_grid(self, grid: Grid) -> Cells {
-        let (w, h) = (self.width, self.height);
-        self.into_grid_scaled(grid, 1, (w, h))
+    /// Sums the whole bitmap into a grid laid out over it, as `plan` says.
+    pub fn into_grid(self, grid: Grid, plan: Plan) -> Cells {
+        self.into_grid_scaled(grid, plan, 1, None)
     }
 
-    /// Sums a bitmap the decoder already shrank by `decode_scale` from `source` (width, height).
-    pub fn into_grid_scaled(self, grid: Grid, decode_scale: u32, source: (u32, u32)) -> Cells {
-        let mut acc = Accumulator::new(Layout::new(grid, self.width, self.height));
-        for row in self.data.chunks_exact(self.row_len()) {
+    /// Sums a bitmap the decoder already shrank by `decode_scale` from a source of `source`
+    /// displayed size.
+    pub fn into_grid_scaled(
+        self,
+        grid: Grid,
+        plan: Plan,
+        decode_scale: u32,
+        source: Option<(u32, u32)>,
+    ) -> Cells {
+        let (mut acc, finish) = plan.accumulator(grid, (self.width, self.height), self.channels);
+        for row in self.data.chunks_exact(self.row_len().max(1)) {
             acc.push_row(row, self.channels);
         }
-        acc.finish(decode_scale, source.0, source.1)
-    }
-
-    /// Applies an EXIF orientation (2..=8) so the bitmap shows as the camera meant it.
-    pub fn oriented(self, orientation: u16) -> Bitmap {
-        if !(2..=8).contains(&orientation) {
-            return self;
-        }
-        let (w, h, n) = (
-            self.width as usize,
-            self.height as usize,
-            self.channels.count(),
-        );
-        // Orientations 5..=8 swap the axes.
-        let (ow, oh) = if orientation >= 5 { (h, w) } else { (w, h) };
-        let mut out = vec![0u8; self.data.len()];
-        for oy in 0..oh {
-            for ox in 0..ow {
-                let (sx, sy) = match orientation {
-                    2 => (w - 1 - ox, oy),
-                    3 => (w - 1 - ox, h - 1 - oy),
-                    4 => (ox, h - 1 - oy),
-                    5 => (oy, ox),
-                    6 => (oy, h - 1 - ox),
-                    7 => (w - 1 - oy, h - 1 - ox),
-                    _ => (w - 1 - oy, ox),
-                };
-                let (s, d) = ((sy * w + sx) * n, (oy * ow + ox) * n);
-                out[d..d + n].copy_from_slice(&self.data[s..s + n]);
-            }
-        }
-        Bitmap {
-            width: ow as u32,
-            height: oh as u32,
-            channels: self.channels,
-            data: out,
-        }
+        drop(self.data);
+        finish.cells(acc, decode_scale, source)
     }
 }
 
@@ -109,34 +173,4 @@ fn decoder_memory_limit(limits: &Limits) -> usize {
     usize::try_from(limits.max_pixels.saturating_mul(4))
         .unwrap_or(usize::MAX)
         .saturating_add(16 << 20)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn numbered(w: u32, h: u32) -> Bitmap {
-        Bitmap {
-            width: w,
-            height: h,
-            channels: Channels::Gray,
-            data: (0..(w * h) as u8).collect(),
-        }
-    }
-
-    #[test]
-    fn orientation_6_rotates_clockwise() {
-        // 0 1 2      3 0
-        // 3 4 5  →   4 1
-        //            5 2
-        let r = numbered(3, 2).oriented(6);
-        assert_eq!((r.width, r.height), (2, 3));
-        assert_eq!(r.data, vec![3, 0, 4, 1, 5, 2]);
-    }
-
-    #[test]
-    fn orientation_3_rotates_half_a_turn_and_8_counter_clockwise() {
-        assert_eq!(numbered(3, 2).oriented(3).data, vec![5, 4, 3, 2, 1, 0]);
-        assert_eq!(numbered(3, 2).oriented(8).data, vec![2, 5, 1, 4, 0, 3]);
-    }
 }

@@ -1,12 +1,16 @@
 //! PNG: rows stream from the `png` crate straight into the grid sums (on native builds, large
-//! 8-bit images inflate on a second thread: see `png_pipeline`).
+//! 8-bit images inflate on a second thread: see `png_pipeline`). An embedded ICC profile (`iCCP`)
+//! and an EXIF orientation (`eXIf`, before or after the image data) are honoured.
 
 use std::io::Cursor;
 
+use crate::engine::color_profile::Samples;
 use crate::engine::error::Error;
-use crate::engine::grid::{Accumulator, Cells, Channels, Layout};
+use crate::engine::grid::{Cells, Channels};
 use crate::engine::options::{Grid, Limits};
 use crate::engine::probe::{Format, check_size};
+
+use super::Plan;
 
 pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells, Error> {
     #[cfg(not(target_arch = "wasm32"))]
@@ -16,49 +20,78 @@ pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells,
     sequential(input, grid, limits)
 }
 
-/// The two-thread decode (see `png_pipeline`) when it applies and succeeds. `Ok(None)` means
-/// decode sequentially: it does not apply, or it failed and the sequential path reports why.
-#[cfg(not(target_arch = "wasm32"))]
-fn pipelined(input: &[u8], grid: Grid, limits: &Limits) -> Result<Option<Cells>, Error> {
-    use super::png_pipeline;
-
-    let shape = {
-        let mut decoder = png::Decoder::new_with_limits(
-            Cursor::new(input),
-            png::Limits {
-                bytes: super::decoder_memory_limit(limits),
-            },
-        );
-        decoder.set_ignore_text_chunk(true);
-        decoder.set_ignore_iccp_chunk(true);
-        // Header errors are left to the sequential path.
-        let Ok(reader) = decoder.read_info() else {
-            return Ok(None);
-        };
-        let info = reader.info();
-        check_size(info.width, info.height, limits)?;
-        match png_pipeline::applies(info) {
-            Some(shape) => shape,
-            None => return Ok(None),
-        }
-    };
-    let mut acc = Accumulator::new(Layout::new(grid, shape.width, shape.height));
-    Ok(png_pipeline::decode_rows(input, shape, &mut acc)
-        .ok()
-        .map(|()| acc.finish(1, shape.width, shape.height)))
-}
-
-/// The `png` crate's own row-by-row decode: every PNG, and the only path in the wasm module.
-pub(super) fn sequential(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells, Error> {
+fn decoder<'a>(input: &'a [u8], limits: &Limits) -> png::Decoder<Cursor<&'a [u8]>> {
     let mut decoder = png::Decoder::new_with_limits(
         Cursor::new(input),
         png::Limits {
             bytes: super::decoder_memory_limit(limits),
         },
     );
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
     decoder.set_ignore_text_chunk(true);
-    decoder.set_ignore_iccp_chunk(true);
+    decoder
+}
+
+/// The plan for a PNG whose header `info` was read: its profile, and its orientation from an
+/// `eXIf` chunk wherever it sits (the `png` crate only sees those before the image data).
+fn plan(input: &[u8], info: &png::Info<'_>, gray: bool) -> Plan {
+    let exif = chunk(input, *b"eXIf");
+    Plan::from_metadata(
+        exif,
+        info.icc_profile.as_deref(),
+        Samples::GrayOrRgb { gray },
+    )
+}
+
+/// The data of the first chunk of `kind`, found by walking the chunk headers (no CRC check: a
+/// damaged chunk only loses its metadata here, the decoder reports the damage).
+fn chunk(input: &[u8], kind: [u8; 4]) -> Option<&[u8]> {
+    let mut at = 8;
+    while at + 8 <= input.len() {
+        let len = u32::from_be_bytes(input[at..at + 4].try_into().ok()?) as usize;
+        let name = &input[at + 4..at + 8];
+        let data = input.get(at + 8..at.checked_add(8 + len)?)?;
+        if name == kind {
+            return Some(data);
+        }
+        if name == b"IEND" {
+            return None;
+        }
+        at = at.checked_add(12 + len)?;
+    }
+    None
+}
+
+/// The two-thread decode (see `png_pipeline`) when it applies and succeeds. `Ok(None)` means
+/// decode sequentially: it does not apply, or it failed and the sequential path reports why.
+#[cfg(not(target_arch = "wasm32"))]
+fn pipelined(input: &[u8], grid: Grid, limits: &Limits) -> Result<Option<Cells>, Error> {
+    use super::png_pipeline;
+
+    let (shape, plan) = {
+        // Header errors are left to the sequential path.
+        let Ok(reader) = decoder(input, limits).read_info() else {
+            return Ok(None);
+        };
+        let info = reader.info();
+        check_size(info.width, info.height, limits)?;
+        match png_pipeline::applies(info) {
+            Some(shape) => {
+                let gray = matches!(shape.channels, Channels::Gray | Channels::GrayAlpha);
+                (shape, plan(input, info, gray))
+            }
+            None => return Ok(None),
+        }
+    };
+    let (mut acc, finish) = plan.accumulator(grid, (shape.width, shape.height), shape.channels);
+    Ok(png_pipeline::decode_rows(input, shape, &mut acc)
+        .ok()
+        .map(|()| finish.cells(acc, 1, None)))
+}
+
+/// The `png` crate's own row-by-row decode: every PNG, and the only path in the wasm module.
+pub(super) fn sequential(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells, Error> {
+    let mut decoder = decoder(input, limits);
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(error)?;
     let (width, height, interlaced) = {
         let info = reader.info();
@@ -78,6 +111,8 @@ pub(super) fn sequential(input: &[u8], grid: Grid, limits: &Limits) -> Result<Ce
             ));
         }
     };
+    let gray = matches!(channels, Channels::Gray | Channels::GrayAlpha);
+    let plan = plan(input, reader.info(), gray);
 
     if interlaced {
         // Adam7 rows arrive out of order: take the whole frame, then sum it.
@@ -92,15 +127,15 @@ pub(super) fn sequential(input: &[u8], grid: Grid, limits: &Limits) -> Result<Ce
             channels,
             data,
         };
-        return Ok(bitmap.into_grid(grid));
+        return Ok(bitmap.into_grid(grid, plan));
     }
 
-    let mut acc = Accumulator::new(Layout::new(grid, width, height));
+    let (mut acc, finish) = plan.accumulator(grid, (width, height), channels);
     let row_len = width as usize * channels.count();
     while let Some(row) = reader.next_row().map_err(error)? {
         acc.push_row(&row.data()[..row_len], channels);
     }
-    Ok(acc.finish(1, width, height))
+    Ok(finish.cells(acc, 1, None))
 }
 
 fn error(e: png::DecodingError) -> Error {
@@ -111,6 +146,78 @@ fn error(e: png::DecodingError) -> Error {
         png::DecodingError::LimitsExceeded => {
             Error::decoder(Format::Png, "the decoder's memory limit was exceeded")
         }
+        png::DecodingError::Format(ref f) => {
+            let text = f.to_string();
+            if text.contains("CRC") {
+                Error::decoder(
+                    Format::Png,
+                    format!(
+                        "a chunk's checksum (CRC) does not match its data{}: the file was damaged \
+                         in transfer or storage; download or export it again",
+                        crc_chunk_name(&text)
+                            .map(|n| format!(" (in its {n} chunk)"))
+                            .unwrap_or_default()
+                    ),
+                )
+            } else if text.contains("deflate") {
+                // The png crate's text names the inflater's internal error (`BadCodeLength…`).
+                Error::decoder(
+                    Format::Png,
+                    "its compressed image data is damaged (the deflate stream cannot be \
+                     inflated): the file was corrupted in transfer or storage; download or \
+                     export it again",
+                )
+            } else {
+                Error::decoder(Format::Png, text)
+            }
+        }
         other => Error::decoder(Format::Png, other),
+    }
+}
+
+/// The chunk a `png` CRC error names, as text (`IDAT`), when its message names one.
+fn crc_chunk_name(message: &str) -> Option<String> {
+    // The png crate writes the chunk type as a byte list, e.g. `[73, 68, 65, 84]`.
+    let start = message.find('[')?;
+    let end = start + message[start..].find(']')?;
+    let bytes: Option<Vec<u8>> = message[start + 1..end]
+        .split(',')
+        .map(|b| b.trim().parse().ok())
+        .collect();
+    let bytes = bytes?;
+    (bytes.len() == 4 && bytes.iter().all(u8::is_ascii_alphabetic))
+        .then(|| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_chunk_after_the_image_data() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        for (kind, data) in [
+            (*b"IHDR", &[0u8; 13][..]),
+            (*b"IDAT", &[1, 2]),
+            (*b"eXIf", b"MM"),
+        ] {
+            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            png.extend_from_slice(&kind);
+            png.extend_from_slice(data);
+            png.extend_from_slice(&[0; 4]);
+        }
+        assert_eq!(chunk(&png, *b"eXIf"), Some(&b"MM"[..]));
+        assert_eq!(chunk(&png, *b"iCCP"), None);
+    }
+
+    #[test]
+    fn names_the_chunk_of_a_crc_error() {
+        assert_eq!(
+            crc_chunk_name(
+                "CRC error: expected 0x1 have 0x2 while decoding [73, 68, 65, 84] chunk."
+            ),
+            Some("IDAT".into())
+        );
+        assert_eq!(crc_chunk_name("no list here"), None);
     }
 }

@@ -356,27 +356,27 @@ mod tests {
             .read_info()
             .unwrap();
         let shape = shape(reader.info()).expect("the pipeline applies");
-        let mut acc = Accumulator::new(Layout::new(Grid::Block(1), shape.width, shape.height));
+        let mut acc = Accumulator::upright(
+            Layout::new(Grid::Block(4), shape.width, shape.height),
+            shape.channels.has_alpha(),
+        );
         decode_rows(input, shape, &mut acc)?;
-        Ok(acc.finish(1, shape.width, shape.height))
+        Ok(acc.finish(1, (shape.width, shape.height)))
     }
 
     fn sequential(input: &[u8]) -> Cells {
-        super::super::png::sequential(input, Grid::Block(1), &Limits::default()).unwrap()
+        super::super::png::sequential(input, Grid::Block(4), &Limits::default()).unwrap()
     }
 
     fn assert_same(input: &[u8]) {
         let (a, b) = (pipelined(input).unwrap(), sequential(input));
         assert_eq!(a.layout, b.layout);
-        assert!(
-            a.cells
-                .iter()
-                .zip(&b.cells)
-                .all(|(x, y)| x.rgb.map(f32::to_bits) == y.rgb.map(f32::to_bits)
-                    && x.alpha.to_bits() == y.alpha.to_bits()
-                    && x.area == y.area),
-        );
-        assert_eq!(a.cells.len(), b.cells.len());
+        assert_eq!(a.len(), b.len());
+        assert!((0..a.len()).all(|i| {
+            let (x, y) = (a.get(i), b.get(i));
+            x.rgb.map(f32::to_bits) == y.rgb.map(f32::to_bits)
+                && x.alpha.to_bits() == y.alpha.to_bits()
+        }));
     }
 
     #[test]
@@ -502,7 +502,10 @@ mod tests {
             .read_info()
             .unwrap();
         let shape = applies(reader.info()).expect("the pipeline applies");
-        let mut acc = Accumulator::new(Layout::new(grid, shape.width, shape.height));
+        let mut acc = Accumulator::upright(
+            Layout::new(grid, shape.width, shape.height),
+            shape.channels.has_alpha(),
+        );
         decode_rows(&input, shape, &mut acc).unwrap();
         let seq = time(&|| {
             super::super::png::sequential(&input, grid, &limits).unwrap();
@@ -585,7 +588,10 @@ mod tests {
             }
             drop(full_tx);
             let (free_tx, _free_rx) = channel();
-            let mut acc = Accumulator::new(Layout::new(grid, shape.width, shape.height));
+            let mut acc = Accumulator::upright(
+                Layout::new(grid, shape.width, shape.height),
+                shape.channels.has_alpha(),
+            );
             unfilter_rows(shape, &mut acc, full_rx, &free_tx).unwrap();
         });
         // Unfilters every batch in order, handing each plain row to `each`.
@@ -611,11 +617,14 @@ mod tests {
         let mut plain = Vec::new();
         unfilter_all(&mut |row| plain.extend_from_slice(row));
         let sum_only = time(&|| {
-            let mut acc = Accumulator::new(Layout::new(grid, shape.width, shape.height));
+            let mut acc = Accumulator::upright(
+                Layout::new(grid, shape.width, shape.height),
+                shape.channels.has_alpha(),
+            );
             for row in plain.chunks_exact(shape.row_len()) {
                 acc.push_row(row, shape.channels);
             }
-            std::hint::black_box(acc.finish(1, shape.width, shape.height));
+            std::hint::black_box(acc.finish(1, (shape.width, shape.height)));
         });
         println!(
             "unfilter only {unfilter_only:.1} ms, clone only {clone_only:.1} ms, sum only {sum_only:.1} ms"

@@ -1,15 +1,17 @@
-//! WebP (lossy and lossless; the first frame of an animation).
+//! WebP (lossy and lossless; the first frame of an animation), with its ICC profile (`ICCP`) and
+//! EXIF orientation (`EXIF`) honoured.
 
 use std::io::Cursor;
 
+use crate::engine::color_profile::Samples;
 use crate::engine::error::Error;
-use crate::engine::grid::Channels;
-use crate::engine::options::Limits;
+use crate::engine::grid::{Cells, Channels};
+use crate::engine::options::{Grid, Limits};
 use crate::engine::probe::{Format, check_size};
 
-use super::Bitmap;
+use super::{Bitmap, Plan};
 
-pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
+pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells, Error> {
     let mut decoder = image_webp::WebPDecoder::new(Cursor::new(input)).map_err(error)?;
     decoder.set_memory_limit(super::decoder_memory_limit(limits));
     let (width, height) = decoder.dimensions();
@@ -22,14 +24,23 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
     let size = decoder
         .output_buffer_size()
         .ok_or_else(|| Error::decoder(Format::Webp, "image too large"))?;
+    // Metadata errors only lose the metadata: the pixels still decode.
+    let icc = decoder.icc_profile().ok().flatten();
+    let exif = decoder.exif_metadata().ok().flatten();
+    let plan = Plan::from_metadata(
+        exif.as_deref(),
+        icc.as_deref(),
+        Samples::GrayOrRgb { gray: false },
+    );
     let mut data = vec![0u8; size];
     decoder.read_image(&mut data).map_err(error)?;
-    Ok(Bitmap {
+    let bitmap = Bitmap {
         width,
         height,
         channels,
         data,
-    })
+    };
+    Ok(bitmap.into_grid(grid, plan))
 }
 
 fn error(e: image_webp::DecodingError) -> Error {
