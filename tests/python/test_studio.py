@@ -85,7 +85,9 @@ def browser():
         "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
     )
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
     driver.downloads = downloads
     yield driver
     driver.quit()
@@ -151,13 +153,11 @@ def result_query(driver) -> str:
 
 def shown_pixels(driver) -> Image.Image:
     """The preview image as the page holds it, read back through a canvas."""
-    data = driver.execute_script(
-        """const img = document.getElementById('result');
+    data = driver.execute_script("""const img = document.getElementById('result');
         const c = document.createElement('canvas');
         c.width = img.naturalWidth; c.height = img.naturalHeight;
         c.getContext('2d').drawImage(img, 0, 0);
-        return c.toDataURL('image/png');"""
-    )
+        return c.toDataURL('image/png');""")
     return Image.open(io.BytesIO(base64.b64decode(data.split(",", 1)[1]))).convert("RGBA")
 
 
@@ -191,7 +191,9 @@ def http(url: str, data: bytes | None = None, headers: dict | None = None) -> tu
 
 def cli_png(image: Path, *flags: str) -> bytes:
     out = Path(tempfile.mkdtemp()) / "cli.png"
-    subprocess.run([str(binary()), "pixelate", str(image), *flags, "-o", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [str(binary()), "pixelate", str(image), *flags, "-o", str(out)], check=True, capture_output=True
+    )
     return out.read_bytes()
 
 
@@ -285,7 +287,11 @@ def test_upload_change_palette_and_block_read_pixels_and_download(browser, local
     set_number(browser, "size", 8)
     Select(browser.find_element(By.ID, "dither")).select_by_value("bayer4")
     browser.find_element(By.ID, "file").send_keys(str(REPO / "fixtures" / "astronaut.png"))
-    wait(browser, lambda d: result_query(d) == "block=8&palette=pico-8&dither=bayer4" and "64×64" in d.find_element(By.ID, "facts").text)
+    wait(
+        browser,
+        lambda d: result_query(d) == "block=8&palette=pico-8&dither=bayer4"
+        and "64×64" in d.find_element(By.ID, "facts").text,
+    )
     facts = browser.find_element(By.ID, "facts").text
     assert re.search(r"Fitted to 1 MiB\s+reduced 512x512 -> 256x256", facts), facts
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -303,7 +309,9 @@ def test_upload_change_palette_and_block_read_pixels_and_download(browser, local
 
 def test_phone_width_and_dark_mode(browser, local: Served) -> None:
     browser.set_window_size(390, 844)
-    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+    )
     try:
         browser.get(local.urls["gateway"] + "/")
         overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
@@ -360,8 +368,16 @@ def test_a_dropped_or_pasted_image_is_pixelated(browser, local: Served) -> None:
         name = f"{kind}ped.png"
         before = browser.find_element(By.ID, "result").get_attribute("src")
         browser.execute_async_script(SEND_IMAGE, kind, name)
-        wait(browser, lambda d: d.find_element(By.ID, "source").text.startswith(name), message=f"{kind} ignored")
-        wait(browser, lambda d: d.find_element(By.ID, "result").get_attribute("src") != before, message="no new result")
+        wait(
+            browser,
+            lambda d: d.find_element(By.ID, "source").text.startswith(name),
+            message=f"{kind} ignored",
+        )
+        wait(
+            browser,
+            lambda d: d.find_element(By.ID, "result").get_attribute("src") != before,
+            message="no new result",
+        )
         assert "8×6 cells" in browser.find_element(By.ID, "facts").text
         image = shown_pixels(browser)
         assert image.size == (64, 48)
@@ -376,7 +392,12 @@ def test_the_health_badge_turns_red_when_the_runner_stops(browser, module_wasm: 
         badge = browser.find_element(By.ID, "health")
         wait(browser, lambda d: badge.get_attribute("data-state") == "ok", message="badge never ok")
         runner.stop()
-        wait(browser, lambda d: badge.get_attribute("data-state") == "down", timeout=20, message="badge never red")
+        wait(
+            browser,
+            lambda d: badge.get_attribute("data-state") == "down",
+            timeout=20,
+            message="badge never red",
+        )
         assert badge.text == "runner down"
         # The gateway's own JSON error, in words (502: the runner cannot be reached).
         assert "HTTP 502" in badge.get_attribute("title"), badge.get_attribute("title")
@@ -419,7 +440,9 @@ def test_the_page_as_an_mcp_app_renders_results_and_calls_the_tool(browser, mcp_
     url, root = mcp_host
     browser.set_window_size(1280, 900)
     browser.get(url)
-    wait(browser, lambda d: host_log(d).get("agentResult"), timeout=60, message="the host never sent a result")
+    wait(
+        browser, lambda d: host_log(d).get("agentResult"), timeout=60, message="the host never sent a result"
+    )
     log = host_log(browser)
     assert log["resource"]["uri"] == "ui://pixelsmith/studio"
     assert log["resource"]["mimeType"] == "text/html;profile=mcp-app"
@@ -432,10 +455,16 @@ def test_the_page_as_an_mcp_app_renders_results_and_calls_the_tool(browser, mcp_
         badge = browser.find_element(By.ID, "health")
         wait(browser, lambda d: badge.text == "connected to pixelsmith-test-host")
         result = browser.find_element(By.ID, "result")
-        wait(browser, lambda d: result.is_displayed() and result.get_attribute("src").startswith("data:image/png"))
+        wait(
+            browser,
+            lambda d: result.is_displayed() and result.get_attribute("src").startswith("data:image/png"),
+        )
         assert_flat_blocks(shown_pixels(browser), 8, GAME_BOY)
         assert "50×41 cells, block 8 px" in browser.find_element(By.ID, "facts").text
-        assert Select(browser.find_element(By.ID, "palette")).first_selected_option.get_attribute("value") == "game-boy"
+        assert (
+            Select(browser.find_element(By.ID, "palette")).first_selected_option.get_attribute("value")
+            == "game-boy"
+        )
         assert browser.execute_script("return document.documentElement.dataset.theme") == "dark"
         assert str(root / "horse.pixel.png") in browser.find_element(By.ID, "saved").text
 
@@ -460,7 +489,10 @@ def test_the_page_as_an_mcp_app_renders_results_and_calls_the_tool(browser, mcp_
         browser.switch_to.default_content()
 
     calls = host_log(browser)["calls"]
-    assert {"name": "pixelate", "arguments": {"path": "horse.png", "block": 16, "palette": "game-boy"}} in calls
+    assert {
+        "name": "pixelate",
+        "arguments": {"path": "horse.png", "block": 16, "palette": "game-boy"},
+    } in calls
     assert host_log(browser)["sizes"], "the view never reported its size"
 
     # The host switches to light: the view follows.
