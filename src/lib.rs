@@ -15,6 +15,7 @@ pub mod pixelate;
 pub mod roots;
 pub mod runner;
 pub mod schema;
+pub mod studio;
 
 /// The pixel engine and request router, shared with the deployed module.
 pub use wasm_service::engine;

@@ -440,3 +440,87 @@ async fn call_service_passes_against_the_real_module_and_fails_clearly_otherwise
         .unwrap_err();
     assert!(err.to_string().contains("http"), "{err}");
 }
+
+#[tokio::test]
+async fn browsers_get_pixelsmith_studio_at_the_root_even_with_the_runner_down() {
+    // A runner that is not there: the page must still paint (it is the gateway's own).
+    let gone = stub(StatusCode::OK, "text/plain", "", Duration::ZERO).await;
+    let gone_url = gone.url();
+    gone.shutdown().await;
+    let gateway = gateway_to(&gone_url, Duration::from_secs(5)).await;
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let response = client()
+        .get(format!("{}/", gateway.url()))
+        .header("accept", browser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["vary"], "accept");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("connect-src 'self'")
+    );
+    let page = response.text().await.unwrap();
+    assert_eq!(page, pixelsmith::studio::HTML);
+    // API clients still reach the module's index through the (here absent) runner.
+    let (status, _, _) = error_of(
+        client()
+            .get(format!("{}/", gateway.url()))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 502, "the JSON index comes from the runner");
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn curl_and_json_clients_keep_the_index_and_head_gets_the_page_headers() {
+    let services = local().await;
+    let url = services.gateway_url();
+    for accept in [None, Some("*/*"), Some("application/json")] {
+        let mut request = client().get(format!("{url}/"));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{accept:?}");
+        assert_eq!(response.headers()["vary"], "accept");
+        let index: Value = response.json().await.unwrap();
+        assert!(index["pixelate_options"].is_array(), "{accept:?}: {index}");
+    }
+    let head = client()
+        .head(format!("{url}/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(
+        head.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    // Other routes are the module's, whatever the Accept header says.
+    let health = client()
+        .get(format!("{url}/health"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        health.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    services.shutdown().await;
+}

@@ -10,7 +10,7 @@ use std::process::Stdio;
 use base64::Engine as _;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
-    ProtocolVersion,
+    ProtocolVersion, ReadResourceRequestParams,
 };
 use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
@@ -641,4 +641,51 @@ async fn streamable_http_serves_both_revisions_and_refuses_foreign_hosts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only listens on loopback"));
+}
+
+#[tokio::test]
+async fn pixelsmith_studio_is_an_mcp_app_resource_linked_from_pixelate() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = connect_legacy(dir.path(), &[]).await;
+    let info = client.peer_info().expect("server info");
+    assert!(
+        info.capabilities.resources.is_some(),
+        "resources not advertised"
+    );
+
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let pixelate = tools.iter().find(|t| t.name == "pixelate").unwrap();
+    let meta = serde_json::to_value(pixelate.meta.as_ref().expect("pixelate has _meta")).unwrap();
+    assert_eq!(meta["ui"]["resourceUri"], "ui://pixelsmith/studio");
+    // Only the tool with a view carries one.
+    assert!(tools.iter().filter(|t| t.meta.is_some()).count() == 1);
+
+    let resources = client.list_all_resources().await.expect("resources/list");
+    assert_eq!(resources.len(), 1);
+    assert_eq!(resources[0].uri, "ui://pixelsmith/studio");
+    assert_eq!(
+        resources[0].mime_type.as_deref(),
+        Some("text/html;profile=mcp-app")
+    );
+    let read = client
+        .read_resource(ReadResourceRequestParams::new("ui://pixelsmith/studio"))
+        .await
+        .expect("resources/read");
+    let contents = serde_json::to_value(&read.contents).unwrap();
+    assert_eq!(contents[0]["uri"], "ui://pixelsmith/studio");
+    assert_eq!(contents[0]["mimeType"], "text/html;profile=mcp-app");
+    let html = contents[0]["text"].as_str().unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("ui/initialize"));
+    // The boot data carries what the page cannot fetch inside a host: options and palettes.
+    assert!(html.contains(r#""palettes":[{"#) && html.contains(r#""name":"pico-8""#));
+
+    let missing = client
+        .read_resource(ReadResourceRequestParams::new("ui://pixelsmith/nope"))
+        .await
+        .expect_err("an unknown resource is a protocol error");
+    assert!(
+        missing.to_string().contains("ui://pixelsmith/studio"),
+        "{missing}"
+    );
+    client.cancel().await.ok();
 }

@@ -2,7 +2,8 @@
 //! `POST /` text, and the module's response envelope becomes the HTTP response — its status,
 //! content type, headers and body (raw bytes for base64 bodies). The routes themselves are the
 //! module's (`GET /health`, `GET /palettes`, `GET /`, `POST /pixelate`, its 404s and 405s); the
-//! gateway only adds fitting for large images and clear 502/504 answers when the runner fails.
+//! gateway only adds fitting for large images and clear 502/504 answers when the runner fails,
+//! and serves Pixelsmith Studio (the web page) at `GET /` to browsers.
 
 use axum::Router;
 use axum::body::Body;
@@ -16,6 +17,7 @@ use wasm_service::envelope::{Json, Request as Envelope, Response as Answer};
 
 use super::fit::{self, FitError};
 use super::upstream::Upstream;
+use crate::studio;
 
 /// Header that says an image was reduced to fit the runner's request limit, and how.
 pub const FITTED_HEADER: &str = "x-pixelsmith-fitted";
@@ -51,12 +53,21 @@ async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
             );
         }
     };
-    let response =
+    let index = (method == Method::GET || method == Method::HEAD) && path == "/";
+    let mut response =
         if method == Method::OPTIONS && headers.contains_key("access-control-request-method") {
             preflight(&headers)
+        } else if index && studio::wants_html(header_text(&headers, header::ACCEPT).as_deref()) {
+            studio_page()
         } else {
             forward(&gateway, &method, &path, &query, &headers, body).await
         };
+    if index {
+        // `GET /` is the page for browsers and the JSON index for API clients.
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept"));
+    }
     tracing::debug!(%method, %path, status = %response.status(), "gateway request");
     response
 }
@@ -137,6 +148,27 @@ async fn forward(
         None => exchange.response,
     };
     to_http(answer, &extra)
+}
+
+/// Pixelsmith Studio, the web page for people, served by the gateway itself (no runner call, so
+/// it paints even when the runner is down).
+fn studio_page() -> Response {
+    let mut response = (StatusCode::OK, studio::HTML).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(studio::GATEWAY_CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// A browser's CORS preflight, answered here: the module has no OPTIONS routes, and the gateway

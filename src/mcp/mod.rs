@@ -1,7 +1,8 @@
 //! The MCP server: Pixelsmith's verbs as tools (`pixelate`, `build_service`, `check_module`,
 //! `run_local`, `call_service`) over stdio or Streamable HTTP, with rmcp 3.11.
 //!
-//! - `server`: the tool router and `ServerHandler` (identity, instructions).
+//! - `server`: the tool router and `ServerHandler` (identity, instructions, resources).
+//! - `app`: Pixelsmith Studio as an MCP App (`ui://pixelsmith/studio`, the tool's `_meta.ui`).
 //! - `deploy_tools`: the deployment tools, a second router combined with the first.
 //! - `params`: one documented argument struct per tool (the input schemas).
 //! - `pixelate`, `local`, `verbs`: the tools' MCP-side work (roots, defaults, progress) around
@@ -13,6 +14,7 @@
 //! supports every revision rmcp knows. Logging is not advertised (deprecated in 2026-07-28):
 //! logs go to stderr through `tracing`.
 
+mod app;
 pub mod cli;
 mod deploy_tools;
 mod fetch;

@@ -7,16 +7,18 @@ use std::sync::Arc;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Json;
 use rmcp::model::{
-    CallToolResult, Implementation, ProtocolVersion, RequestMetaObject, ServerCapabilities,
+    CallToolResult, Implementation, ListResourcesResult, PaginatedRequestParams, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, RequestMetaObject, ServerCapabilities,
     ServerConfig,
 };
-use rmcp::{Peer, RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use tokio_util::sync::CancellationToken;
 
 use super::local::RunLocalOutput;
 use super::params::{Args, BuildParams, CallParams, CheckParams, PixelateParams, RunLocalParams};
 use super::pixelate::PixelateOutput;
-use super::{Shared, local, pixelate, verbs};
+use super::{Shared, app, local, pixelate, verbs};
 use crate::build::BuildReport;
 use crate::call::CallReport;
 use crate::check::Report;
@@ -57,6 +59,7 @@ impl PixelsmithServer {
             Limits: 64 MB input, 64 megapixels.",
         input_schema = input::<PixelateParams>(),
         output_schema = output::<PixelateOutput>(),
+        meta = app::tool_meta(),
         annotations(
             title = "Pixelate an image",
             read_only_hint = false,
@@ -195,13 +198,35 @@ impl PixelsmithServer {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for PixelsmithServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
-            .with_server_info(
-                Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
-                    .with_title("Pixelsmith"),
-            )
-            .with_instructions(instructions(&self.shared))
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
+        .with_server_info(
+            Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+                .with_title("Pixelsmith"),
+        )
+        .with_instructions(instructions(&self.shared))
+    }
+
+    /// One resource: Pixelsmith Studio, the `pixelate` tool's MCP App.
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(app::resources()))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        app::read(&request.uri).map(Into::into)
     }
 }
 
