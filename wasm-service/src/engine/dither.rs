@@ -337,12 +337,12 @@ mod tests {
         let space = Space::Palette { entries: &entries };
         let grey = |_| Some([0.5, 0.0, 0.0]);
         for d in [Dither::Bayer4, Dither::FloydSteinberg, Dither::Atkinson] {
-            let mut codes = Codes::for_count(2, 16);
+            let mut codes = Codes::for_count(2, 16).unwrap();
             apply(16, 4, &grey, &space, d, &mut codes);
             let white = (0..16).filter(|&i| codes.get(i) == 1).count();
             assert!((6..=10).contains(&white), "{d:?}: {white} of 16 white");
         }
-        let mut flat = Codes::for_count(2, 16);
+        let mut flat = Codes::for_count(2, 16).unwrap();
         apply(16, 4, &grey, &space, Dither::None, &mut flat);
         assert!((0..16).all(|i| flat.get(i) == flat.get(0)));
     }

@@ -26,6 +26,9 @@ pub enum Error {
     OutputTooLarge { width: u32, height: u32, limit: u64 },
     /// The job would need more memory than the engine's budget (checked before any pixel work).
     OverMemoryBudget { needed: u64, budget: u64 },
+    /// The system (or the wasm runtime) refused memory the job needed, although it was within
+    /// the budget.
+    OutOfMemory { bytes: u64 },
     /// A valid file that uses a feature no decoder here supports (arithmetic-coded or 12-bit
     /// JPEG, for example). `advice` says what to do instead.
     UnsupportedFeature {
@@ -58,6 +61,7 @@ impl Error {
             Error::TooManyPixels { .. } => "too_many_pixels",
             Error::OutputTooLarge { .. } => "output_too_large",
             Error::OverMemoryBudget { .. } => "over_memory_budget",
+            Error::OutOfMemory { .. } => "out_of_memory",
             Error::UnsupportedFeature { .. } => "unsupported_feature",
             Error::ZeroSize { .. } => "zero_size",
             Error::Truncated { .. } => "truncated",
@@ -136,6 +140,12 @@ impl fmt::Display for Error {
                 human_bytes(*needed),
                 human_bytes(*budget)
             ),
+            Error::OutOfMemory { bytes } => write!(
+                f,
+                "could not get {} of memory for this job: use a larger block size (`block`) or a \
+                 smaller `width`, or scale the image down first",
+                human_bytes(*bytes)
+            ),
             Error::UnsupportedFeature {
                 format,
                 feature,
@@ -163,6 +173,18 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// A zeroed buffer of `n` items, or [`Error::OutOfMemory`] when the allocator refuses: large
+/// buffers go through here so a wasm module whose `memory.grow` fails answers with an error
+/// instead of trapping (an allocation failure aborts, and OSC answers an abort with an empty 200).
+pub(crate) fn zeroed<T: Clone + Default>(n: usize) -> Result<Vec<T>, Error> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
+        bytes: (n as u64).saturating_mul(std::mem::size_of::<T>() as u64),
+    })?;
+    v.resize(n, T::default());
+    Ok(v)
+}
 
 /// `64 MiB`, `1.5 GiB`: sizes in binary units, as limits are set, to one decimal. Integer
 /// arithmetic only: float formatting would cost the module kilobytes.

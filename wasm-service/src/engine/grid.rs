@@ -10,6 +10,7 @@
 
 use super::color_profile::{Conversion, ProfileReport};
 use super::colorspace::{linear_to_srgb8_fast, srgb_to_linear_table};
+use super::error::{Error, zeroed};
 use super::options::Grid;
 use super::orientation::Orientation;
 
@@ -102,19 +103,19 @@ pub(crate) enum CellStore {
 
 impl CellStore {
     /// An empty store for `cells` cells covering `pixels` source pixels.
-    fn for_grid(cells: usize, pixels: u64, has_alpha: bool) -> Self {
+    fn for_grid(cells: usize, pixels: u64, has_alpha: bool) -> Result<Self, Error> {
         let cells64 = cells as u64;
-        if cells64 * 16 <= pixels {
-            CellStore::F32(vec![[0.0; 4]; cells])
+        Ok(if cells64 * 16 <= pixels {
+            CellStore::F32(zeroed(cells)?)
         } else if cells64 * 2 <= pixels {
-            CellStore::U16(vec![[0; 4]; cells])
+            CellStore::U16(zeroed(cells)?)
         } else {
             let channels = if has_alpha { 4 } else { 3 };
             CellStore::U8 {
-                data: vec![0; cells * channels],
+                data: zeroed(cells * channels)?,
                 channels,
             }
-        }
+        })
     }
 
     /// Bytes per cell of the form chosen for `cells` cells over `pixels` pixels (for the memory
@@ -327,14 +328,14 @@ impl Accumulator {
         orientation: Orientation,
         conversion: Conversion,
         has_alpha: bool,
-    ) -> Self {
+    ) -> Result<Self, Error> {
         let stored = orientation.stored_layout(&display);
         let pixels = u64::from(*display.xs.last().unwrap_or(&0))
             * u64::from(*display.ys.last().unwrap_or(&0));
-        let store = CellStore::for_grid(display.cells(), pixels, has_alpha);
+        let store = CellStore::for_grid(display.cells(), pixels, has_alpha)?;
         let linear = Linear::new(conversion);
         let one_pixel_cells = display.cells() as u64 == pixels;
-        Accumulator {
+        Ok(Accumulator {
             band: vec![[0.0; 4]; stored.cols() as usize],
             next_row_edge: 1,
             y: 0,
@@ -344,13 +345,14 @@ impl Accumulator {
             stored,
             display,
             orientation,
-        }
+        })
     }
 
     /// A plain upright sRGB grid (tests, and decoders with nothing to convert).
     #[cfg(test)]
     pub fn upright(display: Layout, has_alpha: bool) -> Self {
         Self::new(display, Orientation::default(), Conversion::Srgb, has_alpha)
+            .expect("test grids fit in memory")
     }
 
     /// Adds the next stored row (`width × channels` bytes).

@@ -8,7 +8,7 @@ use super::colorspace::{
     Lab, dist2, linear_to_oklab, linear_to_srgb, oklab_to_srgb8, srgb8_to_oklab,
 };
 use super::dither::{self, Space};
-use super::error::Error;
+use super::error::{Error, zeroed};
 use super::grid::Cells;
 use super::options::{Colors, Options};
 
@@ -37,12 +37,12 @@ pub(crate) enum Codes {
 
 impl Codes {
     /// Zeroed codes for `cells` cells taking values below `count`.
-    pub fn for_count(count: usize, cells: usize) -> Self {
-        if count <= 256 {
-            Codes::U8(vec![0; cells])
+    pub fn for_count(count: usize, cells: usize) -> Result<Self, Error> {
+        Ok(if count <= 256 {
+            Codes::U8(zeroed(cells)?)
         } else {
-            Codes::U16(vec![0; cells])
-        }
+            Codes::U16(zeroed(cells)?)
+        })
     }
 
     #[inline]
@@ -110,10 +110,11 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
             1.0
         },
     };
-    let lab_of = |i: usize| opaque.contains(i).then(|| metric.lab(cells, i));
+    let cache = LabCache::new();
+    let lab_of = |i: usize| opaque.contains(i).then(|| metric.lab(cells, i, &cache));
 
     let (codes, colors) = match &options.colors {
-        Colors::Full => return Ok(full_color(cells, opaque, has_transparency)),
+        Colors::Full => return full_color(cells, opaque, has_transparency),
         Colors::Levels(levels) => {
             // Posterise in sRGB per channel, as the original service did.
             let space = Space::Levels { levels: *levels };
@@ -122,17 +123,17 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
                     .contains(i)
                     .then(|| cells.get(i).rgb.map(linear_to_srgb))
             };
-            let mut codes = Codes::for_count(space.code_count(), n);
+            let mut codes = Codes::for_count(space.code_count(), n)?;
             dither::apply(n, cols, &srgb_of, &space, options.dither, &mut codes);
             (codes, space.level_colors())
         }
         Colors::Palette(p) => {
-            let codes = map_to_palette(n, cols, &lab_of, &p.colors, metric, options);
+            let codes = map_to_palette(n, cols, &lab_of, &p.colors, metric, options)?;
             (codes, p.colors.clone())
         }
         Colors::Count(count) => {
             let palette = build_palette(cells, &opaque, usize::from(*count), metric);
-            let codes = map_to_palette(n, cols, &lab_of, &palette, metric, options);
+            let codes = map_to_palette(n, cols, &lab_of, &palette, metric, options)?;
             (codes, palette)
         }
     };
@@ -159,19 +160,47 @@ impl Metric {
         [p[0], p[1] / self.chroma, p[2] / self.chroma]
     }
 
-    /// Cell `i` in this space.
-    fn lab(self, cells: &Cells, i: usize) -> Lab {
+    /// Cell `i` in this space. `cache` remembers recent 8-bit colours (one-pixel cells repeat
+    /// colours a lot, and three cube roots per cell would dominate the job).
+    fn lab(self, cells: &Cells, i: usize, cache: &LabCache) -> Lab {
         let lab = match cells.store.srgb8(i) {
-            Some(c) => srgb8_to_oklab(c),
+            Some(c) => cache.get(c),
             None => linear_to_oklab(cells.get(i).rgb),
         };
         self.stretch(lab)
     }
 }
 
+/// A direct-mapped cache of sRGB 8-bit → Oklab conversions (4,096 slots, 64 KiB).
+struct LabCache {
+    slots: std::cell::RefCell<Vec<(u32, Lab)>>,
+}
+
+impl LabCache {
+    const SLOTS: usize = 4096;
+
+    fn new() -> Self {
+        // The key u32::MAX is no 24-bit colour: every slot starts empty.
+        LabCache {
+            slots: std::cell::RefCell::new(vec![(u32::MAX, [0.0; 3]); Self::SLOTS]),
+        }
+    }
+
+    fn get(&self, c: [u8; 3]) -> Lab {
+        let key = u32::from(c[0]) << 16 | u32::from(c[1]) << 8 | u32::from(c[2]);
+        // Fibonacci hashing spreads neighbouring colours over the slots.
+        let slot = (key.wrapping_mul(2_654_435_769) >> 20) as usize;
+        let mut slots = self.slots.borrow_mut();
+        if slots[slot].0 != key {
+            slots[slot] = (key, srgb8_to_oklab(c));
+        }
+        slots[slot].1
+    }
+}
+
 /// Every cell keeps its own colour. Up to 256 distinct colours this is an ordinary indexed
 /// result; past that the output is true colour, read straight from the cells.
-fn full_color(cells: &Cells, opaque: BitSet, has_transparency: bool) -> Quantized {
+fn full_color(cells: &Cells, opaque: BitSet, has_transparency: bool) -> Result<Quantized, Error> {
     let n = cells.len();
     let srgb = |i: usize| {
         cells
@@ -195,13 +224,13 @@ fn full_color(cells: &Cells, opaque: BitSet, has_transparency: bool) -> Quantize
         }
     }
     if distinct > 256 {
-        return Quantized {
+        return Ok(Quantized {
             palette: Vec::new(),
             codes: Codes::Truecolor,
             opaque,
             has_transparency,
             colors_used: distinct,
-        };
+        });
     }
     // At most 256 colours: a sorted table and a binary search (a hash map would cost the module
     // kilobytes for nothing).
@@ -211,14 +240,14 @@ fn full_color(cells: &Cells, opaque: BitSet, has_transparency: bool) -> Quantize
         .map(|(k, &c)| (c, k as u32))
         .collect();
     lookup.sort_unstable();
-    let mut codes = Codes::for_count(first.len(), n);
+    let mut codes = Codes::for_count(first.len(), n)?;
     for i in (0..n).filter(|&i| opaque.contains(i)) {
         let c = srgb(i);
         if let Ok(at) = lookup.binary_search_by(|e| e.0.cmp(&c)) {
             codes.set(i, lookup[at].1);
         }
     }
-    index(codes, &first, opaque, has_transparency)
+    Ok(index(codes, &first, opaque, has_transparency))
 }
 
 /// Each opaque cell's entry in `palette` (dithered as asked).
@@ -229,15 +258,15 @@ fn map_to_palette(
     palette: &[[u8; 3]],
     metric: Metric,
     options: &Options,
-) -> Codes {
+) -> Result<Codes, Error> {
     let entries: Vec<Lab> = palette
         .iter()
         .map(|&c| metric.stretch(srgb8_to_oklab(c)))
         .collect();
     let space = Space::Palette { entries: &entries };
-    let mut codes = Codes::for_count(space.code_count(), n);
+    let mut codes = Codes::for_count(space.code_count(), n)?;
     dither::apply(n, cols, lab_of, &space, options.dither, &mut codes);
-    codes
+    Ok(codes)
 }
 
 /// The index of the entry nearest to `c` (the first on a tie).
@@ -255,10 +284,11 @@ pub(crate) fn nearest(entries: &[Lab], c: Lab) -> usize {
 /// A palette of at most `n` colours for the opaque cells: Wu-style variance splits, refined by
 /// k-means, all in Oklab and weighted by cell area. Deterministic: stable sorts, first-wins ties.
 fn build_palette(cells: &Cells, opaque: &BitSet, n: usize, metric: Metric) -> Vec<[u8; 3]> {
+    let cache = LabCache::new();
     let points = binned(
         (0..cells.len())
             .filter(|&i| opaque.contains(i))
-            .map(|i| (metric.lab(cells, i), cells.area(i))),
+            .map(|i| (metric.lab(cells, i, &cache), cells.area(i))),
     );
     if points.is_empty() {
         return Vec::new();

@@ -55,7 +55,8 @@ pub fn status_for(err: &engine::Error) -> u16 {
         E::InputTooLarge { .. }
         | E::TooManyPixels { .. }
         | E::OutputTooLarge { .. }
-        | E::OverMemoryBudget { .. } => 413,
+        | E::OverMemoryBudget { .. }
+        | E::OutOfMemory { .. } => 413,
         E::UnsupportedFormat { .. } | E::NotInThisBuild { .. } | E::UnsupportedFeature { .. } => {
             415
         }

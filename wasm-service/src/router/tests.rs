@@ -420,6 +420,7 @@ fn every_engine_error_has_one_status() {
             },
             413,
         ),
+        (E::OutOfMemory { bytes: 1 }, 413),
         (
             E::UnsupportedFeature {
                 format: "JPEG",

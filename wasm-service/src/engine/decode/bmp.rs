@@ -5,7 +5,7 @@
 //! writers leave that byte unset). Pixels an RLE image skips are transparent, as browsers show
 //! them.
 
-use crate::engine::error::Error;
+use crate::engine::error::{Error, zeroed};
 use crate::engine::grid::Channels;
 use crate::engine::options::Limits;
 use crate::engine::probe::{Format, check_size};
@@ -127,7 +127,7 @@ pub(super) fn decode(b: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
         Channels::Rgb
     };
     let n = channels.count();
-    let mut data = vec![0u8; width as usize * height as usize * n];
+    let mut data = zeroed(width as usize * height as usize * n)?;
     for y in 0..height as usize {
         let src_row = if top_down { y } else { height as usize - 1 - y };
         let at = pixel_offset + src_row * stride;
@@ -186,7 +186,7 @@ fn rle(
     palette: &[[u8; 3]],
 ) -> Result<Bitmap, Error> {
     let (w, h) = (width as usize, height as usize);
-    let mut out = vec![0u8; w * h * 4];
+    let mut out = zeroed(w * h * 4)?;
     let (mut x, mut y) = (0usize, 0usize); // y counts rows from the bottom
     let mut put = |x: usize, y: usize, index: usize| {
         if x < w && y < h {

@@ -1,6 +1,6 @@
 //! GIF: the first frame, placed on a transparent canvas of the logical screen's size.
 
-use crate::engine::error::Error;
+use crate::engine::error::{Error, zeroed};
 use crate::engine::grid::Channels;
 use crate::engine::options::Limits;
 use crate::engine::probe::{Format, check_size};
@@ -31,9 +31,9 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
     let (width, height) = (sw.max(fx + fw), sh.max(fy + fh));
     check_size(fw, fh, limits)?;
     check_size(width, height, limits)?;
-    let mut pixels = vec![0u8; decoder.buffer_size()];
+    let mut pixels = zeroed(decoder.buffer_size())?;
     decoder.read_into_buffer(&mut pixels).map_err(error)?;
-    let mut data = vec![0u8; width as usize * height as usize * 4];
+    let mut data = zeroed(width as usize * height as usize * 4)?;
     for y in 0..fh as usize {
         let src = &pixels[y * fw as usize * 4..(y + 1) * fw as usize * 4];
         let at = ((fy as usize + y) * width as usize + fx as usize) * 4;

@@ -46,12 +46,8 @@ pub(crate) fn decode_to_grid(
         Format::Webp => webp::decode(input, request.grid, limits),
         #[cfg(not(feature = "webp"))]
         Format::Webp => Err(Error::NotInThisBuild { format: "WebP" }),
-        Format::Gif => {
-            gif::decode(input, limits).map(|img| img.into_grid(request.grid, Plan::plain()))
-        }
-        Format::Bmp => {
-            bmp::decode(input, limits).map(|img| img.into_grid(request.grid, Plan::plain()))
-        }
+        Format::Gif => gif::decode(input, limits)?.into_grid(request.grid, Plan::plain()),
+        Format::Bmp => bmp::decode(input, limits)?.into_grid(request.grid, Plan::plain()),
     }
 }
 
@@ -96,7 +92,7 @@ impl Plan {
         grid: Grid,
         stored: (u32, u32),
         channels: Channels,
-    ) -> (Accumulator, Finish) {
+    ) -> Result<(Accumulator, Finish), Error> {
         let display = self.orientation.display_size(stored);
         let layout = Layout::new(grid, display.0, display.1);
         let acc = Accumulator::new(
@@ -104,14 +100,14 @@ impl Plan {
             self.orientation,
             self.conversion,
             channels.has_alpha(),
-        );
-        (
+        )?;
+        Ok((
             acc,
             Finish {
                 display,
                 profile: self.profile,
             },
-        )
+        ))
     }
 }
 
@@ -146,7 +142,7 @@ impl Bitmap {
     }
 
     /// Sums the whole bitmap into a grid laid out over it, as `plan` says.
-    pub fn into_grid(self, grid: Grid, plan: Plan) -> Cells {
+    pub fn into_grid(self, grid: Grid, plan: Plan) -> Result<Cells, Error> {
         self.into_grid_scaled(grid, plan, 1, None)
     }
 
@@ -158,13 +154,13 @@ impl Bitmap {
         plan: Plan,
         decode_scale: u32,
         source: Option<(u32, u32)>,
-    ) -> Cells {
-        let (mut acc, finish) = plan.accumulator(grid, (self.width, self.height), self.channels);
+    ) -> Result<Cells, Error> {
+        let (mut acc, finish) = plan.accumulator(grid, (self.width, self.height), self.channels)?;
         for row in self.data.chunks_exact(self.row_len().max(1)) {
             acc.push_row(row, self.channels);
         }
         drop(self.data);
-        finish.cells(acc, decode_scale, source)
+        Ok(finish.cells(acc, decode_scale, source))
     }
 }
 

@@ -5,7 +5,7 @@
 use std::io::Cursor;
 
 use crate::engine::color_profile::Samples;
-use crate::engine::error::Error;
+use crate::engine::error::{Error, zeroed};
 use crate::engine::grid::{Cells, Channels};
 use crate::engine::options::{Grid, Limits};
 use crate::engine::probe::{Format, check_size};
@@ -82,7 +82,7 @@ fn pipelined(input: &[u8], grid: Grid, limits: &Limits) -> Result<Option<Cells>,
             None => return Ok(None),
         }
     };
-    let (mut acc, finish) = plan.accumulator(grid, (shape.width, shape.height), shape.channels);
+    let (mut acc, finish) = plan.accumulator(grid, (shape.width, shape.height), shape.channels)?;
     Ok(png_pipeline::decode_rows(input, shape, &mut acc)
         .ok()
         .map(|()| finish.cells(acc, 1, None)))
@@ -119,7 +119,7 @@ pub(super) fn sequential(input: &[u8], grid: Grid, limits: &Limits) -> Result<Ce
         let size = reader
             .output_buffer_size()
             .ok_or_else(|| Error::decoder(Format::Png, "image too large"))?;
-        let mut data = vec![0u8; size];
+        let mut data = zeroed(size)?;
         reader.next_frame(&mut data).map_err(error)?;
         let bitmap = super::Bitmap {
             width,
@@ -127,10 +127,10 @@ pub(super) fn sequential(input: &[u8], grid: Grid, limits: &Limits) -> Result<Ce
             channels,
             data,
         };
-        return Ok(bitmap.into_grid(grid, plan));
+        return bitmap.into_grid(grid, plan);
     }
 
-    let (mut acc, finish) = plan.accumulator(grid, (width, height), channels);
+    let (mut acc, finish) = plan.accumulator(grid, (width, height), channels)?;
     let row_len = width as usize * channels.count();
     while let Some(row) = reader.next_row().map_err(error)? {
         acc.push_row(&row.data()[..row_len], channels);

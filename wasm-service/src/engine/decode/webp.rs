@@ -4,7 +4,7 @@
 use std::io::Cursor;
 
 use crate::engine::color_profile::Samples;
-use crate::engine::error::Error;
+use crate::engine::error::{Error, zeroed};
 use crate::engine::grid::{Cells, Channels};
 use crate::engine::options::{Grid, Limits};
 use crate::engine::probe::{Format, check_size};
@@ -32,7 +32,7 @@ pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells,
         icc.as_deref(),
         Samples::GrayOrRgb { gray: false },
     );
-    let mut data = vec![0u8; size];
+    let mut data = zeroed(size)?;
     decoder.read_image(&mut data).map_err(error)?;
     let bitmap = Bitmap {
         width,
@@ -40,7 +40,7 @@ pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells,
         channels,
         data,
     };
-    Ok(bitmap.into_grid(grid, plan))
+    bitmap.into_grid(grid, plan)
 }
 
 fn error(e: image_webp::DecodingError) -> Error {
