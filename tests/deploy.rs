@@ -756,9 +756,14 @@ async fn recreate_is_explicit_and_the_plan_says_the_url_changes() {
     let calls = w.standin.calls().len();
     let mut moved = w.options("again", &wasm);
     moved.branch = "elsewhere".into();
-    let (result, _) = w.deploy(TargetKind::Myapp, &moved).await;
+    let (result, progress) = w.deploy(TargetKind::Myapp, &moved).await;
     let err = result.unwrap_err();
     assert!(matches!(err, Error::SourceMismatch { .. }), "{err}");
+    // ... and before the module was built or checked.
+    assert!(
+        progress.iter().all(|p| p.starts_with("Deploy:")),
+        "{progress:#?}"
+    );
     let text = err.to_string();
     assert!(
         text.contains("--recreate") && text.contains("Nothing was pushed"),

@@ -1,5 +1,6 @@
 //! The deploy flow: look the deployment up by name (the first OSC call, so a refused token stops
-//! the deploy before anything is built or pushed), get a checked module (`module`), work out the
+//! the deploy before anything is built or pushed), refuse a My App that clones another repository
+//! or branch unless asked to re-create it, get a checked module (`module`), work out the
 //! publish of `main.wasm` on the deploy branch (`git`), decide (create, keep, update in place, or
 //! re-create on request), check that the update can be made, push, apply, wait until it runs
 //! (`wait`), and verify the live URL (`verify`). A dry run goes through the same steps reading only
@@ -137,10 +138,8 @@ pub async fn deploy<T: Target>(
     };
     report.timings.deploy_ms = ms(began);
 
-    // 2. The module.
-    let module = obtain_module(&reporter, opts, &mut report, cancel).await?;
-
-    // 3. What OSC will clone; a My App that clones something else is left alone.
+    // 2. What OSC will clone; a My App that clones something else is left alone (before the
+    //    build, which can take minutes).
     let remote_text = match &opts.repo {
         Some(repo) => repo.clone(),
         None => git::origin_of(&opts.source_dir, opts.git_timeout).await?,
@@ -160,6 +159,9 @@ pub async fn deploy<T: Target>(
     {
         super::myapps::ensure_same_source(d, &spec)?;
     }
+
+    // 3. The module.
+    let module = obtain_module(&reporter, opts, &mut report, cancel).await?;
 
     // 4. Work out the publish (reads only), then decide.
     let source = git::source_commit(&opts.source_dir, opts.git_timeout).await;
