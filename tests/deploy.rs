@@ -1,6 +1,7 @@
 //! Deploying to OSC end to end against the loopback stand-in (`support::osc_standin`), through the
 //! real client, the real `git` (pushing to a local bare repository) and the real module, which the
-//! stand-in clones and serves with the runner emulation.
+//! stand-in clones and serves with the runner emulation. My Apps are restarted and their logs read
+//! through the stand-in's MCP server with rmcp's Streamable HTTP client, as on OSC.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +13,7 @@ use pixelsmith::osc::client::{ClientConfig, Endpoints, OscClient, RetryPolicy};
 use pixelsmith::osc::deploy::{self, DeployOptions, DeployReport, ModuleSource, Progress};
 use pixelsmith::osc::manage;
 use pixelsmith::osc::secret::Secret;
-use pixelsmith::osc::target::{State, Target, TargetKind};
+use pixelsmith::osc::target::{State, Target, TargetKind, UpdateMethod};
 use pixelsmith::osc::{Error, git};
 use tokio_util::sync::CancellationToken;
 
@@ -89,6 +90,16 @@ impl World {
         kind: TargetKind,
         opts: &DeployOptions,
     ) -> (Result<DeployReport, Error>, Vec<String>) {
+        self.deploy_with(&self.client, kind, opts).await
+    }
+
+    /// Deploys through `client` (e.g. one with another token or MCP URL).
+    async fn deploy_with(
+        &self,
+        client: &OscClient,
+        kind: TargetKind,
+        opts: &DeployOptions,
+    ) -> (Result<DeployReport, Error>, Vec<String>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
         let progress = move |p: Progress| {
@@ -96,7 +107,7 @@ impl World {
                 .unwrap()
                 .push(format!("{:?}: {}", p.step, p.message))
         };
-        let target = AnyTarget::new(&self.client, kind);
+        let target = AnyTarget::new(client, kind);
         let result = deploy::deploy(
             Some(&target),
             kind,
@@ -126,6 +137,11 @@ impl World {
 }
 
 fn client_for(standin: &Standin, pat: &str) -> OscClient {
+    client_with_mcp(standin, pat, &standin.mcp_url)
+}
+
+/// A client of the stand-in whose MCP server URL is `mcp_url`.
+fn client_with_mcp(standin: &Standin, pat: &str, mcp_url: &str) -> OscClient {
     let endpoints = Endpoints::for_environment("prod")
         .unwrap()
         .with_overrides(
@@ -133,6 +149,8 @@ fn client_for(standin: &Standin, pat: &str) -> OscClient {
             Some(&standin.catalog_url),
             Some(&standin.token_url),
         )
+        .unwrap()
+        .with_mcp(Some(mcp_url))
         .unwrap();
     let mut config = ClientConfig::new(endpoints);
     config.request_timeout = Duration::from_secs(20);
@@ -159,7 +177,7 @@ fn run_git(dir: &Path, args: &[&str]) -> String {
 }
 
 /// The module with a custom section appended: a different file (and sha256) that behaves the same.
-fn with_marker(module: &[u8], marker: &str) -> Vec<u8> {
+pub(crate) fn with_marker(module: &[u8], marker: &str) -> Vec<u8> {
     let name = b"pixelsmith-test-marker";
     let mut payload = vec![name.len() as u8];
     payload.extend_from_slice(name);
@@ -238,17 +256,35 @@ async fn myapp_deploy_redeploy_manage_and_remove() {
     assert_eq!(w.standin.count("deploy", "POST", "/myapps"), creates);
     assert!(again.verification.is_some());
 
-    // A changed module: new commit, and the app is re-created (My Apps has no update) and serves it.
+    // A changed module: new commit, pushed, and the app restarted through OSC's MCP server. It
+    // keeps its id and URL and serves the new module; nothing was deleted or created.
+    let id = w.standin.id_of("pixelsmith").unwrap();
     let changed = with_marker(&module, "second build");
     let second = w.module_file("second.wasm", &changed);
     let redeploy = w
         .deploy_ok(TargetKind::Myapp, &w.options("pixelsmith", &second))
         .await;
-    assert_eq!(redeploy.action, "re-created", "{redeploy:#?}");
+    assert_eq!(redeploy.action, "updated", "{redeploy:#?}");
+    assert_eq!(redeploy.update, Some(UpdateMethod::Restarted));
     assert!(redeploy.publish.as_ref().unwrap().new_commit);
+    assert_eq!(redeploy.url.as_deref(), Some(url.as_str()));
+    assert_eq!(redeploy.deployment.as_ref().unwrap().id, id);
+    assert_eq!(w.standin.id_of("pixelsmith").as_deref(), Some(id.as_str()));
     assert_eq!(
         w.standin.served_sha256("pixelsmith"),
         Some(sha256_hex(&changed))
+    );
+    assert_eq!(w.standin.count("deploy", "POST", "/myapps"), creates);
+    assert_eq!(
+        w.standin
+            .count("deploy", "DELETE", &format!("/myapps/{id}")),
+        0
+    );
+    assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 1);
+    assert!(
+        redeploy.plan.join("\n").contains("restart-my-app"),
+        "{:#?}",
+        redeploy.plan
     );
     assert_eq!(w.standin.names("myapp"), ["pixelsmith"]);
     let commits = run_git(&w.remote(), &["rev-list", "--count", "osc-deploy"]);
@@ -262,17 +298,22 @@ async fn myapp_deploy_redeploy_manage_and_remove() {
     let (status, _) = get_text(&new_url).await;
     assert_eq!(status, 200);
 
-    // Manage.
+    // Manage: status over REST; logs and restart through OSC's MCP server.
     let target = w.target(TargetKind::Myapp);
     let status = manage::status(&target, "pixelsmith").await.unwrap();
     assert_eq!(status.state, State::Running);
     assert_eq!(status.url.as_deref(), Some(new_url.as_str()));
     let listed = manage::list(&target).await.unwrap();
     assert_eq!(listed.len(), 1);
-    let err = manage::logs(&target, "pixelsmith", 50).await.unwrap_err();
-    assert!(err.to_string().contains("no documented logs API"), "{err}");
-    let err = manage::restart(&target, "pixelsmith").await.unwrap_err();
-    assert!(err.to_string().contains("no documented restart"), "{err}");
+    let logs = manage::logs(&target, "pixelsmith", 50).await.unwrap();
+    assert!(logs.text.contains("cloning"), "{logs:?}");
+    assert!(logs.text.contains("main.wasm"), "{logs:?}");
+    assert_eq!(w.standin.count("mcp", "tools/call", "get-my-app-logs"), 1);
+    let two = manage::logs(&target, "pixelsmith", 2).await.unwrap();
+    assert_eq!(two.text.lines().count(), 2, "{two:?}");
+    let restarted = manage::restart(&target, "pixelsmith").await.unwrap();
+    assert_eq!(restarted.id, id);
+    assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 2);
     let err = manage::status(&target, "nothere").await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
 
@@ -533,6 +574,13 @@ async fn dry_run_touches_nothing() {
         assert!(plan.contains("commit main.wasm"), "{plan}");
         assert!(plan.contains("create "), "{plan}");
         assert!(plan.contains("wait up to 60 s"), "{plan}");
+        // The instance target's first deploy subscribes the tenant to the wasm runner: the plan
+        // says so (the My App target needs no subscription).
+        assert_eq!(
+            plan.contains("subscribe the tenant to eyevinn-wasm-runner"),
+            kind == TargetKind::Instance,
+            "{plan}"
+        );
         assert!(report.url.is_none());
     }
     assert_eq!(w.refs(), "", "a dry run pushed something");
@@ -558,14 +606,22 @@ async fn dry_run_touches_nothing() {
     opts.dry_run = true;
     let report = w.deploy_ok(TargetKind::Myapp, &opts).await;
     assert_eq!(report.action, "would update");
-    assert!(
-        report.plan.join("\n").contains("deleted and created again"),
-        "{:#?}",
-        report.plan
-    );
+    let plan = report.plan.join("\n");
+    assert!(plan.contains("in place"), "{plan}");
+    assert!(plan.contains("restart-my-app"), "{plan}");
+    assert!(!plan.contains("URL WILL CHANGE"), "{plan}");
     assert_eq!(w.refs(), refs);
+    // Reads only: REST GETs, and on OSC's MCP server the session and a get-my-app (the check
+    // that the restart could be made); no restart.
     let after: Vec<_> = w.standin.calls().into_iter().skip(calls).collect();
-    assert!(after.iter().all(|c| c.method == "GET"), "{after:?}");
+    assert!(
+        after.iter().all(|c| match c.service {
+            "mcp" => c.method != "tools/call" || c.path == "get-my-app",
+            _ => c.method == "GET",
+        }),
+        "{after:?}"
+    );
+    assert_eq!(w.standin.count("mcp", "tools/call", "get-my-app"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -586,7 +642,9 @@ async fn a_module_that_fails_the_check_is_refused_before_anything_happens() {
         "{text}"
     );
     assert_eq!(w.refs(), "");
-    assert!(w.standin.calls().is_empty());
+    // Only the lookup that checked the credentials reached OSC.
+    let calls = w.standin.calls();
+    assert!(calls.iter().all(|c| c.method == "GET"), "{calls:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -633,12 +691,286 @@ async fn a_module_that_answers_wrongly_fails_verification_and_the_change_is_visi
     assert!(body.contains("pixelsmith/1"), "{body}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redeploy_keeps_the_app_when_osc_reports_its_url_without_the_branch() {
+    let w = World::new().await;
+    w.standin.set_faults(Faults {
+        git_url_without_branch: true,
+        ..Faults::default()
+    });
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    let created = w
+        .deploy_ok(TargetKind::Myapp, &w.options("nobranch", &first))
+        .await;
+    assert_eq!(created.action, "created");
+    let reported = created.deployment.clone().unwrap();
+    assert!(
+        !reported.git_url.clone().unwrap().contains('#'),
+        "{reported:?}"
+    );
+    let url = created.url.clone().unwrap();
+
+    // The same module: left alone, although the reported URL lacks `#osc-deploy`.
+    let again = w
+        .deploy_ok(TargetKind::Myapp, &w.options("nobranch", &first))
+        .await;
+    assert_eq!(again.action, "unchanged", "{again:#?}");
+
+    // A changed module: restarted in place, same id and URL, the new module served.
+    let changed = with_marker(&module, "no branch reported");
+    let second = w.module_file("second.wasm", &changed);
+    let redeploy = w
+        .deploy_ok(TargetKind::Myapp, &w.options("nobranch", &second))
+        .await;
+    assert_eq!(redeploy.action, "updated", "{redeploy:#?}");
+    assert_eq!(redeploy.url.as_deref(), Some(url.as_str()));
+    assert_eq!(redeploy.deployment.unwrap().id, reported.id);
+    assert_eq!(
+        w.standin.served_sha256("nobranch"),
+        Some(sha256_hex(&changed))
+    );
+    let calls = w.standin.calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.service == "deploy" && c.method == "DELETE"),
+        "an app was deleted: {calls:?}"
+    );
+    assert_eq!(w.standin.count("deploy", "POST", "/myapps"), 1);
+    assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recreate_is_explicit_and_the_plan_says_the_url_changes() {
+    let w = World::new().await;
+    let wasm = w.module_file("m.wasm", &module_bytes());
+    let first = w
+        .deploy_ok(TargetKind::Myapp, &w.options("again", &wasm))
+        .await;
+    let old_url = first.url.clone().unwrap();
+    let old_id = w.standin.id_of("again").unwrap();
+
+    // Another branch, without --recreate: refused before anything is pushed or changed.
+    let refs = w.refs();
+    let calls = w.standin.calls().len();
+    let mut moved = w.options("again", &wasm);
+    moved.branch = "elsewhere".into();
+    let (result, progress) = w.deploy(TargetKind::Myapp, &moved).await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, Error::SourceMismatch { .. }), "{err}");
+    // ... and before the module was built or checked.
+    assert!(
+        progress.iter().all(|p| p.starts_with("Deploy:")),
+        "{progress:#?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("--recreate") && text.contains("Nothing was pushed"),
+        "{text}"
+    );
+    assert_eq!(w.refs(), refs, "pushed although the deploy was refused");
+    let after: Vec<_> = w.standin.calls().into_iter().skip(calls).collect();
+    assert!(after.iter().all(|c| c.method == "GET"), "{after:?}");
+
+    // The dry run of --recreate says the URL will change, and changes nothing.
+    moved.recreate = true;
+    moved.dry_run = true;
+    let plan = w.deploy_ok(TargetKind::Myapp, &moved).await;
+    assert_eq!(plan.action, "would re-create", "{plan:#?}");
+    let lines = plan.plan.join("\n");
+    assert!(lines.contains("THE URL WILL CHANGE"), "{lines}");
+    assert!(lines.contains(&old_url), "{lines}");
+    assert_eq!(w.refs(), refs);
+    assert_eq!(w.standin.id_of("again").as_deref(), Some(old_id.as_str()));
+
+    // For real: deleted and created again, with a new id and URL, and it says so.
+    moved.dry_run = false;
+    let done = w.deploy_ok(TargetKind::Myapp, &moved).await;
+    assert_eq!(done.action, "re-created", "{done:#?}");
+    assert!(
+        matches!(&done.update, Some(UpdateMethod::Recreated { old_id: id, .. }) if *id == old_id),
+        "{:?}",
+        done.update
+    );
+    let new_id = w.standin.id_of("again").unwrap();
+    assert_ne!(new_id, old_id);
+    assert_ne!(done.url.as_deref(), Some(old_url.as_str()));
+    assert!(
+        done.notes
+            .iter()
+            .any(|n| n.contains("the URL changed from")),
+        "{:#?}",
+        done.notes
+    );
+    assert_eq!(
+        w.standin
+            .count("deploy", "DELETE", &format!("/myapps/{old_id}")),
+        1
+    );
+    assert!(
+        done.deployment
+            .unwrap()
+            .git_url
+            .unwrap()
+            .ends_with("#elsewhere")
+    );
+    assert_eq!(w.standin.names("myapp"), ["again"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_restart_tool_stops_the_deploy_before_anything_is_pushed() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    w.deploy_ok(TargetKind::Myapp, &w.options("norestart", &first))
+        .await;
+    w.standin.set_faults(Faults {
+        mcp_hidden_tools: vec!["restart-my-app".into(), "get-my-app-logs".into()],
+        ..Faults::default()
+    });
+    let refs = w.refs();
+    let second = w.module_file("second.wasm", &with_marker(&module, "unreachable"));
+    for dry_run in [true, false] {
+        let mut opts = w.options("norestart", &second);
+        opts.dry_run = dry_run;
+        let (result, _) = w.deploy(TargetKind::Myapp, &opts).await;
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Unsupported(_)), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("not available") && text.contains("restart-my-app"),
+            "{text}"
+        );
+        assert_eq!(
+            w.refs(),
+            refs,
+            "pushed although the app could not be restarted"
+        );
+    }
+    assert_eq!(
+        w.standin.served_sha256("norestart"),
+        Some(sha256_hex(&module))
+    );
+    let target = w.target(TargetKind::Myapp);
+    let err = manage::logs(&target, "norestart", 10).await.unwrap_err();
+    assert!(
+        err.to_string().contains("not available") && err.to_string().contains("get-my-app-logs"),
+        "{err}"
+    );
+    let err = manage::restart(&target, "norestart").await.unwrap_err();
+    assert!(err.to_string().contains("not available"), "{err}");
+    assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_top_level_mcp_endpoint_reaches_the_apps_tools_through_osc_call_tool() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    let created = w
+        .deploy_ok(TargetKind::Myapp, &w.options("viaroot", &first))
+        .await;
+    let root = client_with_mcp(&w.standin, PAT, &w.standin.mcp_root_url);
+    let changed = with_marker(&module, "through osc_call_tool");
+    let second = w.module_file("second.wasm", &changed);
+    let (report, progress) = w
+        .deploy_with(&root, TargetKind::Myapp, &w.options("viaroot", &second))
+        .await;
+    let report = report.unwrap_or_else(|e| panic!("{e}\n{progress:#?}"));
+    assert_eq!(report.action, "updated");
+    assert_eq!(report.url, created.url);
+    assert_eq!(
+        w.standin.served_sha256("viaroot"),
+        Some(sha256_hex(&changed))
+    );
+    // The stand-in records the tool osc_call_tool dispatched to.
+    assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 1);
+    let target = AnyTarget::new(&root, TargetKind::Myapp);
+    let logs = manage::logs(&target, "viaroot", 20).await.unwrap();
+    assert!(logs.text.contains("cloning"), "{logs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_fails_before_anything_is_built_or_pushed() {
+    let w = World::new().await;
+    let wasm = w.module_file("m.wasm", &module_bytes());
+    let wrong = client_for(&w.standin, "pat-WRONG-c4n4ry-2b9d");
+    for kind in [TargetKind::Myapp, TargetKind::Instance] {
+        for dry_run in [false, true] {
+            let mut opts = w.options("refused", &wasm);
+            opts.dry_run = dry_run;
+            let (result, progress) = w.deploy_with(&wrong, kind, &opts).await;
+            let err = result.unwrap_err();
+            assert!(matches!(err, Error::Unauthorized { .. }), "{kind:?}: {err}");
+            assert!(err.to_string().contains("check OSC_ACCESS_TOKEN"), "{err}");
+            // It stopped at the lookup: no check, no git.
+            assert!(
+                progress
+                    .iter()
+                    .all(|p| p.starts_with("Deploy: checking the OSC credentials")),
+                "{progress:#?}"
+            );
+        }
+    }
+    assert_eq!(w.refs(), "", "pushed with a refused token");
+    let calls = w.standin.calls();
+    assert!(
+        calls.iter().all(|c| c.method == "GET" && c.status == 401),
+        "{calls:?}"
+    );
+
+    // OSC's MCP server refusing the token is named as clearly, and nothing is pushed either.
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    w.deploy_ok(TargetKind::Myapp, &w.options("mcprefused", &first))
+        .await;
+    w.standin.set_faults(Faults {
+        mcp_refuses_token: true,
+        echo_credentials_in_401: true,
+        ..Faults::default()
+    });
+    let refs = w.refs();
+    let second = w.module_file("second.wasm", &with_marker(&module, "refused"));
+    let (result, _) = w
+        .deploy(TargetKind::Myapp, &w.options("mcprefused", &second))
+        .await;
+    let err = result.unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("MCP server") && text.contains("check OSC_ACCESS_TOKEN"),
+        "{text}"
+    );
+    assert!(!text.contains(PAT), "{text}");
+    assert_eq!(w.refs(), refs);
+    let err = manage::logs(&w.target(TargetKind::Myapp), "mcprefused", 5)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
+}
+
 /// A git token as distinctive as the personal access token.
 pub(crate) const GIT_TOKEN: &str = "ghp_FAKEgit-c4n4ry-51d2e8a7";
 
 /// Runs the real binary with the stand-in's URLs and the fake tokens in its environment.
 async fn cli(standin: &Standin, pat: &str, args: &[&str]) -> (bool, String, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith"))
+    cli_with(standin, pat, args, Some("trace")).await
+}
+
+/// [`cli`] with `RUST_LOG` set to `rust_log`, or unset.
+async fn cli_with(
+    standin: &Standin,
+    pat: &str,
+    args: &[&str],
+    rust_log: Option<&str>,
+) -> (bool, String, String) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith"));
+    match rust_log {
+        Some(level) => command.env("RUST_LOG", level),
+        None => command.env_remove("RUST_LOG"),
+    };
+    let out = command
         .args(args)
         .env("OSC_ACCESS_TOKEN", pat)
         .env("GITHUB_TOKEN", GIT_TOKEN)
@@ -646,7 +978,7 @@ async fn cli(standin: &Standin, pat: &str, args: &[&str]) -> (bool, String, Stri
         .env("OSC_DEPLOY_URL", &standin.deploy_url)
         .env("OSC_CATALOG_URL", &standin.catalog_url)
         .env("OSC_TOKEN_URL", &standin.token_url)
-        .env("RUST_LOG", "trace")
+        .env("OSC_MCP_URL", &standin.mcp_url)
         .kill_on_drop(true)
         .output()
         .await
@@ -736,6 +1068,54 @@ async fn no_token_appears_in_output_logs_errors_or_commits() {
         .await,
         true,
     );
+    // The My App path: restart and logs go through OSC's MCP server with the same token.
+    let app_args: Vec<&str> = deploy_args
+        .iter()
+        .map(|a| match *a {
+            "instance" => "myapp",
+            "leakcheck" => "leakapp",
+            other => other,
+        })
+        .collect();
+    record("deploy myapp", cli(&standin, PAT, &app_args).await, true);
+    let mut forced = app_args.clone();
+    forced.extend(["--force", "--json"]);
+    let (out, _) = record(
+        "deploy myapp --force",
+        cli(&standin, PAT, &forced).await,
+        true,
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["action"], "updated");
+    assert_eq!(report["update"]["method"], "restarted");
+    let app = ["--target", "myapp", "--name", "leakapp"];
+    for verb in ["deployment-logs", "restart-deployment"] {
+        let mut args = vec![verb, "--json"];
+        args.extend(app);
+        record(verb, cli(&standin, PAT, &args).await, true);
+    }
+    assert_eq!(standin.count("mcp", "tools/call", "restart-my-app"), 2);
+    standin.set_faults(Faults {
+        echo_credentials_in_401: true,
+        mcp_refuses_token: true,
+        ..Faults::default()
+    });
+    let mut args = vec!["deployment-logs"];
+    args.extend(app);
+    let (_, err) = record(
+        "MCP refuses the token",
+        cli(&standin, PAT, &args).await,
+        false,
+    );
+    assert!(
+        err.contains("MCP server") && err.contains("check OSC_ACCESS_TOKEN"),
+        "{err}"
+    );
+    standin.set_faults(Faults {
+        echo_credentials_in_401: true,
+        ..Faults::default()
+    });
+
     let (_, err) = record(
         "wrong token",
         cli(&standin, "pat-WRONG-c4n4ry-77e1", &["list-deployments"]).await,
@@ -809,6 +1189,136 @@ async fn no_token_appears_in_output_logs_errors_or_commits() {
         transcript.contains("main.wasm"),
         "the transcript holds the commits"
     );
+}
+
+/// True for a line in the deploy commands' one stderr format: `[  12.3 s] LEVEL label: message`.
+fn is_log_line(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix('[') else {
+        return false;
+    };
+    let Some((secs, rest)) = rest.split_once(" s] ") else {
+        return false;
+    };
+    let Some((level, rest)) = rest.split_once(' ') else {
+        return false;
+    };
+    let label = rest.trim_start().split(": ").next().unwrap_or("");
+    secs.trim().parse::<f64>().is_ok()
+        && ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&level)
+        && !label.is_empty()
+        && !label.contains(' ')
+        && rest.contains(": ")
+}
+
+/// Counts the JSON documents in `text` (and fails on anything else there).
+fn json_documents(text: &str) -> usize {
+    let mut count = 0;
+    for doc in serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>() {
+        doc.unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+        count += 1;
+    }
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stderr_has_one_line_format_quiet_keeps_only_errors_json_prints_one_document() {
+    let standin = Standin::start(PAT).await;
+    let dir = tempfile::tempdir().unwrap();
+    run_git(dir.path(), &["init", "-q", "--bare", "remote.git"]);
+    let wasm = dir.path().join("m.wasm");
+    std::fs::write(&wasm, module_bytes()).unwrap();
+    let (wasm, remote) = (
+        wasm.display().to_string(),
+        dir.path().join("remote.git").display().to_string(),
+    );
+    let deploy = |extra: &[&'static str]| {
+        let mut args: Vec<String> = [
+            "deploy",
+            "--wasm",
+            &wasm,
+            "--repo",
+            &remote,
+            "--name",
+            "lines",
+            "--wait-timeout",
+            "60",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    let run = async |args: Vec<String>, pat: &str| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli_with(&standin, pat, &args, None).await
+    };
+
+    // A gateway page on the first call: the client's retry is logged among the progress lines.
+    standin.set_faults(Faults {
+        html_502_next: 1,
+        ..Faults::default()
+    });
+    let (ok, out, err) = run(deploy(&[]), PAT).await;
+    assert!(ok, "{out}\n{err}");
+    assert!(out.starts_with("deployed: created My App 'lines'"), "{out}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines.iter().all(|l| is_log_line(l)),
+        "a line in another format:\n{err}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(" INFO  publish: ")),
+        "{err}"
+    );
+    assert!(lines.iter().any(|l| l.contains(" INFO  verify: ")), "{err}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" client: transient failure, retrying")),
+        "{err}"
+    );
+
+    // --quiet: nothing at all on success.
+    let (ok, out, err) = run(deploy(&["--force", "--quiet"]), PAT).await;
+    assert!(ok, "{out}\n{err}");
+    assert_eq!((out.as_str(), err.as_str()), ("", ""));
+    // ... and only the error on failure.
+    let (ok, out, err) = run(deploy(&["--quiet"]), "pat-WRONG-quiet-8c1d").await;
+    assert!(!ok);
+    assert_eq!(out, "");
+    assert!(
+        err.starts_with("error: ") && err.contains("check OSC_ACCESS_TOKEN"),
+        "{err}"
+    );
+    assert!(!err.lines().any(is_log_line), "{err}");
+
+    // --json: exactly one document on stdout, whatever happens; logs stay on stderr.
+    let (ok, out, err) = run(deploy(&["--force", "--json"]), PAT).await;
+    assert!(ok, "{err}");
+    assert_eq!(json_documents(&out), 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["action"], "updated");
+    assert!(err.lines().all(is_log_line) && !err.is_empty(), "{err}");
+    let (ok, out, _) = run(deploy(&["--json"]), "pat-WRONG-json-8c1d").await;
+    assert!(!ok);
+    assert_eq!(json_documents(&out), 1, "{out}");
+    let failure: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(failure["error"]["code"], "unauthorized", "{out}");
+    assert!(
+        failure["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("check OSC_ACCESS_TOKEN")
+    );
+    let (ok, out, err) = run(deploy(&["--json", "--quiet", "--dry-run"]), PAT).await;
+    assert!(ok, "{err}");
+    assert_eq!(json_documents(&out), 1, "{out}");
+    assert_eq!(err, "");
+    let status = ["deployment-status", "--name", "lines", "--json"];
+    let (ok, out, _) = cli_with(&standin, PAT, &status, None).await;
+    assert!(ok);
+    assert_eq!(json_documents(&out), 1, "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::deploy::{GIT_TOKEN, PAT, World};
 use crate::support::module::module_bytes;
+use crate::support::osc_standin::Faults;
 
 /// Records the progress notifications the server sends.
 #[derive(Clone, Default)]
@@ -49,7 +50,8 @@ async fn mcp_tools_deploy_and_manage_without_ever_returning_a_token() {
             .env("GITHUB_TOKEN", GIT_TOKEN)
             .env("OSC_DEPLOY_URL", &standin.deploy_url)
             .env("OSC_CATALOG_URL", &standin.catalog_url)
-            .env("OSC_TOKEN_URL", &standin.token_url);
+            .env("OSC_TOKEN_URL", &standin.token_url)
+            .env("OSC_MCP_URL", &standin.mcp_url);
     });
     let (transport, stderr) = TokioChildProcess::builder(command)
         .stderr(std::process::Stdio::piped())
@@ -163,8 +165,76 @@ async fn mcp_tools_deploy_and_manage_without_ever_returning_a_token() {
         listed.structured_content.unwrap()["deployments"][0]["name"],
         "viamcp"
     );
+    // viamcp is an instance: as a My App it does not exist.
     let myapp_logs = call("deployment_logs", json!({"name": "viamcp"})).await;
     assert_eq!(myapp_logs.is_error, Some(true));
+    assert!(
+        text(&myapp_logs).contains("no My App named"),
+        "{}",
+        text(&myapp_logs)
+    );
+
+    // A My App: created, then a changed module restarts it in place (same URL) through OSC's
+    // MCP server, logs come from there too, and only `recreate: true` gives it a new URL.
+    let app = json!({
+        "name": "viamcpapp", "wasm_path": "m.wasm", "project_dir": "source",
+        "repo": "remote.git", "wait_timeout_secs": 60
+    });
+    let created = call("deploy", app.clone()).await;
+    assert_ne!(created.is_error, Some(true), "{}", text(&created));
+    let app_url = created.structured_content.unwrap()["url"].clone();
+    w.module_file(
+        "m2.wasm",
+        &crate::deploy::with_marker(&module_bytes(), "via mcp"),
+    );
+    let mut changed = app.clone();
+    changed["wasm_path"] = json!("m2.wasm");
+    let updated = call("deploy", changed.clone()).await;
+    assert_ne!(updated.is_error, Some(true), "{}", text(&updated));
+    let updated = updated.structured_content.unwrap();
+    assert_eq!(updated["action"], "updated");
+    assert_eq!(updated["update"]["method"], "restarted");
+    assert_eq!(updated["url"], app_url);
+    let app_logs = call("deployment_logs", json!({"name": "viamcpapp", "lines": 5})).await;
+    assert_ne!(app_logs.is_error, Some(true), "{}", text(&app_logs));
+    assert!(
+        app_logs.structured_content.unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .contains("Server listening")
+    );
+    changed["recreate"] = json!(true);
+    changed["dry_run"] = json!(true);
+    let plan = call("deploy", changed.clone()).await;
+    let plan = plan.structured_content.unwrap();
+    assert_eq!(plan["action"], "would re-create");
+    assert!(
+        plan["plan"].to_string().contains("THE URL WILL CHANGE"),
+        "{plan}"
+    );
+    changed["dry_run"] = json!(false);
+    let recreated = call("deploy", changed).await;
+    assert_ne!(recreated.is_error, Some(true), "{}", text(&recreated));
+    let recreated = recreated.structured_content.unwrap();
+    assert_eq!(recreated["action"], "re-created");
+    assert_ne!(recreated["url"], app_url);
+    assert_eq!(standin.count("mcp", "tools/call", "restart-my-app"), 1);
+
+    // OSC's MCP server refusing the token, quoting it back: a clear tool error, and neither the
+    // result nor the server's log (rmcp logs the refusal) shows the token.
+    standin.set_faults(Faults {
+        mcp_refuses_token: true,
+        echo_credentials_in_401: true,
+        ..Faults::default()
+    });
+    let refused = call("deployment_logs", json!({"name": "viamcpapp"})).await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(
+        text(&refused).contains("check OSC_ACCESS_TOKEN"),
+        "{}",
+        text(&refused)
+    );
+    standin.set_faults(Faults::default());
 
     // Refusals are tool errors an agent can act on.
     let outside = call(

@@ -82,7 +82,8 @@ fn init_logging() {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Scrubbed: rmcp's client may quote what OSC's MCP server answered (deploy tools).
+        .with_writer(crate::osc::log::ScrubbedStderr)
         .with_ansi(false)
         .try_init();
 }

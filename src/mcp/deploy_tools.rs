@@ -56,6 +56,11 @@ pub struct DeployParams {
     pub dry_run: Option<bool>,
     /// Update the deployment even when the module did not change. Default false.
     pub force: Option<bool>,
+    /// Delete the existing deployment and create it again instead of updating it in place: its
+    /// id and URL change (the plan says so). Needed only when an existing My App clones another
+    /// repository or branch; never done without this. Default false.
+    #[serde(default)]
+    pub recreate: bool,
     /// Give OSC the git token (GITHUB_TOKEN/GIT_TOKEN) so it can clone a private repository.
     /// Default false.
     pub send_git_token: Option<bool>,
@@ -82,7 +87,7 @@ pub struct LogsParams {
     /// Deployment name. Default "pixelsmith".
     #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]+$"))]
     pub name: Option<String>,
-    /// "myapp" (default; My Apps has no logs API, so this explains where to look) or "instance".
+    /// "myapp" (default; logs through OSC's MCP server) or "instance".
     pub target: Option<TargetKind>,
     /// At most this many of the last lines. Default 200.
     #[schemars(range(min = 1, max = 5000))]
@@ -199,6 +204,7 @@ fn deploy_options(shared: &Shared, params: DeployParams) -> Result<DeployOptions
     }
     opts.dry_run = params.dry_run.unwrap_or(false);
     opts.force = params.force.unwrap_or(false);
+    opts.recreate = params.recreate;
     opts.send_git_token = params.send_git_token.unwrap_or(false);
     if let Some(secs) = params.wait_timeout_secs {
         opts.wait_timeout = Duration::from_secs(secs);
@@ -265,15 +271,18 @@ impl PixelsmithServer {
     #[tool(
         name = "deploy",
         title = "Deploy the service to OSC",
-        description = "Deploy the wasm-service module to Eyevinn Open Source Cloud. Steps: build \
-            wasm-service and check it (or check `wasm_path`); refuse a module that fails the \
-            contract check, with the findings; commit it as main.wasm, the only .wasm, on branch \
-            `osc-deploy` (or `branch`) of the project's origin (or `repo`), with the source commit \
-            and sha256 in the message, and push (no commit when unchanged); look the deployment \
-            up by name, then create it or update it (instance: PATCH = update + restart; My App: \
-            no documented update, so it is deleted and created again and its URL can change); \
-            wait with backoff until it runs (default limit 300 s); verify the live URL (GET / \
-            answers the health envelope, a small pixelate request returns a valid PNG). Returns \
+        description = "Deploy the wasm-service module to Eyevinn Open Source Cloud. Steps: look \
+            the deployment up by name (this checks OSC_ACCESS_TOKEN before anything is built or \
+            pushed); build wasm-service and check it (or check `wasm_path`), refusing a module \
+            that fails the contract check, with the findings; commit it as main.wasm, the only \
+            .wasm, on branch `osc-deploy` (or `branch`) of the project's origin (or `repo`), with \
+            the source commit and sha256 in the message, and push (no commit when unchanged); \
+            create the deployment, or update it in place keeping its id and URL (instance: PATCH \
+            = update + restart; My App: restarted through OSC's MCP server so it clones the branch \
+            again); wait with backoff until it runs (default limit 300 s); verify the live URL \
+            (GET / answers the health envelope, a small pixelate request returns a valid PNG). A \
+            My App is never deleted implicitly: one that clones another repository or branch is \
+            refused unless `recreate: true`, which deletes and re-creates it (new URL). Returns \
             the URL, the gateway command that gives the HTTP API back, the plan, timings and \
             notes. `dry_run: true` returns the plan and changes nothing. Needs OSC_ACCESS_TOKEN \
             (and GITHUB_TOKEN/GIT_TOKEN for a private repository) in the server's environment; \
@@ -327,9 +336,9 @@ impl PixelsmithServer {
     #[tool(
         name = "deployment_logs",
         title = "Deployment logs",
-        description = "The last `lines` (default 200) log lines of a wasm-runner instance \
-            (tokens masked). My Apps has no documented logs API: for target myapp the result is \
-            an error saying where to look instead.",
+        description = "The last `lines` (default 200) log lines of a deployment (tokens \
+            masked): for a My App through OSC's MCP server (get-my-app-logs), for a wasm-runner \
+            instance from its logs API. Needs OSC_ACCESS_TOKEN in the server's environment.",
         input_schema = input::<LogsParams>(),
         output_schema = output::<Logs>(),
         annotations(
@@ -353,10 +362,10 @@ impl PixelsmithServer {
     #[tool(
         name = "restart_deployment",
         title = "Restart a deployment",
-        description = "Restart a wasm-runner instance (POST /restart/{name}) so it clones its \
-            repository again, then return its state. My Apps has no documented restart: for \
-            target myapp the result is an error that says to use `deploy` (which re-creates the \
-            app) instead.",
+        description = "Restart a deployment so it clones its repository again, keeping its \
+            id and URL, then return its state: a My App through OSC's MCP server (restart-my-app, \
+            with rebuild), a wasm-runner instance with POST /restart/{name}. Needs \
+            OSC_ACCESS_TOKEN in the server's environment.",
         input_schema = input::<DeploymentParams>(),
         output_schema = output::<Deployment>(),
         annotations(

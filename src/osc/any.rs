@@ -65,8 +65,24 @@ impl Target for AnyTarget<'_> {
         dispatch!(self, t => t.status(name).await)
     }
 
-    async fn logs(&self, name: &str) -> Result<String> {
-        dispatch!(self, t => t.logs(name).await)
+    async fn recreate(
+        &self,
+        existing: &Deployment,
+        spec: &Spec,
+    ) -> Result<(Deployment, UpdateMethod)> {
+        dispatch!(self, t => t.recreate(existing, spec).await)
+    }
+
+    async fn check_update(&self, existing: &Deployment) -> Result<()> {
+        dispatch!(self, t => t.check_update(existing).await)
+    }
+
+    async fn prerequisites(&self) -> Result<Vec<String>> {
+        dispatch!(self, t => t.prerequisites().await)
+    }
+
+    async fn logs(&self, name: &str, tail: usize) -> Result<String> {
+        dispatch!(self, t => t.logs(name, tail).await)
     }
 
     async fn restart(&self, name: &str) -> Result<()> {

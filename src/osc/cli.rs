@@ -1,6 +1,8 @@
 //! The deploy subcommands: `deploy`, `deployment-status`, `deployment-logs`,
 //! `restart-deployment`, `remove-deployment`, `list-deployments`. Arguments, and printing results
-//! for people (or JSON with `--json`). Progress goes to stderr. Everything printed is scrubbed.
+//! for people, or with `--json` exactly one JSON document on stdout (the result, or
+//! `{"error": {code, message}}`). Progress and log lines go to stderr in one format (`log`);
+//! `--quiet` leaves only errors there. Everything printed is scrubbed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,9 +14,9 @@ use super::any::AnyTarget;
 use super::client::{ClientConfig, DEFAULT_ENVIRONMENT, Endpoints, OscClient};
 use super::deploy::{self, DeployOptions, DeployReport, ModuleSource, Progress};
 use super::error::Error;
-use super::manage;
 use super::secret::{scrub, scrub_json};
 use super::target::{Deployment, TargetKind};
+use super::{log, manage};
 
 macro_rules! env_help {
     () => {
@@ -24,7 +26,10 @@ OSC_ENVIRONMENT    prod (default) or dev\n  \
 OSC_DEPLOY_URL     base URL of the deploy service  [default: https://deploy.svc.{env}.osaas.io]\n  \
 OSC_CATALOG_URL    base URL of the catalog         [default: https://catalog.svc.{env}.osaas.io]\n  \
 OSC_TOKEN_URL      base URL of the token service   [default: https://token.svc.{env}.osaas.io]\n  \
-GITHUB_TOKEN / GIT_TOKEN  token git pushes with (given to git through its environment)"
+OSC_MCP_URL        OSC's own MCP server (My Apps restart and logs)\n                     \
+[default: https://mcp.osaas.io/mcp/category/apps; its top-level https://mcp.osaas.io/mcp works too]\n  \
+GITHUB_TOKEN / GIT_TOKEN  token git pushes with (given to git through its environment)\n  \
+RUST_LOG           what goes to stderr (default info: progress and notable events)"
     };
 }
 
@@ -48,22 +53,34 @@ pub struct Connection {
     /// Base URL of the token service (service access tokens).
     #[arg(long, env = "OSC_TOKEN_URL", value_name = "URL")]
     pub token_url: Option<String>,
-    /// Time limit for each call to OSC, in seconds.
+    /// OSC's own MCP server (Streamable HTTP), used to restart My Apps and read their logs
+    /// [default: https://mcp.osaas.io/mcp/category/apps].
+    #[arg(long, env = "OSC_MCP_URL", value_name = "URL")]
+    pub mcp_url: Option<String>,
+    /// Time limit for each call to OSC (REST or MCP), in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
     pub http_timeout: u64,
-    /// Print the result as JSON.
+    /// Print exactly one JSON document on stdout: the result, or {"error": {"code", "message"}}
+    /// when it fails (the exit code is then 2).
     #[arg(long)]
     pub json: bool,
+    /// Nothing on stderr but errors (no progress or log lines); deploy, restart-deployment and
+    /// remove-deployment print no report either (the exit code tells). With --json the JSON
+    /// document is still printed.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 impl Connection {
     /// The client configuration these flags describe.
     pub fn config(&self) -> Result<ClientConfig, Error> {
-        let endpoints = Endpoints::for_environment(&self.osc_env)?.with_overrides(
-            self.deploy_url.as_deref(),
-            self.catalog_url.as_deref(),
-            self.token_url.as_deref(),
-        )?;
+        let endpoints = Endpoints::for_environment(&self.osc_env)?
+            .with_overrides(
+                self.deploy_url.as_deref(),
+                self.catalog_url.as_deref(),
+                self.token_url.as_deref(),
+            )?
+            .with_mcp(self.mcp_url.as_deref())?;
         let mut config = ClientConfig::new(endpoints);
         config.request_timeout = Duration::from_secs(self.http_timeout);
         Ok(config)
@@ -81,8 +98,14 @@ impl Connection {
     "Examples:\n  pixelsmith deploy --dry-run\n  pixelsmith deploy --name pixelsmith\n  ",
     "pixelsmith deploy --wasm target/wasm32-wasip1/release/wasm-service.wasm --target instance\n  ",
     "pixelsmith deploy --repo https://github.com/me/pixel-deploy.git --branch main\n\n",
-    "My Apps has no documented update call: an existing app is deleted and created again (its URL\n",
-    "can change). Instances are updated with PATCH (update + restart).\n\n",
+    "An existing My App keeps its id and URL: the new module is pushed to its branch and the app is\n",
+    "restarted through OSC's MCP server (restart-my-app), so it clones the branch again. It is never\n",
+    "deleted implicitly: an app that clones another repository or branch is left alone unless you\n",
+    "pass --recreate, which deletes it and creates it again (its URL changes; the plan says so).\n",
+    "Instances are updated with PATCH (update + restart); their URL follows the name.\n\n",
+    "The OSC token is checked first (a lookup), before anything is built or pushed. Progress and\n",
+    "log lines go to stderr as `[seconds] LEVEL step: message`; --quiet keeps only errors there,\n",
+    "--json prints exactly one JSON document on stdout.\n\n",
     env_help!()
 ))]
 pub struct DeployArgs {
@@ -107,6 +130,10 @@ pub struct DeployArgs {
     /// Update the deployment even when the module did not change.
     #[arg(long)]
     pub force: bool,
+    /// Delete the existing deployment and create it again instead of updating it in place. Its
+    /// id and URL change. Needed when an existing My App clones another repository or branch.
+    #[arg(long)]
+    pub recreate: bool,
     /// Give OSC the git token (GITHUB_TOKEN/GIT_TOKEN) so it can clone a private repository.
     #[arg(long)]
     pub send_git_token: bool,
@@ -169,9 +196,9 @@ pub struct ListArgs {
     pub osc: Connection,
 }
 
-/// The runtime for one subcommand, with logs on stderr (`RUST_LOG`, default info).
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    crate::runner::cli::init_logging();
+/// The runtime for one subcommand, with the one stderr log format (`log`).
+fn runtime(osc: &Connection) -> anyhow::Result<tokio::runtime::Runtime> {
+    log::init(osc.quiet);
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
@@ -182,8 +209,46 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints a subcommand's outcome: with `--json` exactly one document (the result, or the error
+/// as `{"error": {"code", "message"}}`), otherwise `human`'s text unless it gives none. An error
+/// is returned either way, for the message on stderr and exit code 2.
+fn emit<T: serde::Serialize>(
+    osc: &Connection,
+    outcome: anyhow::Result<T>,
+    human: impl FnOnce(&T) -> Option<String>,
+) -> anyhow::Result<ExitCode> {
+    match outcome {
+        Ok(value) => {
+            if osc.json {
+                print_json(&value)?;
+            } else if let Some(text) = human(&value) {
+                print!("{}", scrub(&text));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            if osc.json {
+                let code = err.downcast_ref::<Error>().map_or("error", Error::code);
+                print_json(&serde_json::json!({
+                    "error": { "code": code, "message": format!("{err:#}") }
+                }))?;
+            }
+            Err(err)
+        }
+    }
+}
+
 /// `pixelsmith deploy`.
 pub fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
+    let quiet = args.osc.quiet;
+    let outcome = run_deploy(&args);
+    emit(&args.osc, outcome, |report| {
+        (!quiet).then(|| render_report(report))
+    })
+}
+
+fn run_deploy(args: &DeployArgs) -> anyhow::Result<DeployReport> {
+    let runtime = runtime(&args.osc)?;
     let module = match &args.wasm {
         Some(path) => ModuleSource::Wasm(path.clone()),
         None => ModuleSource::Build(args.project.clone()),
@@ -193,6 +258,7 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
     opts.branch = args.branch.clone();
     opts.dry_run = args.dry_run;
     opts.force = args.force;
+    opts.recreate = args.recreate;
     opts.send_git_token = args.send_git_token;
     opts.wait_timeout = Duration::from_secs(args.wait_timeout);
     opts.git_timeout = Duration::from_secs(args.git_timeout);
@@ -203,27 +269,14 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         Err(err) => return Err(err.into()),
     };
     let target = client.as_ref().map(|c| AnyTarget::new(c, args.osc.target));
-    let progress = |p: Progress| {
-        eprintln!(
-            "[{:>6.1} s] {:?}: {}",
-            p.elapsed.as_secs_f64(),
-            p.step,
-            p.message
-        );
-    };
-    let report = runtime()?.block_on(deploy::deploy(
+    let progress = |p: Progress| log::progress(&p);
+    Ok(runtime.block_on(deploy::deploy(
         target.as_ref(),
         args.osc.target,
         &opts,
         &progress,
         &CancellationToken::new(),
-    ))?;
-    if args.osc.json {
-        print_json(&report)?;
-    } else {
-        print!("{}", scrub(&render_report(&report)));
-    }
-    Ok(ExitCode::SUCCESS)
+    ))?)
 }
 
 /// The deploy report for people.
@@ -305,80 +358,72 @@ fn manage<T, F>(osc: &Connection, call: F) -> anyhow::Result<T>
 where
     F: AsyncFnOnce(&AnyTarget<'_>) -> Result<T, Error>,
 {
+    let runtime = runtime(osc)?;
     let client = osc.client()?;
     let target = AnyTarget::new(&client, osc.target);
-    Ok(runtime()?.block_on(call(&target))?)
+    Ok(runtime.block_on(call(&target))?)
 }
 
 /// `pixelsmith deployment-status`.
 pub fn status(args: NameArgs) -> anyhow::Result<ExitCode> {
-    let d = manage(&args.osc, async |t| manage::status(t, &args.name).await)?;
-    if args.osc.json {
-        print_json(&d)?;
-    } else {
-        println!("{}", scrub(&render_deployment(&d)));
-    }
-    Ok(ExitCode::SUCCESS)
+    let d = manage(&args.osc, async |t| manage::status(t, &args.name).await);
+    emit(&args.osc, d, |d| {
+        Some(format!("{}\n", render_deployment(d)))
+    })
 }
 
 /// `pixelsmith deployment-logs`.
 pub fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
     let logs = manage(&args.osc, async |t| {
         manage::logs(t, &args.name, args.lines).await
-    })?;
-    if args.osc.json {
-        print_json(&logs)?;
-    } else {
-        println!("{}", logs.text);
-    }
-    Ok(ExitCode::SUCCESS)
+    });
+    emit(&args.osc, logs, |logs| Some(format!("{}\n", logs.text)))
 }
 
 /// `pixelsmith restart-deployment`.
 pub fn restart(args: NameArgs) -> anyhow::Result<ExitCode> {
-    let d = manage(&args.osc, async |t| manage::restart(t, &args.name).await)?;
-    if args.osc.json {
-        print_json(&d)?;
-    } else {
-        println!("restarted: {}", scrub(&render_deployment(&d)));
-    }
-    Ok(ExitCode::SUCCESS)
+    let quiet = args.osc.quiet;
+    let d = manage(&args.osc, async |t| manage::restart(t, &args.name).await);
+    emit(&args.osc, d, |d| {
+        (!quiet).then(|| format!("restarted: {}\n", render_deployment(d)))
+    })
 }
 
 /// `pixelsmith remove-deployment`.
 pub fn remove(args: RemoveArgs) -> anyhow::Result<ExitCode> {
+    let quiet = args.osc.quiet;
     // Refuse before anything else (even before reading the token) when not confirmed.
-    manage::check_confirmation(&args.name, args.confirm.as_deref())?;
-    let d = manage(&args.osc, async |t| {
-        manage::remove(t, &args.name, args.confirm.as_deref()).await
-    })?;
-    if args.osc.json {
-        print_json(&d)?;
-    } else {
-        println!("removed: {}", scrub(&render_deployment(&d)));
-    }
-    Ok(ExitCode::SUCCESS)
+    let removed = manage::check_confirmation(&args.name, args.confirm.as_deref())
+        .map_err(anyhow::Error::from)
+        .and_then(|()| {
+            manage(&args.osc, async |t| {
+                manage::remove(t, &args.name, args.confirm.as_deref()).await
+            })
+        });
+    emit(&args.osc, removed, |d| {
+        (!quiet).then(|| format!("removed: {}\n", render_deployment(d)))
+    })
 }
 
 /// `pixelsmith list-deployments`.
 pub fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
-    let all = manage(&args.osc, async |t| manage::list(t).await)?;
-    if args.osc.json {
-        print_json(&all)?;
-    } else if all.is_empty() {
-        println!("no {}s", args.osc.target.noun());
-    } else {
-        for d in &all {
-            println!("{}", scrub(&render_deployment(d)));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let noun = args.osc.target.noun();
+    let all = manage(&args.osc, async |t| manage::list(t).await);
+    emit(&args.osc, all, |all| {
+        Some(if all.is_empty() {
+            format!("no {noun}s\n")
+        } else {
+            all.iter()
+                .map(|d| format!("{}\n", render_deployment(d)))
+                .collect()
+        })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::osc::client::TOKEN_ENV;
+    use crate::osc::client::{DEFAULT_MCP_URL, TOKEN_ENV};
     use clap::Parser;
 
     #[derive(Debug, Parser)]
@@ -412,5 +457,28 @@ mod tests {
     #[test]
     fn token_env_name_is_documented() {
         assert!(ENV_HELP.contains(TOKEN_ENV));
+        assert!(ENV_HELP.contains(crate::osc::client::MCP_URL_ENV));
+        assert!(ENV_HELP.contains(DEFAULT_MCP_URL));
+    }
+
+    #[test]
+    fn the_mcp_url_has_a_default_and_an_override() {
+        let t = T::try_parse_from(["t"]).unwrap();
+        assert_eq!(
+            t.osc.config().unwrap().endpoints.mcp.as_str(),
+            DEFAULT_MCP_URL
+        );
+        let t = T::try_parse_from(["t", "--mcp-url", "http://127.0.0.1:7/mcp"]).unwrap();
+        assert_eq!(
+            t.osc.config().unwrap().endpoints.mcp.as_str(),
+            "http://127.0.0.1:7/mcp"
+        );
+        assert!(
+            T::try_parse_from(["t", "--mcp-url", "ftp://x"])
+                .unwrap()
+                .osc
+                .config()
+                .is_err()
+        );
     }
 }

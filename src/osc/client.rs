@@ -26,8 +26,14 @@ pub const TOKEN_ENV: &str = "OSC_ACCESS_TOKEN";
 /// The environment used when none is given.
 pub const DEFAULT_ENVIRONMENT: &str = "prod";
 
-/// Base URLs of the three platform services. The wasm runner's instance API is not here: its
-/// `apiUrl` is read from the catalog at run time, never hard-coded.
+/// OSC's own MCP server, its `apps` category surface (which lists the My Apps tools directly).
+/// The same server's top-level endpoint, `https://mcp.osaas.io/mcp`, works too (its
+/// `osc_call_tool` dispatches to them). One URL for every environment (inferred: only the public
+/// one is documented).
+pub const DEFAULT_MCP_URL: &str = "https://mcp.osaas.io/mcp/category/apps";
+
+/// Base URLs of the platform services. The wasm runner's instance API is not here: its `apiUrl`
+/// is read from the catalog at run time, never hard-coded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
     /// My Apps: `https://deploy.svc.{env}.osaas.io`.
@@ -36,6 +42,9 @@ pub struct Endpoints {
     pub catalog: Url,
     /// Service access tokens: `https://token.svc.{env}.osaas.io`.
     pub token: Url,
+    /// OSC's own MCP server (Streamable HTTP), for what the REST API lacks: restarting a My App
+    /// and reading its logs. Default [`DEFAULT_MCP_URL`].
+    pub mcp: Url,
 }
 
 impl Endpoints {
@@ -55,7 +64,16 @@ impl Endpoints {
             deploy: url("deploy")?,
             catalog: url("catalog")?,
             token: url("token")?,
+            mcp: parse_base(DEFAULT_MCP_URL, "MCP")?,
         })
+    }
+
+    /// Replaces the MCP server URL when one is given (`--mcp-url` or `OSC_MCP_URL`).
+    pub fn with_mcp(mut self, mcp: Option<&str>) -> Result<Self> {
+        if let Some(u) = mcp {
+            self.mcp = parse_base(u, "MCP")?;
+        }
+        Ok(self)
     }
 
     /// Replaces the base URLs that are given (flags or `OSC_DEPLOY_URL` / `OSC_CATALOG_URL` /
@@ -155,16 +173,18 @@ impl ClientConfig {
     }
 
     /// The configuration the environment describes: `OSC_ENVIRONMENT` (default `prod`), and the
-    /// overrides `OSC_DEPLOY_URL`, `OSC_CATALOG_URL`, `OSC_TOKEN_URL`. (The CLI reads the same
-    /// variables through its flags; the MCP server has no flags for them.)
+    /// overrides `OSC_DEPLOY_URL`, `OSC_CATALOG_URL`, `OSC_TOKEN_URL`, `OSC_MCP_URL`. (The CLI
+    /// reads the same variables through its flags; the MCP server has no flags for them.)
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let env = var(ENVIRONMENT_ENV).unwrap_or_else(|| DEFAULT_ENVIRONMENT.to_owned());
-        let endpoints = Endpoints::for_environment(&env)?.with_overrides(
-            var(DEPLOY_URL_ENV).as_deref(),
-            var(CATALOG_URL_ENV).as_deref(),
-            var(TOKEN_URL_ENV).as_deref(),
-        )?;
+        let endpoints = Endpoints::for_environment(&env)?
+            .with_overrides(
+                var(DEPLOY_URL_ENV).as_deref(),
+                var(CATALOG_URL_ENV).as_deref(),
+                var(TOKEN_URL_ENV).as_deref(),
+            )?
+            .with_mcp(var(MCP_URL_ENV).as_deref())?;
         Ok(Self::new(endpoints))
     }
 }
@@ -177,6 +197,8 @@ pub const DEPLOY_URL_ENV: &str = "OSC_DEPLOY_URL";
 pub const CATALOG_URL_ENV: &str = "OSC_CATALOG_URL";
 /// Environment variable overriding the token service's base URL.
 pub const TOKEN_URL_ENV: &str = "OSC_TOKEN_URL";
+/// Environment variable overriding OSC's MCP server URL.
+pub const MCP_URL_ENV: &str = "OSC_MCP_URL";
 
 /// Which token a call carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,6 +331,16 @@ impl OscClient {
     /// The retry policy in use (the create-after-lookup loops share it).
     pub fn retry_policy(&self) -> RetryPolicy {
         self.config.retry
+    }
+
+    /// The time limit of one call.
+    pub fn request_timeout(&self) -> Duration {
+        self.config.request_timeout
+    }
+
+    /// The personal access token, for the MCP client's `Authorization` header.
+    pub(crate) fn pat(&self) -> &Secret {
+        &self.pat
     }
 
     /// Sends `call`, retrying transient failures of idempotent calls with backoff. A service-token

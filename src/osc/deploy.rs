@@ -1,7 +1,13 @@
-//! The deploy flow: get a checked module (`module`), publish it as `main.wasm` on the deploy
-//! branch (`git`), look the deployment up by name and create or update it, wait until it runs
-//! (`wait`), and verify the live URL (`verify`). A dry run goes through the same steps reading
-//! only (git ls-remote/fetch into a temporary repository, OSC lookups) and returns the plan.
+//! The deploy flow: look the deployment up by name (the first OSC call, so a refused token stops
+//! the deploy before anything is built or pushed), refuse a My App that clones another repository
+//! or branch unless asked to re-create it, get a checked module (`module`), work out the
+//! publish of `main.wasm` on the deploy branch (`git`), decide (create, keep, update in place, or
+//! re-create on request), check that the update can be made, push, apply, wait until it runs
+//! (`wait`), and verify the live URL (`verify`). A dry run goes through the same steps reading only
+//! (git ls-remote/fetch into a temporary repository, OSC lookups) and returns the plan.
+//!
+//! A deployment is never deleted implicitly: an existing My App is updated in place (restarted
+//! through OSC's MCP server, keeping its id and URL); only `recreate` deletes and creates it.
 //!
 //! Progress goes to a callback at least every [`HEARTBEAT`] while something runs.
 
@@ -11,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::error::{Error, Result};
-use super::git::{self, Published, Remote};
+use super::git::{self, GitSource, Prepared, PublishSpec, Published, Remote};
 use super::module::{self, Module};
 use super::progress::Reporter;
 pub use super::progress::{HEARTBEAT, Progress, ProgressFn, Step};
@@ -58,6 +64,9 @@ pub struct DeployOptions {
     pub dry_run: bool,
     /// Update the deployment even when the module did not change.
     pub force: bool,
+    /// Delete an existing deployment and create it again (its id and URL change) instead of
+    /// updating it in place. Never done without this.
+    pub recreate: bool,
     /// Send the git token to OSC so it can clone a private repository.
     pub send_git_token: bool,
     /// Limit for waiting until it runs and answers.
@@ -77,6 +86,7 @@ impl DeployOptions {
             branch: git::DEFAULT_BRANCH.to_owned(),
             dry_run: false,
             force: false,
+            recreate: false,
             send_git_token: false,
             wait_timeout: DEFAULT_WAIT,
             git_timeout: DEFAULT_GIT_TIMEOUT,
@@ -89,7 +99,10 @@ enum Decision {
     Create,
     /// It runs and the module did not change.
     Keep(Deployment),
+    /// In place: PATCH for an instance, a restart for a My App; id and URL stay.
     Update(Deployment),
+    /// Delete and create again, on the user's request only.
+    Recreate(Deployment),
 }
 
 fn ms(since: Instant) -> Option<u64> {
@@ -117,10 +130,16 @@ pub async fn deploy<T: Target>(
         ..DeployReport::default()
     };
 
-    // 1. The module.
-    let module = obtain_module(&reporter, opts, &mut report, cancel).await?;
+    // 1. The credentials, with the lookup: nothing is built or pushed for a refused token.
+    let began = Instant::now();
+    let existing = match target {
+        Some(target) => Some(look_up(&reporter, target, kind, opts, &mut report).await?),
+        None => None,
+    };
+    report.timings.deploy_ms = ms(began);
 
-    // 2. Publish.
+    // 2. What OSC will clone; a My App that clones something else is left alone (before the
+    //    build, which can take minutes).
     let remote_text = match &opts.repo {
         Some(repo) => repo.clone(),
         None => git::origin_of(&opts.source_dir, opts.git_timeout).await?,
@@ -133,11 +152,29 @@ pub async fn deploy<T: Target>(
             remote.display()
         ));
     }
-    report.publish = publish(&reporter, opts, &remote, module.as_ref(), &mut report).await?;
     let spec = spec(opts, &remote, &mut report)?;
+    if let Some(Some(d)) = &existing
+        && kind == TargetKind::Myapp
+        && !opts.recreate
+    {
+        super::myapps::ensure_same_source(d, &spec)?;
+    }
 
-    // 3. Look up, then create or update.
-    let Some(target) = target else {
+    // 3. The module.
+    let module = obtain_module(&reporter, opts, &mut report, cancel).await?;
+
+    // 4. Work out the publish (reads only), then decide.
+    let source = git::source_commit(&opts.source_dir, opts.git_timeout).await;
+    let publish_spec = module.as_ref().map(|m| PublishSpec {
+        remote: &remote,
+        branch: &opts.branch,
+        module: &m.bytes,
+        source: &source,
+        timeout: opts.git_timeout,
+        dry_run: opts.dry_run,
+    });
+    let prepared = prepare(&reporter, opts, &remote, publish_spec.as_ref(), &mut report).await?;
+    let Some((target, existing)) = target.zip(existing) else {
         report.plan.push(format!(
             "look up {} '{}' on OSC (not done: OSC_ACCESS_TOKEN is not set); create it with \
              gitHubUrl {}, or update it if it exists: {}",
@@ -150,39 +187,58 @@ pub async fn deploy<T: Target>(
         report.action = "would create or update".into();
         return Ok(finish(report, &reporter));
     };
-    let began = Instant::now();
-    reporter.say(
-        Step::Deploy,
-        format!("looking up {} '{}'", kind.noun(), opts.name),
-    );
-    let existing = reporter
-        .beat(Step::Deploy, "looking up", target.find(&opts.name))
-        .await?;
-    let unchanged = report.publish.as_ref().is_some_and(|p| !p.new_commit);
-    // A deployment that runs from another repository or branch must be pointed at this one,
-    // even when this branch already held the module.
-    let same_source = |d: &Deployment| d.git_url.as_ref().is_none_or(|u| *u == spec.git_url);
+    let changed = prepared.as_ref().is_none_or(Prepared::changed);
+    let same_source = |d: &Deployment| {
+        d.git_url
+            .as_ref()
+            .is_none_or(|u| GitSource::parse(u).same_as(&GitSource::parse(&spec.git_url)))
+    };
     let decision = match existing {
         None => Decision::Create,
-        Some(d) if unchanged && same_source(&d) && d.state == State::Running && !opts.force => {
+        Some(d) if opts.recreate => Decision::Recreate(d),
+        Some(d) if !changed && same_source(&d) && d.state == State::Running && !opts.force => {
             Decision::Keep(d)
         }
         Some(d) => Decision::Update(d),
     };
+    if let Decision::Update(d) = &decision {
+        // Before anything is pushed: a My App's restart needs OSC's MCP server.
+        let began = Instant::now();
+        reporter.say(
+            Step::Deploy,
+            format!(
+                "checking that {} '{}' can be updated in place",
+                kind.noun(),
+                d.name
+            ),
+        );
+        reporter
+            .beat(Step::Deploy, "checking", target.check_update(d))
+            .await?;
+        report.timings.deploy_ms = report.timings.deploy_ms.map(|t| t + ms(began).unwrap_or(0));
+    }
     if opts.dry_run {
+        report.publish = prepared.as_ref().map(Prepared::published);
         return Ok(plan_only(report, &reporter, opts, kind, &spec, decision));
     }
-    let deployment = apply(&reporter, target, opts, kind, &spec, decision, &mut report).await?;
-    report.timings.deploy_ms = ms(began);
 
-    // 4. Wait until it runs.
+    // 5. Push, then create or update.
+    report.publish = match prepared {
+        Some(prepared) => Some(push(&reporter, opts, &remote, prepared, &mut report).await?),
+        None => None,
+    };
+    let began = Instant::now();
+    let deployment = apply(&reporter, target, opts, kind, &spec, decision, &mut report).await?;
+    report.timings.deploy_ms = Some(report.timings.deploy_ms.unwrap_or(0) + ms(began).unwrap_or(0));
+
+    // 6. Wait until it runs.
     let deadline = Instant::now() + opts.wait_timeout;
     let began = Instant::now();
     let deployment =
         wait::until_running(&reporter, target, &deployment, deadline, &mut report.notes).await?;
     report.timings.wait_ms = ms(began);
 
-    // 5. Verify the live URL.
+    // 7. Verify the live URL.
     let url = deployment.url.clone().ok_or_else(|| Error::BadResponse {
         op: format!("read the URL of '{}'", opts.name),
         detail: "OSC reports no URL for the deployment".into(),
@@ -212,6 +268,40 @@ pub async fn deploy<T: Target>(
     report.deployment = Some(deployment);
     report.verification = Some(verification);
     Ok(finish(report, &reporter))
+}
+
+/// The first call to OSC: finds the deployment by name, which also proves the token is accepted
+/// (a refused token ends the deploy here, before anything is built or pushed). When there is none
+/// yet, adds what the target would set up first to the plan.
+async fn look_up<T: Target>(
+    reporter: &Reporter<'_>,
+    target: &T,
+    kind: TargetKind,
+    opts: &DeployOptions,
+    report: &mut DeployReport,
+) -> Result<Option<Deployment>> {
+    let (noun, name) = (kind.noun(), &opts.name);
+    reporter.say(
+        Step::Deploy,
+        format!("checking the OSC credentials: looking up {noun} '{name}'"),
+    );
+    let existing = reporter
+        .beat(Step::Deploy, "looking up", target.find(name))
+        .await?;
+    report.plan.push(match &existing {
+        None => format!("looked up {noun} '{name}' on OSC (token accepted): none exists yet"),
+        Some(d) => format!(
+            "looked up {noun} '{name}' on OSC (token accepted): id {}, {}{}",
+            d.id,
+            d.status_text(),
+            d.url.as_ref().map(|u| format!(", {u}")).unwrap_or_default()
+        ),
+    });
+    if existing.is_none() || opts.recreate {
+        let steps = target.prerequisites().await?;
+        report.plan.extend(steps);
+    }
+    Ok(existing)
 }
 
 /// Builds or checks the module; in a dry run a build is only planned.
@@ -258,55 +348,66 @@ async fn obtain_module(
     Ok(Some(module))
 }
 
-/// Commits and pushes the module (a dry run only finds out whether a commit would be made).
-async fn publish(
+/// Works out the publish: fetches the branch and stages the module, so whether a commit is
+/// needed is known before anything is pushed. Without a module (a dry run that would build), only
+/// plans it.
+async fn prepare<'a>(
     reporter: &Reporter<'_>,
     opts: &DeployOptions,
     remote: &Remote,
-    module: Option<&Module>,
+    spec: Option<&'a PublishSpec<'a>>,
     report: &mut DeployReport,
-) -> Result<Option<Published>> {
-    let source = git::source_commit(&opts.source_dir, opts.git_timeout).await;
+) -> Result<Option<Prepared<'a>>> {
     let at = format!("branch {} of {}", opts.branch, remote.display());
-    let Some(module) = module else {
+    let Some(spec) = spec else {
         report.plan.push(format!(
             "commit the built module as main.wasm (the only .wasm) on {at}, with source commit \
-             {source} and the module's sha256 in the message, and push it (no commit if the \
-             module is unchanged)"
+             {} and the module's sha256 in the message, and push it (no commit if the module is \
+             unchanged)",
+            git::source_commit(&opts.source_dir, opts.git_timeout).await
         ));
         return Ok(None);
     };
+    reporter.say(Step::Publish, format!("reading {at}"));
+    let prepared = reporter
+        .beat(Step::Publish, "git is working", git::prepare(spec))
+        .await?;
+    if opts.dry_run {
+        let sha = prepared.published().sha256;
+        report.plan.push(if prepared.changed() {
+            format!("commit main.wasm (sha256 {sha}) as the only .wasm on {at} and push it")
+        } else {
+            format!("no commit needed: {at} already holds this module ({sha})")
+        });
+    }
+    Ok(Some(prepared))
+}
+
+/// Commits and pushes what [`prepare`] staged (nothing when the module is unchanged).
+async fn push(
+    reporter: &Reporter<'_>,
+    opts: &DeployOptions,
+    remote: &Remote,
+    prepared: Prepared<'_>,
+    report: &mut DeployReport,
+) -> Result<Published> {
     let began = Instant::now();
-    reporter.say(Step::Publish, format!("publishing main.wasm to {at}"));
-    let spec = git::PublishSpec {
-        remote,
-        branch: &opts.branch,
-        module: &module.bytes,
-        source: &source,
-        timeout: opts.git_timeout,
-        dry_run: opts.dry_run,
-    };
+    let at = format!("branch {} of {}", opts.branch, remote.display());
+    if prepared.changed() {
+        reporter.say(Step::Publish, format!("pushing main.wasm to {at}"));
+    }
     let published = reporter
-        .beat(Step::Publish, "git is working", git::publish(&spec))
+        .beat(Step::Publish, "git is working", prepared.push())
         .await?;
     let tip = published.commit.as_deref().unwrap_or("?");
     let sha = &published.sha256;
-    report
-        .plan
-        .push(match (opts.dry_run, published.new_commit) {
-            (true, true) => {
-                format!("commit main.wasm (sha256 {sha}) as the only .wasm on {at} and push it")
-            }
-            (true, false) => format!("no commit needed: {at} already holds this module ({sha})"),
-            (false, true) => {
-                format!("committed main.wasm (sha256 {sha}) on {at} as {tip} and pushed it")
-            }
-            (false, false) => format!("no new commit: {at} already holds this module at {tip}"),
-        });
-    if !opts.dry_run {
-        report.timings.publish_ms = ms(began);
-    }
-    Ok(Some(published))
+    report.plan.push(if published.new_commit {
+        format!("committed main.wasm (sha256 {sha}) on {at} as {tip} and pushed it")
+    } else {
+        format!("no new commit: {at} already holds this module at {tip}")
+    });
+    report.timings.publish_ms = ms(began);
+    Ok(published)
 }
 
 /// What OSC is asked to run: the name and the git URL, with the git token only if asked for.
@@ -365,12 +466,26 @@ fn plan_only(
         ),
         Decision::Update(d) => (
             format!(
-                "update {noun} '{name}' (id {}, now {}): {}",
+                "update {noun} '{name}' in place (id {}, now {}; checked: it can be): {}",
                 d.id,
                 d.status_text(),
                 kind.update_note()
             ),
             "would update",
+            Some(d),
+        ),
+        Decision::Recreate(d) => (
+            format!(
+                "re-create {noun} '{name}' (--recreate): delete id {} and create it again with \
+                 gitHubUrl {}; THE URL WILL CHANGE{}",
+                d.id,
+                spec.git_url,
+                d.url
+                    .as_ref()
+                    .map(|u| format!(" ({u} stops answering)"))
+                    .unwrap_or_default()
+            ),
+            "would re-create",
             Some(d),
         ),
     };
@@ -381,7 +496,8 @@ fn plan_only(
     finish(report, reporter)
 }
 
-/// Creates, updates or keeps the deployment as decided; records the action in `report`.
+/// Creates, updates, re-creates or keeps the deployment as decided; records the action in
+/// `report`.
 async fn apply<T: Target>(
     reporter: &Reporter<'_>,
     target: &T,
@@ -401,6 +517,11 @@ async fn apply<T: Target>(
             report
                 .plan
                 .push(format!("created {noun} '{name}' (id {})", created.id));
+            if opts.recreate {
+                report
+                    .notes
+                    .push("--recreate: there was nothing to re-create, so it was created".into());
+            }
             (created, "created")
         }
         Decision::Keep(existing) => {
@@ -417,37 +538,50 @@ async fn apply<T: Target>(
         Decision::Update(existing) => {
             reporter.say(
                 Step::Deploy,
-                format!("updating {noun} '{name}': {}", kind.update_note()),
+                format!("updating {noun} '{name}' in place: {}", kind.update_note()),
             );
             let (updated, method) = reporter
                 .beat(Step::Deploy, "updating", target.update(&existing, spec))
                 .await?;
-            let action = match &method {
-                UpdateMethod::Patched => {
-                    report.plan.push(format!(
-                        "updated {noun} '{name}' with PATCH (update + restart)"
-                    ));
-                    "updated"
-                }
-                UpdateMethod::Recreated { old_id, old_url } => {
-                    report.plan.push(format!(
-                        "re-created {noun} '{name}': deleted id {old_id} and created id {} (My \
-                         Apps has no documented update)",
-                        updated.id
-                    ));
-                    if old_url.is_some() && old_url != &updated.url {
-                        report.notes.push(format!(
-                            "the URL changed from {} to {} because My Apps can only delete and \
-                             create again",
-                            old_url.as_deref().unwrap_or("?"),
-                            updated.url.as_deref().unwrap_or("?")
-                        ));
-                    }
-                    "re-created"
-                }
-            };
+            report.plan.push(match method {
+                UpdateMethod::Restarted => format!(
+                    "restarted {noun} '{name}' through OSC's MCP server (restart-my-app) so it \
+                     clones branch {} again; id {} and its URL are kept",
+                    opts.branch, updated.id
+                ),
+                _ => format!("updated {noun} '{name}' with PATCH (update + restart)"),
+            });
             report.update = Some(method);
-            (updated, action)
+            (updated, "updated")
+        }
+        Decision::Recreate(existing) => {
+            reporter.say(
+                Step::Deploy,
+                format!(
+                    "re-creating {noun} '{name}' (--recreate): deleting it and creating it again"
+                ),
+            );
+            let (created, method) = reporter
+                .beat(
+                    Step::Deploy,
+                    "re-creating",
+                    target.recreate(&existing, spec),
+                )
+                .await?;
+            report.plan.push(format!(
+                "re-created {noun} '{name}' (--recreate): deleted id {} and created id {}",
+                existing.id, created.id
+            ));
+            if existing.url != created.url {
+                report.notes.push(format!(
+                    "the URL changed from {} to {} because --recreate deleted the deployment and \
+                     created it again",
+                    existing.url.as_deref().unwrap_or("?"),
+                    created.url.as_deref().unwrap_or("?")
+                ));
+            }
+            report.update = Some(method);
+            (created, "re-created")
         }
     };
     report.action = action.to_owned();

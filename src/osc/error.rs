@@ -99,8 +99,28 @@ pub enum Error {
         /// The name looked for.
         name: String,
     },
-    /// The target has no documented API for this operation.
+    /// The target has no documented API for this operation, or OSC's MCP server does not offer
+    /// the tool it needs.
     Unsupported(String),
+    /// A tool of OSC's MCP server answered with an error result.
+    ToolFailed {
+        /// What we were doing ("restart My App 'x'").
+        op: String,
+        /// The tool called.
+        tool: String,
+        /// The tool's message.
+        message: String,
+    },
+    /// The existing My App clones another repository or branch, which only re-creating it could
+    /// change; nothing is changed without `--recreate`.
+    SourceMismatch {
+        /// The deployment.
+        name: String,
+        /// What it clones now (as OSC reports it).
+        current: String,
+        /// What this deploy publishes to.
+        wanted: String,
+    },
     /// `remove-deployment` was not confirmed with the exact name.
     ConfirmMismatch {
         /// The deployment to remove.
@@ -193,6 +213,8 @@ impl Error {
             Self::BadResponse { .. } => "bad_response",
             Self::NotFound { .. } => "not_found",
             Self::Unsupported(_) => "unsupported",
+            Self::ToolFailed { .. } => "platform_tool_failed",
+            Self::SourceMismatch { .. } => "source_mismatch",
             Self::ConfirmMismatch { .. } => "confirmation_required",
             Self::Git { .. } => "git_failed",
             Self::ModuleRejected { .. } => "module_rejected",
@@ -237,7 +259,8 @@ impl Error {
             ),
             Self::Unreachable { op, detail } => format!(
                 "{op}: could not reach the service ({detail}); check the network and the base URL \
-                 (--osc-env, --deploy-url/--catalog-url/--token-url or OSC_DEPLOY_URL/OSC_CATALOG_URL/OSC_TOKEN_URL)"
+                 (--osc-env, --deploy-url/--catalog-url/--token-url/--mcp-url or \
+                 OSC_DEPLOY_URL/OSC_CATALOG_URL/OSC_TOKEN_URL/OSC_MCP_URL)"
             ),
             Self::BadResponse { op, detail } => {
                 format!("{op}: unexpected answer, not the documented API: {detail}")
@@ -246,6 +269,20 @@ impl Error {
                 "no {target} named '{name}' exists; list-deployments shows the names that do"
             ),
             Self::Unsupported(msg) => msg.clone(),
+            Self::ToolFailed { op, tool, message } => {
+                format!("{op}: OSC's MCP tool '{tool}' answered with an error: {message}")
+            }
+            Self::SourceMismatch {
+                name,
+                current,
+                wanted,
+            } => format!(
+                "My App '{name}' clones {current}, not {wanted}; a My App's repository cannot be \
+                 changed in place, so deploying there means deleting the app and creating it \
+                 again, which changes its URL. Nothing was pushed or changed. Deploy with \
+                 --recreate (recreate: true in the deploy tool) to accept the new URL, use --repo \
+                 and --branch matching the app, or pick another --name"
+            ),
             Self::ConfirmMismatch { name, given } => match given {
                 None => format!(
                     "removing '{name}' deletes it for good; repeat the exact name to confirm \
@@ -340,6 +377,16 @@ mod tests {
                 name: t(),
             },
             Error::Unsupported(t()),
+            Error::ToolFailed {
+                op: t(),
+                tool: t(),
+                message: t(),
+            },
+            Error::SourceMismatch {
+                name: t(),
+                current: t(),
+                wanted: t(),
+            },
             Error::ConfirmMismatch {
                 name: t(),
                 given: Some(t()),

@@ -132,6 +132,78 @@ impl Remote {
     }
 }
 
+/// A git source as OSC is told to clone it (`<repository>#<branch>`), normalised so that two
+/// spellings of the same source compare equal: scheme and host in lower case, no credentials, no
+/// default port, no trailing `/` or `.git`, ssh and `user@host:path` remotes as the https URL OSC
+/// clones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitSource {
+    /// The normalised repository.
+    pub repo: String,
+    /// The branch after `#`, if one was given.
+    pub branch: Option<String>,
+}
+
+impl GitSource {
+    /// Reads `<repository>[#<branch>]` in any form [`Remote::parse`] accepts.
+    pub fn parse(text: &str) -> Self {
+        let text = text.trim();
+        let (repo, branch) = match text.rsplit_once('#') {
+            Some((repo, branch)) => (repo, Some(branch.trim()).filter(|b| !b.is_empty())),
+            None => (text, None),
+        };
+        Self {
+            repo: normalise_repo(repo),
+            branch: branch.map(str::to_owned),
+        }
+    }
+
+    /// True when both name the same repository and branch. A missing `#branch` means the
+    /// repository's default branch, and OSC has been seen to report `gitHubUrl` without the
+    /// suffix it was given, so a missing branch on either side matches any branch: only two
+    /// different branches that are both named make the sources differ.
+    pub fn same_as(&self, other: &Self) -> bool {
+        self.repo == other.repo
+            && match (&self.branch, &other.branch) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+}
+
+/// The repository part of a git source in one canonical spelling (see [`GitSource`]).
+fn normalise_repo(repo: &str) -> String {
+    let trim = |path: &str| {
+        let path = path.trim_end_matches('/');
+        path.strip_suffix(".git")
+            .unwrap_or(path)
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    if repo.contains("://") {
+        if let Ok(url) = Url::parse(repo) {
+            let scheme = match url.scheme() {
+                // OSC clones ssh remotes over https (see `Remote::parse`).
+                "ssh" | "git+ssh" => "https",
+                other => other,
+            };
+            let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            return format!("{scheme}://{host}{port}{}", trim(url.path()));
+        }
+        return trim(repo);
+    }
+    if let Some((userhost, path)) = scp_like(repo) {
+        let host = userhost.rsplit('@').next().unwrap_or(userhost);
+        return format!(
+            "https://{}/{}",
+            host.to_ascii_lowercase(),
+            trim(path.trim_start_matches('/'))
+        );
+    }
+    trim(repo)
+}
+
 /// `git@github.com:owner/repo.git` → `("git@github.com", "owner/repo.git")`.
 fn scp_like(text: &str) -> Option<(&str, &str)> {
     let (head, path) = text.split_once(':')?;
@@ -218,8 +290,40 @@ async fn validate_branch(branch: &str, timeout: Duration) -> Result<()> {
 }
 
 /// Commits `spec.module` as `main.wasm` (the only `.wasm`) on `spec.branch` of `spec.remote` and
-/// pushes it. Nothing is committed when the tree would not change.
+/// pushes it. Nothing is committed when the tree would not change; a dry run pushes nothing.
 pub async fn publish(spec: &PublishSpec<'_>) -> Result<Published> {
+    let prepared = prepare(spec).await?;
+    if spec.dry_run {
+        return Ok(prepared.published());
+    }
+    prepared.push().await
+}
+
+/// A publish that has been worked out but not pushed: the branch is fetched into a temporary
+/// repository and the new tree is staged, so whether a commit is needed is known before anything
+/// leaves the machine. [`Prepared::push`] finishes it; dropping it pushes nothing.
+pub struct Prepared<'a> {
+    spec: &'a PublishSpec<'a>,
+    work: tempfile::TempDir,
+    branch_existed: bool,
+    /// The branch tip before publishing.
+    commit: Option<String>,
+    changed: bool,
+    sha256: String,
+}
+
+impl std::fmt::Debug for Prepared<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("branch", &self.spec.branch)
+            .field("changed", &self.changed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the branch of `spec.remote` (ls-remote, shallow fetch) into a temporary repository and
+/// stages the module there. Reads only: nothing is committed or pushed.
+pub async fn prepare<'a>(spec: &'a PublishSpec<'a>) -> Result<Prepared<'a>> {
     validate_branch(spec.branch, spec.timeout).await?;
     let work = tempfile::Builder::new()
         .prefix("pixelsmith-publish-")
@@ -230,12 +334,7 @@ pub async fn publish(spec: &PublishSpec<'_>) -> Result<Published> {
         })?;
     let dir = work.path();
     let remote = spec.remote;
-    let mut git = Git::new(
-        dir,
-        remote.token().filter(|_| remote.is_http()),
-        spec.timeout,
-    );
-    git.user = &remote.user;
+    let git = git_for(spec, dir);
     let url = remote.push_url.as_str();
     let reference = format!("refs/heads/{}", spec.branch);
 
@@ -277,44 +376,90 @@ pub async fn publish(spec: &PublishSpec<'_>) -> Result<Published> {
     write_tree(&git, dir, spec.module).await?;
     git.run(&["add", "-A", "."], "stage the module").await?;
     let changed = !branch_existed || !git.succeeds(&["diff", "--cached", "--quiet"]).await?;
-    let sha256 = sha256_hex(spec.module);
-    let published = |commit, new_commit| Published {
-        commit,
-        new_commit,
+    drop(git);
+    Ok(Prepared {
+        spec,
         branch_existed,
-        sha256: sha256.clone(),
-        branch: spec.branch.to_owned(),
-        git_url: remote.osc_git_url(spec.branch),
-    };
-    if !changed || spec.dry_run {
-        return Ok(published(commit, changed));
+        commit,
+        changed,
+        sha256: sha256_hex(spec.module),
+        work,
+    })
+}
+
+/// The git context of a publish: the work folder, the token only for http(s) remotes.
+fn git_for<'a>(spec: &'a PublishSpec<'a>, dir: &Path) -> Git<'a> {
+    let remote = spec.remote;
+    let mut git = Git::new(
+        dir,
+        remote.token().filter(|_| remote.is_http()),
+        spec.timeout,
+    );
+    git.user = &remote.user;
+    git
+}
+
+impl Prepared<'_> {
+    /// Whether publishing makes (or would make) a new commit.
+    pub fn changed(&self) -> bool {
+        self.changed
     }
 
-    ensure_identity(&git).await?;
-    let message = commit_message(&sha256, spec.module.len(), spec.source);
-    git.run(
-        &[
-            "-c",
-            "commit.gpgsign=false",
-            "commit",
-            "-q",
-            "--no-verify",
-            "-m",
-            &message,
-        ],
-        "commit the module",
-    )
-    .await?;
-    let target = format!("HEAD:{reference}");
-    git.run(
-        &["push", "-q", "--no-verify", url, &target],
-        &format!("push {} to {}", spec.branch, remote.display()),
-    )
-    .await?;
-    let tip = git
-        .run(&["rev-parse", "HEAD"], "read the new commit")
+    /// What publishing would do, as a [`Published`] (the tip is the current one).
+    pub fn published(&self) -> Published {
+        self.result(self.commit.clone(), self.changed)
+    }
+
+    fn result(&self, commit: Option<String>, new_commit: bool) -> Published {
+        Published {
+            commit,
+            new_commit,
+            branch_existed: self.branch_existed,
+            sha256: self.sha256.clone(),
+            branch: self.spec.branch.to_owned(),
+            git_url: self.spec.remote.osc_git_url(self.spec.branch),
+        }
+    }
+
+    /// Commits and pushes the staged module; without a change, does nothing.
+    pub async fn push(self) -> Result<Published> {
+        if !self.changed || self.spec.dry_run {
+            return Ok(self.published());
+        }
+        let spec = self.spec;
+        let git = git_for(spec, self.work.path());
+        ensure_identity(&git).await?;
+        let message = commit_message(&self.sha256, spec.module.len(), spec.source);
+        git.run(
+            &[
+                "-c",
+                "commit.gpgsign=false",
+                "commit",
+                "-q",
+                "--no-verify",
+                "-m",
+                &message,
+            ],
+            "commit the module",
+        )
         .await?;
-    Ok(published(Some(tip.trim().to_owned()), true))
+        let target = format!("HEAD:refs/heads/{}", spec.branch);
+        git.run(
+            &[
+                "push",
+                "-q",
+                "--no-verify",
+                spec.remote.push_url.as_str(),
+                &target,
+            ],
+            &format!("push {} to {}", spec.branch, spec.remote.display()),
+        )
+        .await?;
+        let tip = git
+            .run(&["rev-parse", "HEAD"], "read the new commit")
+            .await?;
+        Ok(self.result(Some(tip.trim().to_owned()), true))
+    }
 }
 
 /// Removes every tracked `.wasm`, writes `main.wasm`, and adds the README if there is none.
@@ -567,6 +712,42 @@ mod tests {
         assert!(r.local);
         assert_eq!(r.osc_git_url("b"), "/tmp/x/repo.git#b");
         assert!(Remote::parse("--upload-pack=evil", None).is_err());
+    }
+
+    #[test]
+    fn sources_compare_normalised() {
+        let same = |a: &str, b: &str| GitSource::parse(a).same_as(&GitSource::parse(b));
+        let base = "https://github.com/o/r.git#osc-deploy";
+        for spelling in [
+            "https://github.com/o/r.git#osc-deploy",
+            "HTTPS://GitHub.com/o/r#osc-deploy",
+            "https://github.com/o/r/#osc-deploy",
+            "https://github.com:443/o/r.git/#osc-deploy",
+            "https://x-access-token:ghp_secret_0000@github.com/o/r.git#osc-deploy",
+            "git@github.com:o/r.git#osc-deploy",
+            "ssh://git@github.com/o/r#osc-deploy",
+            // OSC may report the URL without the branch it was given.
+            "https://github.com/o/r",
+            "https://github.com/o/r.git#",
+        ] {
+            assert!(same(base, spelling), "{spelling}");
+            assert!(same(spelling, base), "{spelling}");
+        }
+        for other in [
+            "https://github.com/o/r.git#main",
+            "https://github.com/o/other.git#osc-deploy",
+            "https://gitlab.com/o/r.git#osc-deploy",
+            "https://github.com/o/r.git.git#osc-deploy",
+            "https://github.com:8443/o/r#osc-deploy",
+        ] {
+            assert!(!same(base, other), "{other}");
+        }
+        assert!(same("/srv/git/deploy.git/#b", "/srv/git/deploy#b"));
+        assert!(!same("/srv/git/deploy#b", "/srv/git/deploy2#b"));
+        assert_eq!(
+            GitSource::parse("https://u:p@GitHub.com/o/r.git/#b").repo,
+            "https://github.com/o/r"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use reqwest::{Method, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{Auth, Call, OscClient, join};
+use super::client::{Auth, Call, OscClient, WASM_RUNNER, join};
 use super::error::{Error, Result};
 use super::myapps::with_scheme;
 use super::target::{
@@ -209,12 +209,46 @@ impl Target for Instances<'_> {
         Ok((instance.into_deployment(None), UpdateMethod::Patched))
     }
 
+    async fn recreate(
+        &self,
+        existing: &Deployment,
+        spec: &Spec,
+    ) -> Result<(Deployment, UpdateMethod)> {
+        self.remove(&existing.name).await?;
+        let created = self.create(spec).await?;
+        Ok((
+            created,
+            UpdateMethod::Recreated {
+                old_id: existing.id.clone(),
+                old_url: existing.url.clone(),
+            },
+        ))
+    }
+
+    async fn check_update(&self, _existing: &Deployment) -> Result<()> {
+        // PATCH is documented; the lookup that found the instance already used the service token.
+        Ok(())
+    }
+
+    async fn prerequisites(&self) -> Result<Vec<String>> {
+        Ok(if self.api().await?.is_none() {
+            vec![format!(
+                "subscribe the tenant to {WASM_RUNNER} (POST {}mysubscriptions with \
+                 {{\"services\":[\"{WASM_RUNNER}\"]}}): it is not subscribed yet",
+                self.client.endpoints().catalog
+            )]
+        } else {
+            Vec::new()
+        })
+    }
+
     async fn status(&self, name: &str) -> Result<Deployment> {
         let (api, instance) = self.require(name).await?;
         self.with_health(&api, instance).await
     }
 
-    async fn logs(&self, name: &str) -> Result<String> {
+    async fn logs(&self, name: &str, _tail: usize) -> Result<String> {
+        // The instance API returns the whole log; the caller keeps the tail.
         let (api, _) = self.require(name).await?;
         let call = Call::new(
             Method::GET,

@@ -31,7 +31,7 @@ pub async fn status(target: &AnyTarget<'_>, name: &str) -> Result<Deployment> {
 /// The last `lines` lines of the logs of `name`.
 pub async fn logs(target: &AnyTarget<'_>, name: &str, lines: usize) -> Result<Logs> {
     validate_name(name)?;
-    let text = target.logs(name).await?;
+    let text = target.logs(name, lines.max(1)).await?;
     let all: Vec<&str> = text.lines().collect();
     let skip = all.len().saturating_sub(lines.max(1));
     Ok(Logs {

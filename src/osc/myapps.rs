@@ -1,16 +1,19 @@
 //! The My Apps target: `https://deploy.svc.{env}.osaas.io/myapps` with the personal access token.
 //!
-//! Documented: list, create (`type: "wasm"`), get, delete, and `buildStatus`. Not documented: update,
-//! restart and logs. Update is therefore done explicitly as delete + create with the same name and
-//! repository (the app's id and URL can change, and the report says so); restart and logs answer
-//! with an `Unsupported` error that names the alternative instead of guessing at endpoints.
+//! The REST API documents list, create (`type: "wasm"`), get, delete, and `buildStatus`; it has no
+//! update, restart or logs. Those come from OSC's own MCP server (`platform_mcp`): an update
+//! restarts the app (`restart-my-app`), so the runner clones the deploy branch again and the app
+//! keeps its id and URL; logs are `get-my-app-logs`. An app is never deleted implicitly: only
+//! [`Target::recreate`] (the user's `--recreate`) deletes and creates it, and its URL changes.
 
 use reqwest::Method;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::client::{Auth, Call, OscClient, join};
 use super::error::{Error, Result};
+use super::git::GitSource;
+use super::platform_mcp::{AppRef, GET_TOOL, LOGS_TOOL, PlatformMcp, RESTART_TOOL};
 use super::target::{
     Deployment, Spec, State, Target, TargetKind, UpdateMethod, create_idempotently,
 };
@@ -140,6 +143,76 @@ impl<'a> MyApps<'a> {
     async fn require(&self, name: &str) -> Result<Deployment> {
         self.find(name).await?.ok_or_else(|| not_found(name))
     }
+
+    /// `restart-my-app` with `rebuild: true` where the tool has it: the runner then clones the
+    /// deploy branch again, whatever OSC kept from the last start.
+    async fn restart_app(&self, app: &Deployment) -> Result<()> {
+        let op = format!("restart My App '{}'", app.name);
+        let mcp = PlatformMcp::connect(self.client).await?;
+        let done = mcp
+            .call_for_app(RESTART_TOOL, &op, app_ref(app), &[("rebuild", json!(true))])
+            .await;
+        mcp.close().await;
+        done.map(drop)
+    }
+}
+
+fn app_ref(app: &Deployment) -> AppRef<'_> {
+    AppRef {
+        id: &app.id,
+        name: &app.name,
+    }
+}
+
+/// Refuses to touch an app that clones another repository or branch (compared normalised; see
+/// [`GitSource`]): only re-creating it could change that.
+pub(crate) fn ensure_same_source(existing: &Deployment, spec: &Spec) -> Result<()> {
+    let Some(current) = &existing.git_url else {
+        return Ok(());
+    };
+    if GitSource::parse(current).same_as(&GitSource::parse(&spec.git_url)) {
+        Ok(())
+    } else {
+        Err(Error::SourceMismatch {
+            name: existing.name.clone(),
+            current: current.clone(),
+            wanted: spec.git_url.clone(),
+        })
+    }
+}
+
+/// The log text of a `get-my-app-logs` answer. Its shape is not documented: a JSON answer with a
+/// `logs` (or `text`, `output`, `lines`) field, or a list of lines or of `{message}` records, is
+/// unpacked into lines; anything else is taken as the text itself.
+pub(crate) fn log_text(answer: &str) -> String {
+    fn lines(value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(items) => Some(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Value::String(s) => s.clone(),
+                        Value::Object(o) => ["message", "line", "msg", "log"]
+                            .iter()
+                            .find_map(|k| o.get(*k).and_then(Value::as_str))
+                            .map_or_else(|| item.to_string(), str::to_owned),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            Value::Object(o) => ["logs", "text", "output", "lines"]
+                .iter()
+                .find_map(|k| o.get(*k))
+                .and_then(lines),
+            _ => None,
+        }
+    }
+    serde_json::from_str::<Value>(answer)
+        .ok()
+        .and_then(|v| lines(&v))
+        .unwrap_or_else(|| answer.to_owned())
 }
 
 fn not_found(name: &str) -> Error {
@@ -193,14 +266,25 @@ impl Target for MyApps<'_> {
         existing: &Deployment,
         spec: &Spec,
     ) -> Result<(Deployment, UpdateMethod)> {
-        tracing::info!(name = %existing.name, id = %existing.id, "My Apps has no update call: deleting and creating again");
+        ensure_same_source(existing, spec)?;
+        self.restart_app(existing).await?;
+        let restarted = self.get(&existing.id, &existing.name).await?;
+        Ok((restarted, UpdateMethod::Restarted))
+    }
+
+    async fn recreate(
+        &self,
+        existing: &Deployment,
+        spec: &Spec,
+    ) -> Result<(Deployment, UpdateMethod)> {
+        tracing::info!(name = %existing.name, id = %existing.id, "--recreate: deleting the My App and creating it again");
         self.delete(existing).await?;
         let created = self.create(spec).await.map_err(|err| Error::DeployFailed {
             name: spec.name.clone(),
             status: "deleted".into(),
             hint: format!(
-                "the old app was deleted to be created again, and creating it failed ({err}); \
-                 run deploy again to create it"
+                "--recreate deleted the old app, and creating it again failed ({err}); run \
+                 deploy again to create it"
             ),
         })?;
         Ok((
@@ -212,27 +296,45 @@ impl Target for MyApps<'_> {
         ))
     }
 
+    async fn check_update(&self, existing: &Deployment) -> Result<()> {
+        let op = format!(
+            "check that OSC's MCP server can restart My App '{}'",
+            existing.name
+        );
+        let mcp = PlatformMcp::connect(self.client).await?;
+        let checked = async {
+            mcp.require(RESTART_TOOL, &op)?;
+            if mcp.require(GET_TOOL, &op).is_ok() {
+                // The same app reference the restart will use, proven before anything is pushed.
+                mcp.call_for_app(GET_TOOL, &op, app_ref(existing), &[])
+                    .await?;
+            }
+            Ok(())
+        }
+        .await;
+        mcp.close().await;
+        checked
+    }
+
     async fn status(&self, name: &str) -> Result<Deployment> {
         let app = self.require(name).await?;
         self.get(&app.id, name).await
     }
 
-    async fn logs(&self, name: &str) -> Result<String> {
-        self.require(name).await?;
-        Err(Error::Unsupported(format!(
-            "My Apps has no documented logs API, so the logs of '{name}' cannot be fetched; open \
-             the app in the OSC web console (My Apps), or deploy with --target instance, whose logs \
-             deployment-logs can read"
-        )))
+    async fn logs(&self, name: &str, tail: usize) -> Result<String> {
+        let app = self.require(name).await?;
+        let op = format!("get the logs of My App '{name}'");
+        let mcp = PlatformMcp::connect(self.client).await?;
+        let text = mcp
+            .call_for_app(LOGS_TOOL, &op, app_ref(&app), &[("tail", json!(tail))])
+            .await;
+        mcp.close().await;
+        Ok(log_text(&text?))
     }
 
     async fn restart(&self, name: &str) -> Result<()> {
-        self.require(name).await?;
-        Err(Error::Unsupported(format!(
-            "My Apps has no documented restart call, so '{name}' was not restarted; `deploy` \
-             re-creates the app (delete + create) to make it pick up a new commit, or use \
-             --target instance, which has a documented restart"
-        )))
+        let app = self.require(name).await?;
+        self.restart_app(&app).await
     }
 
     async fn remove(&self, name: &str) -> Result<Deployment> {
@@ -257,5 +359,36 @@ mod tests {
         assert_eq!(d.url.as_deref(), Some("https://abc123.apps.osaas.io"));
         assert_eq!(d.state, State::Starting);
         assert_eq!(d.git_url.as_deref(), Some("https://g/x#b"));
+    }
+
+    #[test]
+    fn log_answers_of_any_likely_shape_become_lines() {
+        assert_eq!(log_text("plain\ntext"), "plain\ntext");
+        assert_eq!(log_text(r#"{"logs":"a\nb"}"#), "a\nb");
+        assert_eq!(log_text(r#"{"lines":["a","b"]}"#), "a\nb");
+        assert_eq!(log_text(r#"[{"message":"a"},{"msg":"b"},"c"]"#), "a\nb\nc");
+        assert_eq!(log_text(r#"{"other":1}"#), r#"{"other":1}"#);
+    }
+
+    #[test]
+    fn the_same_source_in_another_spelling_is_accepted() {
+        let app = |git: &str| Deployment {
+            target: TargetKind::Myapp,
+            name: "pix".into(),
+            id: "abc".into(),
+            url: None,
+            state: State::Running,
+            status: None,
+            git_url: Some(git.into()),
+        };
+        let spec = Spec {
+            name: "pix".into(),
+            git_url: "https://github.com/o/r.git#osc-deploy".into(),
+            git_token: None,
+        };
+        assert!(ensure_same_source(&app("https://GitHub.com/o/r"), &spec).is_ok());
+        let err = ensure_same_source(&app("https://github.com/o/r#main"), &spec).unwrap_err();
+        assert!(matches!(err, Error::SourceMismatch { .. }), "{err}");
+        assert!(err.to_string().contains("--recreate"), "{err}");
     }
 }

@@ -30,6 +30,20 @@ pub enum Step {
     Verify,
 }
 
+impl Step {
+    /// The step's name in lower case, as log lines and JSON show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Build => "build",
+            Self::Check => "check",
+            Self::Publish => "publish",
+            Self::Deploy => "deploy",
+            Self::Wait => "wait",
+            Self::Verify => "verify",
+        }
+    }
+}
+
 /// One progress report.
 #[derive(Debug, Clone)]
 pub struct Progress {

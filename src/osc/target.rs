@@ -55,9 +55,10 @@ impl TargetKind {
     pub fn update_note(self) -> &'static str {
         match self {
             Self::Myapp => {
-                "My Apps has no documented update or restart call, so an existing app is deleted \
-                 and created again with the same name and repository; OSC then clones the new \
-                 commit. Its id and URL can change (the report gives the new URL)."
+                "an existing app keeps its id and URL: it is restarted through OSC's MCP server \
+                 (restart-my-app, as My Apps' REST API has no update or restart), so the runner \
+                 clones the deploy branch again; it is deleted and created again (a new id and \
+                 URL) only with --recreate"
             }
             Self::Instance => {
                 "an existing instance is updated with PATCH /wasm-runnerinstance/{name} \
@@ -141,7 +142,9 @@ pub struct Spec {
 pub enum UpdateMethod {
     /// `PATCH /wasm-runnerinstance/{name}` (documented as update + restart).
     Patched,
-    /// Deleted and created again (My Apps has no documented update); id and URL may change.
+    /// A My App restarted through OSC's MCP server (`restart-my-app`); id and URL stay.
+    Restarted,
+    /// Deleted and created again (asked for with `--recreate`); id and URL may change.
     Recreated {
         /// The id of the app that was deleted.
         old_id: String,
@@ -165,18 +168,37 @@ pub trait Target: Send + Sync {
     /// nothing was created, and a deployment that appeared anyway is returned.
     fn create(&self, spec: &Spec) -> impl Future<Output = Result<Deployment>> + Send;
 
-    /// Makes `existing` run the (new) commit of `spec` (see [`TargetKind::update_note`]).
+    /// Makes `existing` run the (new) commit of `spec` in place, keeping its id and URL (see
+    /// [`TargetKind::update_note`]). Never deletes it.
     fn update(
         &self,
         existing: &Deployment,
         spec: &Spec,
     ) -> impl Future<Output = Result<(Deployment, UpdateMethod)>> + Send;
 
+    /// Deletes `existing` and creates it again from `spec`: its id and URL can change. Only on
+    /// the user's explicit request (`--recreate`).
+    fn recreate(
+        &self,
+        existing: &Deployment,
+        spec: &Spec,
+    ) -> impl Future<Output = Result<(Deployment, UpdateMethod)>> + Send;
+
+    /// Reads only: fails when [`Target::update`] could not be done on `existing` (e.g. OSC's MCP
+    /// server does not offer the restart My Apps need), so a deploy stops before it pushes.
+    fn check_update(&self, existing: &Deployment) -> impl Future<Output = Result<()>> + Send;
+
+    /// Reads only: what the target would set up before the first create (as plan lines).
+    fn prerequisites(&self) -> impl Future<Output = Result<Vec<String>>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
     /// The current state of `name` (fresh from the platform).
     fn status(&self, name: &str) -> impl Future<Output = Result<Deployment>> + Send;
 
-    /// The logs of `name`, as text.
-    fn logs(&self, name: &str) -> impl Future<Output = Result<String>> + Send;
+    /// The logs of `name`, as text; `tail` is how many of the last lines are wanted (a target
+    /// may return more).
+    fn logs(&self, name: &str, tail: usize) -> impl Future<Output = Result<String>> + Send;
 
     /// Restarts `name` so it clones its repository again.
     fn restart(&self, name: &str) -> impl Future<Output = Result<()>> + Send;

@@ -35,7 +35,7 @@ pub(crate) async fn until_running<T: Target>(
             Ok(d) if d.state == State::Running => return Ok(d),
             Ok(d) if d.state == State::Failed => {
                 let logs = target
-                    .logs(name)
+                    .logs(name, FAILURE_LOG_LINES)
                     .await
                     .map(|text| tail(&text, FAILURE_LOG_LINES))
                     .unwrap_or_else(|e| format!("(no logs: {e})"));

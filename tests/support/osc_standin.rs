@@ -6,12 +6,18 @@
 //! - the wasm-runner instance API: `POST/GET /wasm-runnerinstance`,
 //!   `GET/PATCH/DELETE /wasm-runnerinstance/{name}`, `POST /restart/{name}`, `GET /health/{name}`,
 //!   `GET /logs/{name}` (header `x-jwt` with a service token from)
-//! - the token service: `POST /servicetoken`.
+//! - the token service: `POST /servicetoken`;
+//! - OSC's own MCP server (§7), an rmcp Streamable HTTP server with header
+//!   `Authorization: Bearer <PAT>`: the `apps` category surface at `/mcp/category/apps` lists
+//!   `list-my-apps`, `get-my-app {appId}`, `restart-my-app {appId, rebuild?}` and
+//!   `get-my-app-logs {appId, tail}`; the top-level `/mcp` lists `osc_search_tools`,
+//!   `osc_call_tool {name, args}` (which dispatches to those) and `get-mcp-help`.
 //!
 //! Each service listens on its own 127.0.0.1 port, so a client that sends a call to the wrong base
 //! URL fails. Errors are JSON `{reason}`; gateway faults are nginx HTML pages.
 //!
-//! It really runs what is deployed: on create, PATCH and restart it clones the app's git URL
+//! It really runs what is deployed: on create, PATCH and restart (REST or MCP) it clones the app's
+//! git URL
 //! (`<repo>#<branch>`, e.g. a local bare repository), takes the first `*.wasm` file, and serves it
 //! with Pixelsmith's runner emulation (`pixelsmith::runner`) on the app's own 127.0.0.1 port.
 //!
@@ -56,16 +62,24 @@ pub struct Faults {
     /// 401 answers quote the header they were given (as a careless server might), to prove the
     /// client never shows such text unscrubbed.
     pub echo_credentials_in_401: bool,
+    /// My Apps report `gitHubUrl` without the `#branch` they were created with (the platform
+    /// has been seen to do so); the app still clones the branch.
+    pub git_url_without_branch: bool,
+    /// Tools the MCP server does not offer (neither listed nor reachable by `osc_call_tool`).
+    pub mcp_hidden_tools: Vec<String>,
+    /// The MCP server refuses every token (401), as it would a PAT it does not accept.
+    pub mcp_refuses_token: bool,
 }
 
-/// One recorded API call.
+/// One recorded API call. Each MCP tool call is recorded too, as service "mcp", method
+/// "tools/call" and the tool's name as path (status 200, or 400 for an error result).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRecord {
-    /// "deploy", "catalog", "token" or "instance".
+    /// "deploy", "catalog", "token", "instance" or "mcp".
     pub service: &'static str,
-    /// HTTP method.
+    /// HTTP method (or "tools/call").
     pub method: String,
-    /// Path.
+    /// Path (or the tool's name).
     pub path: String,
     /// Status answered.
     pub status: u16,
@@ -132,6 +146,10 @@ pub struct Standin {
     pub catalog_url: String,
     /// Base URL of the token service (`OSC_TOKEN_URL`).
     pub token_url: String,
+    /// OSC's MCP server, `apps` category surface (`OSC_MCP_URL`).
+    pub mcp_url: String,
+    /// OSC's MCP server, top-level endpoint (tools through `osc_call_tool`).
+    pub mcp_root_url: String,
 }
 
 impl Drop for Standin {
@@ -187,11 +205,17 @@ impl Standin {
         // The catalog reports this host as the wasm runner's `apiUrl`.
         let instance_url = listen(gated(instance, "instance"), &shared.stop).await;
         *shared.instance_api.lock().unwrap() = instance_url;
+        let mcp = Router::new()
+            .route_service(MCP_APPS_PATH, mcp_service(&shared, Surface::Apps))
+            .route_service(MCP_ROOT_PATH, mcp_service(&shared, Surface::Root));
+        let mcp_base = listen(gated(mcp, "mcp"), &shared.stop).await;
         Self {
             shared,
             deploy_url,
             catalog_url,
             token_url,
+            mcp_url: format!("{mcp_base}{MCP_APPS_PATH}"),
+            mcp_root_url: format!("{mcp_base}{MCP_ROOT_PATH}"),
         }
     }
 
@@ -262,6 +286,16 @@ impl Standin {
             runtime,
         };
         inner.apps.insert(id, app);
+    }
+
+    /// The id of the app called `name`.
+    pub fn id_of(&self, name: &str) -> Option<String> {
+        let inner = self.shared.inner.lock().unwrap();
+        inner
+            .apps
+            .values()
+            .find(|a| a.name == name)
+            .map(|a| a.id.clone())
     }
 
     /// The URL of the app called `name`.
@@ -342,9 +376,36 @@ async fn gate(
     response
 }
 
-/// `x-jwt: Bearer <unexpired service token>` on the instance API, `x-pat-jwt: Bearer <PAT>`
-/// everywhere else; a 401 `{reason}` otherwise.
+/// `x-jwt: Bearer <unexpired service token>` on the instance API, `Authorization: Bearer <PAT>`
+/// on the MCP server (a 401 with a `WWW-Authenticate` challenge, as OAuth-protected MCP servers
+/// answer), `x-pat-jwt: Bearer <PAT>` everywhere else; a 401 `{reason}` otherwise.
 fn check_auth(shared: &Shared, service: &str, headers: &HeaderMap) -> Option<Response> {
+    if service == "mcp" {
+        let given = header_text(headers, "authorization");
+        let (echo, refuse) = {
+            let faults = shared.faults.lock().unwrap();
+            (faults.echo_credentials_in_401, faults.mcp_refuses_token)
+        };
+        if !refuse && given.as_deref() == Some(format!("Bearer {}", shared.pat).as_str()) {
+            return None;
+        }
+        let said = if echo {
+            format!("invalid token {:?}", given.unwrap_or_default())
+        } else {
+            "invalid or missing token".to_owned()
+        };
+        let challenge = format!(
+            "Bearer realm=\"osc-mcp\", error=\"invalid_token\", error_description={said:?}"
+        );
+        return Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, challenge)],
+                axum::Json(json!({ "error": "invalid_token", "error_description": said })),
+            )
+                .into_response(),
+        );
+    }
     let (name, ok) = if service == "instance" {
         let given = header_text(headers, "x-jwt");
         let valid = given
@@ -432,12 +493,16 @@ fn status_word(app: &App, starting: &'static str) -> &'static str {
 
 // ---------------------------------------------------------------- My Apps
 
-fn myapp_json(app: &App) -> Value {
+fn myapp_json(app: &App, without_branch: bool) -> Value {
+    let git_url = match app.git_url.split_once('#') {
+        Some((repo, _)) if without_branch => repo,
+        _ => app.git_url.as_str(),
+    };
     json!({
         "id": app.id,
         "name": app.name,
         "type": app.app_type,
-        "gitHubUrl": app.git_url,
+        "gitHubUrl": git_url,
         "url": app.url,
         "appDns": app.url.trim_start_matches("http://"),
         "tenantId": "standin-tenant",
@@ -449,20 +514,33 @@ fn find_myapp<'a>(inner: &'a Inner, id: &str) -> Option<&'a App> {
     inner.apps.get(id).filter(|a| a.kind == Kind::MyApp)
 }
 
-async fn list_myapps(State(shared): State<Arc<Shared>>) -> Response {
+fn without_branch(shared: &Shared) -> bool {
+    shared.faults.lock().unwrap().git_url_without_branch
+}
+
+fn all_myapps_json(shared: &Shared) -> Vec<Value> {
+    let strip = without_branch(shared);
     let inner = shared.inner.lock().unwrap();
-    let list: Vec<Value> = inner
+    inner
         .apps
         .values()
         .filter(|a| a.kind == Kind::MyApp)
-        .map(myapp_json)
-        .collect();
-    axum::Json(list).into_response()
+        .map(|a| myapp_json(a, strip))
+        .collect()
+}
+
+fn one_myapp_json(shared: &Shared, id: &str) -> Option<Value> {
+    let strip = without_branch(shared);
+    find_myapp(&shared.inner.lock().unwrap(), id).map(|a| myapp_json(a, strip))
+}
+
+async fn list_myapps(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(all_myapps_json(&shared)).into_response()
 }
 
 async fn get_myapp(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
-    match find_myapp(&shared.inner.lock().unwrap(), &id) {
-        Some(app) => axum::Json(myapp_json(app)).into_response(),
+    match one_myapp_json(&shared, &id) {
+        Some(app) => axum::Json(app).into_response(),
         None => reason(StatusCode::NOT_FOUND, "App not found"),
     }
 }
@@ -757,6 +835,241 @@ async fn instance_logs(
     })
 }
 
+// ---------------------------------------------------------------- OSC's MCP server
+
+/// The `apps` category surface: its tools are listed directly.
+const MCP_APPS_PATH: &str = "/mcp/category/apps";
+/// The top-level endpoint: tools are reached through `osc_call_tool`.
+const MCP_ROOT_PATH: &str = "/mcp";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    Apps,
+    Root,
+}
+
+fn mcp_service(
+    shared: &Arc<Shared>,
+    surface: Surface,
+) -> rmcp::transport::StreamableHttpService<
+    OscMcp,
+    rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
+> {
+    let shared = shared.clone();
+    let config = rmcp::transport::StreamableHttpServerConfig::default()
+        .with_cancellation_token(shared.stop.child_token());
+    rmcp::transport::StreamableHttpService::new(
+        move || {
+            Ok(OscMcp {
+                shared: shared.clone(),
+                surface,
+            })
+        },
+        Default::default(),
+        config,
+    )
+}
+
+/// One MCP session with the stand-in.
+struct OscMcp {
+    shared: Arc<Shared>,
+    surface: Surface,
+}
+
+fn tool(name: &'static str, description: &'static str, schema: Value) -> rmcp::model::Tool {
+    let Value::Object(schema) = schema else {
+        unreachable!("schemas are objects")
+    };
+    rmcp::model::Tool::new(name, description, schema)
+}
+
+/// The apps tools this stand-in implements, with their input schemas.
+fn apps_tools() -> Vec<rmcp::model::Tool> {
+    let app_id = json!({"type": "string", "description": "The id of the My App"});
+    vec![
+        tool(
+            "list-my-apps",
+            "List your My Apps",
+            json!({"type": "object", "properties": {}}),
+        ),
+        tool(
+            "get-my-app",
+            "Get one My App",
+            json!({"type": "object", "properties": {"appId": app_id}, "required": ["appId"]}),
+        ),
+        tool(
+            "restart-my-app",
+            "Restart a My App",
+            json!({"type": "object", "properties": {
+                "appId": app_id,
+                "rebuild": {"type": "boolean", "description": "Rebuild from source first"}
+            }, "required": ["appId"]}),
+        ),
+        tool(
+            "get-my-app-logs",
+            "The logs of a My App",
+            json!({"type": "object", "properties": {
+                "appId": app_id,
+                "tail": {"type": "number", "description": "Number of lines"}
+            }, "required": ["appId"]}),
+        ),
+    ]
+}
+
+fn root_tools() -> Vec<rmcp::model::Tool> {
+    vec![
+        tool(
+            "osc_search_tools",
+            "Search OSC's tools",
+            json!({"type": "object", "properties": {"query": {"type": "string"}}}),
+        ),
+        tool(
+            "osc_call_tool",
+            "Call any OSC tool by name",
+            json!({"type": "object", "properties": {
+                "name": {"type": "string"},
+                "args": {"type": "object"}
+            }, "required": ["name"]}),
+        ),
+        tool(
+            "get-mcp-help",
+            "Help",
+            json!({"type": "object", "properties": {}}),
+        ),
+    ]
+}
+
+fn tool_text(text: impl Into<String>) -> rmcp::model::CallToolResult {
+    rmcp::model::CallToolResult::success(vec![rmcp::model::ContentBlock::text(text)])
+}
+
+fn tool_error(text: impl Into<String>) -> rmcp::model::CallToolResult {
+    rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text(text)])
+}
+
+impl OscMcp {
+    fn hidden(&self, name: &str) -> bool {
+        let faults = self.shared.faults.lock().unwrap();
+        faults.mcp_hidden_tools.iter().any(|h| h == name)
+    }
+
+    /// Runs one apps tool, as `osc_call_tool` does too.
+    fn run_apps_tool(
+        &self,
+        name: &str,
+        args: &serde_json::Map<String, Value>,
+    ) -> rmcp::model::CallToolResult {
+        if self.hidden(name) || !apps_tools().iter().any(|t| t.name == name) {
+            return tool_error(format!("Unknown tool: {name}"));
+        }
+        if name == "list-my-apps" {
+            return tool_text(Value::Array(all_myapps_json(&self.shared)).to_string());
+        }
+        let Some(id) = args.get("appId").and_then(Value::as_str) else {
+            return tool_error("appId is required");
+        };
+        let Some(app) = one_myapp_json(&self.shared, id) else {
+            return tool_error(format!("App {id} not found"));
+        };
+        match name {
+            "get-my-app" => tool_text(app.to_string()),
+            "restart-my-app" => {
+                let relaunch = {
+                    let inner = self.shared.inner.lock().unwrap();
+                    find_myapp(&inner, id)
+                        .map(|a| (a.runtime.clone(), a.git_url.clone(), a.git_token.clone()))
+                };
+                let Some((runtime, url, token)) = relaunch else {
+                    return tool_error(format!("App {id} not found"));
+                };
+                launch(&self.shared, runtime, url, token);
+                tool_text(format!("App {id} is restarting"))
+            }
+            "get-my-app-logs" => {
+                let tail = args.get("tail").and_then(Value::as_u64).unwrap_or(100) as usize;
+                let inner = self.shared.inner.lock().unwrap();
+                let lines = find_myapp(&inner, id)
+                    .map(|a| a.runtime.logs.lock().unwrap().clone())
+                    .unwrap_or_default();
+                let from = lines.len().saturating_sub(tail);
+                tool_text(json!({ "appId": id, "logs": lines[from..].join("\n") }).to_string())
+            }
+            _ => tool_error(format!("Unknown tool: {name}")),
+        }
+    }
+
+    fn record(&self, tool: &str, ok: bool) {
+        self.shared.inner.lock().unwrap().calls.push(CallRecord {
+            service: "mcp",
+            method: "tools/call".into(),
+            path: tool.to_owned(),
+            status: if ok { 200 } else { 400 },
+        });
+    }
+}
+
+impl rmcp::ServerHandler for OscMcp {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        rmcp::model::ServerConfig::new(
+            rmcp::model::ServerCapabilities::builder()
+                .enable_tools()
+                .build(),
+        )
+        .with_server_info(rmcp::model::Implementation::new("osc-mcp-standin", "0.0.0"))
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<rmcp::model::PaginatedRequestParams>,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::ListToolsResult, rmcp::ErrorData> {
+        let tools = match self.surface {
+            Surface::Apps => apps_tools()
+                .into_iter()
+                .filter(|t| !self.hidden(&t.name))
+                .collect(),
+            Surface::Root => root_tools(),
+        };
+        Ok(rmcp::model::ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        let args = request.arguments.clone().unwrap_or_default();
+        let (name, result) = match (self.surface, request.name.as_ref()) {
+            (Surface::Apps, name) => (name.to_owned(), self.run_apps_tool(name, &args)),
+            (Surface::Root, "osc_call_tool") => {
+                let inner_name = args.get("name").and_then(Value::as_str).unwrap_or("");
+                let inner_args = args
+                    .get("args")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                (
+                    inner_name.to_owned(),
+                    self.run_apps_tool(inner_name, &inner_args),
+                )
+            }
+            (Surface::Root, "osc_search_tools") => (
+                "osc_search_tools".into(),
+                tool_text(
+                    apps_tools()
+                        .iter()
+                        .map(|t| t.name.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
+            ),
+            (Surface::Root, name) => (name.to_owned(), tool_text("OSC MCP stand-in")),
+        };
+        self.record(&name, result.is_error != Some(true));
+        Ok(result.into())
+    }
+}
+
 // ---------------------------------------------------------------- running what is deployed
 
 /// Registers a new app (409 if the name is taken), binds its URL and starts it.
@@ -787,6 +1100,7 @@ async fn create_app(
         served_sha256: Mutex::new(None),
     });
     let url = listen(app_router(runtime.clone()), &runtime.stop).await;
+    let strip = without_branch(shared);
     let app = {
         let mut inner = shared.inner.lock().unwrap();
         inner.next_id += 1;
@@ -803,7 +1117,7 @@ async fn create_app(
             runtime: runtime.clone(),
         };
         let json = match kind {
-            Kind::MyApp => myapp_json(&app),
+            Kind::MyApp => myapp_json(&app, strip),
             Kind::Instance => instance_json(&app),
         };
         inner.apps.insert(id, app);
