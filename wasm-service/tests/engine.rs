@@ -7,6 +7,9 @@ use image::{DynamicImage, ImageFormat, RgbaImage};
 use sha2::{Digest, Sha256};
 use wasm_service::engine::{self, Colors, Options, palettes};
 
+#[path = "engine/pixel_art.rs"]
+mod pixel_art;
+
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path} is missing: {e}"))

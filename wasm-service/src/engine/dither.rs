@@ -1,20 +1,48 @@
 //! Dithering on the grid: ordered (Knoll's pattern dithering over a Bayer matrix, which works
 //! with any palette) and error diffusion (Floyd–Steinberg serpentine, Atkinson).
 //!
+//! Dithering that looks like pixel art keeps flat areas flat and patterns local. For palettes
+//! (adaptive or fixed) three rules hold, for ordered and diffused dithering alike:
+//! - a cell may only show an entry that could stand for its own colour: one within twice the
+//!   distance of its nearest entry (plus a small slack), so error or a pattern can never put an
+//!   orange dot in a black sky or a dark-green one in a brown wall;
+//! - a cell whose colour already matches an entry (within [`NEAR_MATCH`]) shows it and takes no
+//!   diffused error, so a flat background next to a shape stays clean;
+//! - diffused error is damped and capped ([`DAMPING`], [`MAX_ERROR`]) in the space matching uses.
+//!
 //! Cells are read one at a time through a closure and codes written straight into the output,
 //! and error diffusion keeps only the rows its kernel reaches, so memory stays a few rows of
 //! cells whatever the grid size.
 
 use super::colorspace::{Lab, dist2};
+use super::matching::{Matcher, ciede2000};
 use super::options::Dither;
-use super::quantize::{Codes, nearest};
+use super::quantize::Codes;
+
+/// A colour difference under which a cell counts as already matching an entry, in ΔE (CIEDE2000,
+/// or Oklab distance × 100): about one just-noticeable difference.
+pub(crate) const NEAR_MATCH: f32 = 2.5;
+/// How far past its nearest entry a cell may be drawn with another entry: twice the nearest
+/// entry's distance, or that distance plus this many ΔE, whichever is more.
+const CANDIDATE_SLACK: f32 = 8.0;
+/// The share of a cell's quantisation error passed on to its neighbours.
+const DAMPING: f32 = 0.85;
+/// The largest error (in ΔE) a cell passes on: a cell far from every entry would otherwise push
+/// its neighbours into colours nothing near them has.
+const MAX_ERROR: f32 = 16.0;
+/// How many nearest entries ordered dithering and diffusion consider for a cell.
+const SHORTLIST: usize = 6;
 
 /// The colour space cells are quantised in, and how.
 pub(crate) enum Space<'a> {
-    /// Oklab; the nearest palette entry. Codes are entry indices.
+    /// An adaptive palette: Oklab (chroma-stretched in vivid mode), Euclidean nearest. Codes are
+    /// entry indices.
     Palette { entries: &'a [Lab] },
-    /// sRGB 0..=255 per channel; the nearest of `levels` evenly spaced values. Codes number the
-    /// level triples densely: `(r·L + g)·L + b`.
+    /// A fixed palette: CIELAB, CIEDE2000 nearest (see `matching`). Codes are entry indices.
+    Fixed { matcher: &'a Matcher },
+    /// sRGB 0..=255 per channel; the nearest of `levels` evenly spaced values, dithered the
+    /// classic way (the original service's posterisation). Codes number the level triples
+    /// densely: `(r·L + g)·L + b`.
     Levels { levels: u8 },
 }
 
@@ -23,24 +51,90 @@ impl Space<'_> {
     pub(crate) fn code_count(&self) -> usize {
         match self {
             Space::Palette { entries } => entries.len(),
+            Space::Fixed { matcher } => matcher.len(),
             Space::Levels { levels } => usize::from(*levels).pow(3),
         }
     }
 
-    /// The code and the colour (in this space) nearest to `c`.
-    fn quantize(&self, c: [f32; 3]) -> (u32, [f32; 3]) {
+    /// ΔE-like units per unit of this space (Oklab spans 0..1 where CIELAB spans 0..100).
+    fn unit(&self) -> f32 {
         match self {
-            Space::Palette { entries } => {
-                let i = nearest(entries, c);
-                (i as u32, entries[i])
+            Space::Palette { .. } => 100.0,
+            Space::Fixed { .. } | Space::Levels { .. } => 1.0,
+        }
+    }
+
+    /// The colour of entry `code` in this space.
+    fn entry(&self, code: u32) -> [f32; 3] {
+        match self {
+            Space::Palette { entries } => entries[code as usize],
+            Space::Fixed { matcher } => matcher.entry(code as usize),
+            Space::Levels { levels } => {
+                let l = u32::from(*levels);
+                let step = 255.0 / (l - 1) as f32;
+                [code / (l * l), code / l % l, code % l].map(|k| k as f32 * step)
             }
+        }
+    }
+
+    /// The difference between two colours of this space, in ΔE.
+    fn difference(&self, a: [f32; 3], b: [f32; 3]) -> f32 {
+        match self {
+            Space::Fixed { .. } => ciede2000(a, b),
+            _ => libm::sqrtf(dist2(a, b)) * self.unit(),
+        }
+    }
+
+    /// The code nearest to `c`.
+    fn quantize(&self, c: [f32; 3]) -> u32 {
+        match self {
+            Space::Palette { entries } => super::quantize::nearest(entries, c) as u32,
+            Space::Fixed { matcher } => matcher.nearest(c).0 as u32,
             Space::Levels { levels } => {
                 let l = u32::from(*levels);
                 let step = 255.0 / (l - 1) as f32;
                 let k = c.map(|v| (v.clamp(0.0, 255.0) / step + 0.5) as u32);
-                ((k[0] * l + k[1]) * l + k[2], k.map(|k| k as f32 * step))
+                (k[0] * l + k[1]) * l + k[2]
             }
         }
+    }
+
+    /// The entries that could stand for a cell of colour `c`, nearest first, with their
+    /// differences in ΔE (palettes only; at least the nearest entry).
+    fn candidates(&self, c: [f32; 3]) -> Vec<(u32, f32)> {
+        let ranked: Vec<(u32, f32)> = match self {
+            Space::Fixed { matcher } => matcher
+                .ranked(c)
+                .into_iter()
+                .map(|(i, d)| (i as u32, d))
+                .collect(),
+            Space::Palette { entries } => {
+                let mut all: Vec<(u32, f32)> = entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &e)| (i as u32, dist2(e, c)))
+                    .collect();
+                let k = SHORTLIST.min(all.len());
+                if k < all.len() {
+                    all.select_nth_unstable_by(k, |x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+                    all.truncate(k);
+                }
+                all.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+                all.into_iter()
+                    .map(|(i, d2)| (i, libm::sqrtf(d2) * self.unit()))
+                    .collect()
+            }
+            Space::Levels { .. } => vec![(self.quantize(c), 0.0)],
+        };
+        let Some(&(first, nearest)) = ranked.first() else {
+            return ranked;
+        };
+        let reach = (2.0 * nearest).max(nearest + CANDIDATE_SLACK);
+        let n = self.entry(first);
+        ranked
+            .into_iter()
+            .filter(|&(code, d)| code == first || (d <= reach && brackets(c, n, self.entry(code))))
+            .collect()
     }
 
     /// The sRGB colour of every level code (indexed by code).
@@ -48,11 +142,9 @@ impl Space<'_> {
         let Space::Levels { levels } = self else {
             return Vec::new();
         };
-        let l = u32::from(*levels);
-        let step = 255.0 / (l - 1) as f32;
-        let value = |k: u32| (k as f32 * step + 0.5) as u8;
-        (0..l * l * l)
-            .map(|code| [value(code / (l * l)), value(code / l % l), value(code % l)])
+        let n = usize::from(*levels).pow(3) as u32;
+        (0..n)
+            .map(|code| self.entry(code).map(|v| (v + 0.5) as u8))
             .collect()
     }
 
@@ -64,10 +156,44 @@ impl Space<'_> {
                 c[1].clamp(-0.5, 0.5),
                 c[2].clamp(-0.5, 0.5),
             ],
+            Space::Fixed { .. } => [
+                c[0].clamp(0.0, 100.0),
+                c[1].clamp(-256.0, 256.0),
+                c[2].clamp(-256.0, 256.0),
+            ],
             Space::Levels { .. } => c.map(|v| v.clamp(0.0, 255.0)),
         }
     }
 }
+
+/// Whether entry `e` can help draw `c` together with its nearest entry `n`: `c` lies between
+/// them in lightness (so a ramp of entries, like the Game Boy's greens, dithers by lightness
+/// whatever the hues), or some mix of the two is clearly closer to `c` than `n` alone (the
+/// squared distance drops by [`MIX_GAIN`] or more: mixing hues at one lightness). White next to
+/// a cream and a grey entry is neither, so it stays cream; a dark blue-grey between black and
+/// navy is, so it may mix them.
+fn brackets(c: [f32; 3], n: [f32; 3], e: [f32; 3]) -> bool {
+    let cn = [c[0] - n[0], c[1] - n[1], c[2] - n[2]];
+    let en = [e[0] - n[0], e[1] - n[1], e[2] - n[2]];
+    if cn[0] * en[0] > 0.0 {
+        return true;
+    }
+    let len2 = en[0] * en[0] + en[1] * en[1] + en[2] * en[2];
+    let along = cn[0] * en[0] + cn[1] * en[1] + cn[2] * en[2];
+    if len2 <= 0.0 || along <= 0.0 {
+        return false;
+    }
+    // The closest mix on the segment (ratio t), and how much nearer it is than `n`.
+    let t = (along / len2).min(1.0);
+    let gain = 2.0 * t * along - t * t * len2;
+    let cn2 = cn[0] * cn[0] + cn[1] * cn[1] + cn[2] * cn[2];
+    gain >= MIX_GAIN * cn2
+}
+
+/// The least share of a cell's squared distance to its nearest entry that mixing in another
+/// entry must remove for that entry to be a candidate (0.3: the mix points within about 57° of
+/// the cell's direction).
+const MIX_GAIN: f32 = 0.3;
 
 /// Writes the chosen code of every cell into `codes`. `color(i)` is cell `i`'s colour in the
 /// space, `None` for a transparent cell (its code is left as it is). The grid has `cols` columns.
@@ -83,7 +209,7 @@ pub(crate) fn apply(
         Dither::None => {
             for i in 0..cells {
                 if let Some(c) = color(i) {
-                    codes.set(i, space.quantize(c).0);
+                    codes.set(i, space.quantize(c));
                 }
             }
         }
@@ -112,9 +238,10 @@ fn bayer(order: u32) -> Vec<u32> {
 }
 
 /// Ordered dithering. Levels: the classic per-channel Bayer threshold. Palettes: each cell's
-/// target is matched by the best mix of two palette colours at a ratio the matrix can draw
-/// (Yliluoma's first algorithm), and the cell's threshold picks which of the two it shows. Mixing
-/// only two near colours keeps flat areas to clean two-tone patterns instead of confetti.
+/// target is matched by the best mix of two of its candidate entries at a ratio the matrix can
+/// draw (Yliluoma's first algorithm, restricted to pairs that bracket the cell's colour closely),
+/// and the cell's threshold picks which of the two it shows. A cell with one candidate, or that
+/// already matches an entry, is flat.
 fn ordered(
     cells: usize,
     cols: usize,
@@ -126,10 +253,6 @@ fn ordered(
     let matrix = bayer(order);
     let n = 1usize << order;
     let steps = (n * n) as f32;
-    let pairs = match space {
-        Space::Palette { entries } => pairs(entries),
-        Space::Levels { .. } => Vec::new(),
-    };
     for i in 0..cells {
         let Some(target) = color(i) else {
             continue;
@@ -141,10 +264,10 @@ fn ordered(
             Space::Levels { levels } => {
                 let step = 255.0 / f32::from(levels - 1);
                 let nudged = target.map(|v| v + (threshold - 0.5) * step);
-                space.quantize(nudged).0
+                space.quantize(nudged)
             }
-            Space::Palette { .. } => {
-                let (a, b, ratio) = best_mix(&pairs, target, steps);
+            _ => {
+                let (a, b, ratio) = best_mix(space, target, steps);
                 if ratio > threshold { b } else { a }
             }
         };
@@ -152,57 +275,47 @@ fn ordered(
     }
 }
 
-/// How much a mix of two far-apart colours is penalised against its colour error: without it, a
-/// grey is happily drawn as black and white instead of the two greys beside it.
+/// How much a mix of two far-apart colours is penalised against its colour error (per ΔE² of
+/// spread): without it, a grey is happily drawn as black and white instead of the two greys
+/// beside it.
 const MIX_SPREAD_PENALTY: f32 = 0.1;
 
-/// One candidate pair for [`best_mix`], with what every cell would otherwise recompute.
-struct Pair {
-    a: u32,
-    b: u32,
-    origin: Lab,
-    d: Lab,
-    inv_len2: f32,
-    penalty: f32,
-}
-
-fn pairs(entries: &[Lab]) -> Vec<Pair> {
-    let mut out = Vec::with_capacity(entries.len() * (entries.len() + 1) / 2);
-    for (i, &a) in entries.iter().enumerate() {
-        for (j, &b) in entries.iter().enumerate().skip(i) {
-            let d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-            let len2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-            out.push(Pair {
-                a: i as u32,
-                b: j as u32,
-                origin: a,
-                d,
-                inv_len2: if len2 > 0.0 { 1.0 / len2 } else { 0.0 },
-                penalty: MIX_SPREAD_PENALTY * len2,
-            });
-        }
+/// The pair of candidate entries (a, b) and the ratio of b (a multiple of 1/steps) whose mix is
+/// closest to `target`, with far-apart pairs penalised; `(a, a, 0)` when no mix beats the
+/// nearest entry alone.
+fn best_mix(space: &Space<'_>, target: [f32; 3], steps: f32) -> (u32, u32, f32) {
+    let candidates = space.candidates(target);
+    let (nearest, d0) = candidates[0];
+    if d0 <= NEAR_MATCH || candidates.len() == 1 {
+        return (nearest, nearest, 0.0);
     }
-    out
-}
-
-/// The pair of entries (a, b) and the ratio of b (a multiple of 1/steps) whose mix is closest to
-/// `target`, with far-apart pairs penalised.
-fn best_mix(pairs: &[Pair], target: Lab, steps: f32) -> (u32, u32, f32) {
-    let mut best = (f32::INFINITY, 0u32, 0u32, 0.0f32);
-    for p in pairs {
-        let (a, d) = (p.origin, p.d);
-        let t = ((target[0] - a[0]) * d[0] + (target[1] - a[1]) * d[1] + (target[2] - a[2]) * d[2])
-            * p.inv_len2;
-        // Round to a drawable ratio; the cast truncates a non-negative value (no libm floor).
-        let ratio = (t.clamp(0.0, 1.0) * steps + 0.5) as u32 as f32 / steps;
-        let mix = [
-            a[0] + d[0] * ratio,
-            a[1] + d[1] * ratio,
-            a[2] + d[2] * ratio,
-        ];
-        let err = dist2(mix, target) + p.penalty * (0.5 - (ratio - 0.5).abs());
-        if err < best.0 {
-            best = (err, p.a, p.b, ratio);
+    let unit = space.unit();
+    let mut best = (d0 * d0, nearest, nearest, 0.0f32);
+    for (k, &(a, _)) in candidates.iter().enumerate() {
+        for &(b, _) in &candidates[k + 1..] {
+            let (ea, eb) = (space.entry(a), space.entry(b));
+            let d = [eb[0] - ea[0], eb[1] - ea[1], eb[2] - ea[2]];
+            let len2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+            if len2 <= 0.0 {
+                continue;
+            }
+            let t = ((target[0] - ea[0]) * d[0]
+                + (target[1] - ea[1]) * d[1]
+                + (target[2] - ea[2]) * d[2])
+                / len2;
+            // Only pairs the cell lies between: a pair beyond it is a far colour's dots.
+            if !(0.0..=1.0).contains(&t) {
+                continue;
+            }
+            // Round to a drawable ratio; the cast truncates a non-negative value (no libm floor).
+            let ratio = (t * steps + 0.5) as u32 as f32 / steps;
+            let mix = [0, 1, 2].map(|c| ea[c] + d[c] * ratio);
+            let err = space.difference(mix, target);
+            let spread2 = len2 * unit * unit;
+            let cost = err * err + MIX_SPREAD_PENALTY * spread2 * (0.5 - (ratio - 0.5).abs());
+            if cost < best.0 {
+                best = (cost, a, b, ratio);
+            }
         }
     }
     (best.1, best.2, best.3)
@@ -225,55 +338,74 @@ const ATKINSON: Kernel = &[
     (0, 2, 0.125),
 ];
 
-/// The rows error diffusion can reach: the current one and the next `depth`, each holding the
-/// cells' colours plus the error diffused into them so far (`None`: transparent).
+/// One cell in the diffusion window: its own colour, the error diffused into it so far, and
+/// whether it already matches an entry (then it takes none).
+#[derive(Clone, Copy)]
+struct Slot {
+    own: [f32; 3],
+    value: [f32; 3],
+    matched: bool,
+}
+
+/// The rows error diffusion can reach: the current one and the next `depth` (`None`:
+/// transparent).
 struct Window {
-    rows: Vec<Vec<Option<[f32; 3]>>>,
+    rows: Vec<Vec<Option<Slot>>>,
     /// The grid row held in `rows[0]`.
     first: usize,
 }
 
 impl Window {
-    fn new(
-        depth: usize,
-        cols: usize,
-        total_rows: usize,
-        color: &dyn Fn(usize) -> Option<[f32; 3]>,
-    ) -> Self {
+    fn new(depth: usize, grid: Grid<'_>) -> Self {
         let mut w = Window {
             rows: Vec::with_capacity(depth + 1),
             first: 0,
         };
         for r in 0..=depth {
-            w.rows.push(Self::load(r, cols, total_rows, color));
+            w.rows.push(grid.load(r));
         }
         w
     }
 
-    fn load(
-        row: usize,
-        cols: usize,
-        total_rows: usize,
-        color: &dyn Fn(usize) -> Option<[f32; 3]>,
-    ) -> Vec<Option<[f32; 3]>> {
-        if row >= total_rows {
-            return Vec::new();
-        }
-        (row * cols..(row + 1) * cols).map(color).collect()
-    }
-
     /// Moves on to the next grid row, loading the one that comes into reach.
-    fn advance(
-        &mut self,
-        cols: usize,
-        total_rows: usize,
-        color: &dyn Fn(usize) -> Option<[f32; 3]>,
-    ) {
+    fn advance(&mut self, grid: Grid<'_>) {
         self.rows.rotate_left(1);
         self.first += 1;
-        let depth = self.rows.len() - 1;
         let last = self.rows.len() - 1;
-        self.rows[last] = Self::load(self.first + depth, cols, total_rows, color);
+        self.rows[last] = grid.load(self.first + last);
+    }
+}
+
+/// What the window loads rows from.
+#[derive(Clone, Copy)]
+struct Grid<'a> {
+    cols: usize,
+    rows: usize,
+    color: &'a dyn Fn(usize) -> Option<[f32; 3]>,
+    space: &'a Space<'a>,
+}
+
+impl Grid<'_> {
+    fn load(&self, row: usize) -> Vec<Option<Slot>> {
+        if row >= self.rows {
+            return Vec::new();
+        }
+        let keeps_levels = matches!(self.space, Space::Levels { .. });
+        (row * self.cols..(row + 1) * self.cols)
+            .map(|i| {
+                (self.color)(i).map(|c| {
+                    let matched = !keeps_levels && {
+                        let near = self.space.quantize(c);
+                        self.space.difference(self.space.entry(near), c) <= NEAR_MATCH
+                    };
+                    Slot {
+                        own: c,
+                        value: c,
+                        matched,
+                    }
+                })
+            })
+            .collect()
     }
 }
 
@@ -287,33 +419,70 @@ fn diffuse(
     codes: &mut Codes,
 ) {
     let rows = cells / cols.max(1);
+    let grid = Grid {
+        cols,
+        rows,
+        color,
+        space,
+    };
+    let classic = matches!(space, Space::Levels { .. });
     let depth = kernel.iter().map(|k| k.1).max().unwrap_or(0);
-    let mut window = Window::new(depth, cols, rows, color);
+    let max_error = MAX_ERROR / space.unit();
+    let mut window = Window::new(depth, grid);
     for y in 0..rows {
         let reverse = serpentine && y % 2 == 1;
         for step in 0..cols {
             let x = if reverse { cols - 1 - step } else { step };
-            let Some(value) = window.rows[0][x] else {
+            let Some(slot) = window.rows[0][x] else {
                 continue;
             };
-            let old = space.clamp(value);
-            let (code, new) = space.quantize(old);
+            let old = space.clamp(slot.value);
+            let code = if classic {
+                space.quantize(old)
+            } else if slot.matched {
+                space.quantize(slot.own)
+            } else {
+                // The entry nearest to the value with error, among those that could stand for
+                // the cell's own colour.
+                let allowed = space.candidates(slot.own);
+                allowed
+                    .iter()
+                    .map(|&(code, _)| (code, space.difference(space.entry(code), old)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+                    .map_or(0, |(code, _)| code)
+            };
             codes.set(y * cols + x, code);
-            let err = [old[0] - new[0], old[1] - new[1], old[2] - new[2]];
+            if slot.matched {
+                continue;
+            }
+            let new = space.entry(code);
+            let mut err = [old[0] - new[0], old[1] - new[1], old[2] - new[2]];
+            if !classic {
+                let len = libm::sqrtf(err[0] * err[0] + err[1] * err[1] + err[2] * err[2]);
+                let scale = DAMPING
+                    * if len > max_error {
+                        max_error / len
+                    } else {
+                        1.0
+                    };
+                err = err.map(|e| e * scale);
+            }
             for &(dx, dy, w) in kernel {
                 let dx = if reverse { -dx } else { dx };
                 let nx = x as isize + dx;
                 if nx < 0 || nx as usize >= cols || y + dy >= rows {
                     continue;
                 }
-                if let Some(target) = window.rows[dy][nx as usize].as_mut() {
-                    for k in 0..3 {
-                        target[k] += err[k] * w;
+                if let Some(target) = window.rows[dy][nx as usize].as_mut()
+                    && !target.matched
+                {
+                    for (v, e) in target.value.iter_mut().zip(err) {
+                        *v += e * w;
                     }
                 }
             }
         }
-        window.advance(cols, rows, color);
+        window.advance(grid);
     }
 }
 
@@ -345,5 +514,26 @@ mod tests {
         let mut flat = Codes::for_count(2, 16).unwrap();
         apply(16, 4, &grey, &space, Dither::None, &mut flat);
         assert!((0..16).all(|i| flat.get(i) == flat.get(0)));
+    }
+
+    #[test]
+    fn a_cell_that_matches_an_entry_takes_no_error_from_its_neighbours() {
+        // A row of mid-grey cells (they dither) next to white cells (an exact entry).
+        let entries = [[0.0, 0.0, 0.0], [0.6, 0.0, 0.0], [1.0, 0.0, 0.0]];
+        let space = Space::Palette { entries: &entries };
+        let color = |i: usize| {
+            Some(if i % 8 < 4 {
+                [0.33, 0.0, 0.0]
+            } else {
+                [1.0, 0.0, 0.0]
+            })
+        };
+        for d in [Dither::FloydSteinberg, Dither::Atkinson] {
+            let mut codes = Codes::for_count(3, 64).unwrap();
+            apply(64, 8, &color, &space, d, &mut codes);
+            for i in (0..64).filter(|i| i % 8 >= 4) {
+                assert_eq!(codes.get(i), 2, "{d:?}: white cell {i} got a dither dot");
+            }
+        }
     }
 }

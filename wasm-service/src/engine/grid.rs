@@ -10,6 +10,7 @@
 
 use super::color_profile::{Conversion, ProfileReport};
 use super::colorspace::{linear_to_srgb8_fast, srgb_to_linear_table};
+use super::detail::Extremes;
 use super::error::{Error, zeroed};
 use super::options::Grid;
 use super::orientation::Orientation;
@@ -317,17 +318,22 @@ pub(crate) struct Accumulator {
     store: CellStore,
     /// Every cell is exactly one pixel and the samples are sRGB: rows are copied, not summed.
     copy_rows: bool,
+    /// `detail` strength (0..=1) and, per column of the current band, what it needs; `None`
+    /// when off (then the plain loops run).
+    detail: Option<(f32, Vec<Extremes>)>,
 }
 
 impl Accumulator {
     /// Sums for `display` (laid out over the displayed image) while rows arrive as stored
     /// (`orientation` says how they are turned), converting samples as `conversion` says.
     /// `has_alpha` tells whether rows will carry alpha (it picks the store's form).
-    pub fn new(
+    /// `detail` (0..=1) is how strongly small strong features claim their cell (see `detail`).
+    pub fn with_detail(
         display: Layout,
         orientation: Orientation,
         conversion: Conversion,
         has_alpha: bool,
+        detail: f32,
     ) -> Result<Self, Error> {
         let stored = orientation.stored_layout(&display);
         let pixels = u64::from(*display.xs.last().unwrap_or(&0))
@@ -335,7 +341,14 @@ impl Accumulator {
         let store = CellStore::for_grid(display.cells(), pixels, has_alpha)?;
         let linear = Linear::new(conversion);
         let one_pixel_cells = display.cells() as u64 == pixels;
+        let detail = (detail > 0.0 && !one_pixel_cells).then(|| {
+            (
+                detail.min(1.0),
+                vec![Extremes::default(); stored.cols() as usize],
+            )
+        });
         Ok(Accumulator {
+            detail,
             band: vec![[0.0; 4]; stored.cols() as usize],
             next_row_edge: 1,
             y: 0,
@@ -351,8 +364,14 @@ impl Accumulator {
     /// A plain upright sRGB grid (tests, and decoders with nothing to convert).
     #[cfg(test)]
     pub fn upright(display: Layout, has_alpha: bool) -> Self {
-        Self::new(display, Orientation::default(), Conversion::Srgb, has_alpha)
-            .expect("test grids fit in memory")
+        Self::with_detail(
+            display,
+            Orientation::default(),
+            Conversion::Srgb,
+            has_alpha,
+            0.0,
+        )
+        .expect("test grids fit in memory")
     }
 
     /// Adds the next stored row (`width × channels` bytes).
@@ -367,6 +386,10 @@ impl Accumulator {
     }
 
     fn sum_row(&mut self, row: &[u8], channels: Channels) {
+        if self.detail.is_some() {
+            self.sum_row_detailed(row, channels);
+            return;
+        }
         let [tr, tg, tb] = &*self.linear.tables;
         let n = channels.count();
         for (c, sum) in self.band.iter_mut().enumerate() {
@@ -465,6 +488,43 @@ impl Accumulator {
         self.sum_row(row, channels);
     }
 
+    /// [`Accumulator::sum_row`] that also notes each cell's extremes for `detail` (a separate
+    /// loop, so the plain one stays as fast as it was).
+    fn sum_row_detailed(&mut self, row: &[u8], channels: Channels) {
+        let [tr, tg, tb] = &*self.linear.tables;
+        let n = channels.count();
+        let Some((_, extremes)) = self.detail.as_mut() else {
+            return;
+        };
+        for (c, (sum, ext)) in self.band.iter_mut().zip(extremes.iter_mut()).enumerate() {
+            let (x0, x1) = (self.stored.xs[c] as usize, self.stored.xs[c + 1] as usize);
+            for p in row[x0 * n..x1 * n].chunks_exact(n) {
+                let (rgb, chroma, alpha) = match channels {
+                    Channels::Gray => ([tr[p[0] as usize]; 3], 0, 255),
+                    Channels::GrayAlpha => ([tr[p[0] as usize]; 3], 0, p[1]),
+                    Channels::Rgb | Channels::Rgba => (
+                        [tr[p[0] as usize], tg[p[1] as usize], tb[p[2] as usize]],
+                        p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]),
+                        if n == 4 { p[3] } else { 255 },
+                    ),
+                };
+                let al = f32::from(alpha) * (1.0 / 255.0);
+                sum[0] += f64::from(rgb[0] * al);
+                sum[1] += f64::from(rgb[1] * al);
+                sum[2] += f64::from(rgb[2] * al);
+                sum[3] += f64::from(al);
+                if alpha >= 128 {
+                    ext.observe(rgb, f32::from(chroma));
+                }
+            }
+        }
+        self.y += 1;
+        if self.next_row_edge < self.stored.ys.len() && self.y == self.stored.ys[self.next_row_edge]
+        {
+            self.close_band();
+        }
+    }
+
     /// One-pixel cells of sRGB samples: the cell is the pixel, stored as it is.
     fn copy_row(&mut self, row: &[u8], channels: Channels) {
         let (cols, rows) = (self.stored.cols() as usize, self.stored.rows() as usize);
@@ -505,6 +565,10 @@ impl Accumulator {
             } else {
                 [0.0; 3]
             };
+            if let Some((strength, extremes)) = self.detail.as_mut() {
+                rgb = extremes[c].apply(rgb, *strength);
+                extremes[c] = Extremes::default();
+            }
             if let Some(m) = &self.linear.matrix {
                 // Profile linear RGB → linear sRGB; what falls outside sRGB is clipped, as a
                 // display clips it.

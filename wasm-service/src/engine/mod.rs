@@ -9,11 +9,13 @@
 mod color_profile;
 mod colorspace;
 mod decode;
+mod detail;
 mod dither;
 mod encode;
 mod error;
 mod grid;
 mod icc;
+mod matching;
 mod memory;
 mod options;
 mod orientation;
@@ -138,6 +140,7 @@ fn request(options: &Options) -> decode::Request<'_> {
         grid: options.grid,
         limits: &options.limits,
         dct_scale: options.dct_scale,
+        detail: f32::from(options.detail) / 100.0,
     }
 }
 

@@ -149,6 +149,9 @@ pub struct Options {
     pub optimize: bool,
     /// The DCT scale JPEGs are decoded at: full size (exact) or the fastest the block allows.
     pub dct_scale: DctScale,
+    /// How strongly thin dark lines, text and small saturated features claim their cell,
+    /// 0 (off: plain box means) ..= 100 (see `detail`).
+    pub detail: u8,
     pub limits: Limits,
 }
 
@@ -163,6 +166,7 @@ impl Default for Options {
             vivid: false,
             optimize: false,
             dct_scale: DctScale::Full,
+            detail: 0,
             limits: Limits::default(),
         }
     }
@@ -203,6 +207,11 @@ pub const OPTION_NAMES: &[(&str, &str)] = &[
     (
         "vivid",
         "true: keep small saturated details (chroma counts double in the palette)",
+    ),
+    (
+        "detail",
+        "0..=100 (default 0): how strongly thin dark lines, text and small saturated features keep \
+         a cell of their own colour instead of being averaged away",
     ),
     ("optimize", "true: smaller PNG, slower"),
     (
@@ -247,6 +256,7 @@ impl Options {
                 }
             }
             "vivid" => self.vivid = parse_bool("vivid", value)?,
+            "detail" => self.detail = parse_int("detail", value, 0, 100)? as u8,
             "dct_scale" => {
                 self.dct_scale = match value.to_ascii_lowercase().as_str() {
                     "full" | "1" | "exact" => DctScale::Full,

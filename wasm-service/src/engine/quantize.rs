@@ -10,6 +10,7 @@ use super::colorspace::{
 use super::dither::{self, Space};
 use super::error::{Error, zeroed};
 use super::grid::Cells;
+use super::matching::{Matcher, srgb8_to_cielab};
 use super::options::{Colors, Options};
 
 /// Each cell's palette entry (or, past 256 colours, the cells' own colours), and the palette
@@ -110,7 +111,7 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
             1.0
         },
     };
-    let cache = LabCache::new();
+    let cache = LabCache::new(srgb8_to_oklab);
     let lab_of = |i: usize| opaque.contains(i).then(|| metric.lab(cells, i, &cache));
 
     let (codes, colors) = match &options.colors {
@@ -128,7 +129,21 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
             (codes, space.level_colors())
         }
         Colors::Palette(p) => {
-            let codes = map_to_palette(n, cols, &lab_of, &p.colors, metric, options)?;
+            // Fixed palettes match in CIELAB by CIEDE2000 (see `matching` for why).
+            let matcher = Matcher::new(&p.colors, metric.chroma);
+            let cielab = LabCache::new(srgb8_to_cielab);
+            let cielab_of = |i: usize| {
+                opaque.contains(i).then(|| match cells.store.srgb8(i) {
+                    Some(c) => {
+                        let lab = cielab.get(c);
+                        [lab[0], lab[1] * metric.chroma, lab[2] * metric.chroma]
+                    }
+                    None => matcher.lab(cells.get(i).rgb),
+                })
+            };
+            let space = Space::Fixed { matcher: &matcher };
+            let mut codes = Codes::for_count(space.code_count(), n)?;
+            dither::apply(n, cols, &cielab_of, &space, options.dither, &mut codes);
             (codes, p.colors.clone())
         }
         Colors::Count(count) => {
@@ -171,18 +186,20 @@ impl Metric {
     }
 }
 
-/// A direct-mapped cache of sRGB 8-bit → Oklab conversions (4,096 slots, 64 KiB).
+/// A direct-mapped cache of sRGB 8-bit → Oklab (or CIELAB) conversions (4,096 slots, 64 KiB).
 struct LabCache {
     slots: std::cell::RefCell<Vec<(u32, Lab)>>,
+    convert: fn([u8; 3]) -> Lab,
 }
 
 impl LabCache {
     const SLOTS: usize = 4096;
 
-    fn new() -> Self {
+    fn new(convert: fn([u8; 3]) -> Lab) -> Self {
         // The key u32::MAX is no 24-bit colour: every slot starts empty.
         LabCache {
             slots: std::cell::RefCell::new(vec![(u32::MAX, [0.0; 3]); Self::SLOTS]),
+            convert,
         }
     }
 
@@ -192,7 +209,7 @@ impl LabCache {
         let slot = (key.wrapping_mul(2_654_435_769) >> 20) as usize;
         let mut slots = self.slots.borrow_mut();
         if slots[slot].0 != key {
-            slots[slot] = (key, srgb8_to_oklab(c));
+            slots[slot] = (key, (self.convert)(c));
         }
         slots[slot].1
     }
@@ -250,7 +267,7 @@ fn full_color(cells: &Cells, opaque: BitSet, has_transparency: bool) -> Result<Q
     Ok(index(codes, &first, opaque, has_transparency))
 }
 
-/// Each opaque cell's entry in `palette` (dithered as asked).
+/// Each opaque cell's entry in an adaptive `palette` (dithered as asked), in Oklab.
 fn map_to_palette(
     n: usize,
     cols: usize,
@@ -284,7 +301,7 @@ pub(crate) fn nearest(entries: &[Lab], c: Lab) -> usize {
 /// A palette of at most `n` colours for the opaque cells: Wu-style variance splits, refined by
 /// k-means, all in Oklab and weighted by cell area. Deterministic: stable sorts, first-wins ties.
 fn build_palette(cells: &Cells, opaque: &BitSet, n: usize, metric: Metric) -> Vec<[u8; 3]> {
-    let cache = LabCache::new();
+    let cache = LabCache::new(srgb8_to_oklab);
     let points = binned(
         (0..cells.len())
             .filter(|&i| opaque.contains(i))

@@ -118,7 +118,7 @@ pub(super) fn decode(input: &[u8], request: Request<'_>) -> Result<Cells, Error>
         channels,
         data,
     };
-    bitmap.into_grid_scaled(grid, plan, scale, Some(source))
+    bitmap.into_grid_scaled(grid, request.detail, plan, scale, Some(source))
 }
 
 /// Inks (0 = none, 255 = full, as ICC profiles encode CMYK) to sRGB: through the file's CMYK

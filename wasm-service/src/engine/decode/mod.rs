@@ -30,6 +30,8 @@ pub(crate) struct Request<'a> {
     pub grid: Grid,
     pub limits: &'a Limits,
     pub dct_scale: DctScale,
+    /// `detail` strength, 0..=1 (see `detail`).
+    pub detail: f32,
 }
 
 /// Decodes `input` (already probed and checked) into the grid.
@@ -40,14 +42,14 @@ pub(crate) fn decode_to_grid(
 ) -> Result<Cells, Error> {
     let limits = request.limits;
     match info.format {
-        Format::Png => png::decode(input, request.grid, limits),
+        Format::Png => png::decode(input, &request),
         Format::Jpeg => jpeg::decode(input, request),
         #[cfg(feature = "webp")]
-        Format::Webp => webp::decode(input, request.grid, limits),
+        Format::Webp => webp::decode(input, &request),
         #[cfg(not(feature = "webp"))]
         Format::Webp => Err(Error::NotInThisBuild { format: "WebP" }),
-        Format::Gif => gif::decode(input, limits)?.into_grid(request.grid, Plan::plain()),
-        Format::Bmp => bmp::decode(input, limits)?.into_grid(request.grid, Plan::plain()),
+        Format::Gif => gif::decode(input, limits)?.into_grid(&request, Plan::plain()),
+        Format::Bmp => bmp::decode(input, limits)?.into_grid(&request, Plan::plain()),
     }
 }
 
@@ -86,20 +88,22 @@ impl Plan {
     }
 
     /// An accumulator for `grid` over a stored `width × height` image whose rows carry
-    /// `channels`.
+    /// `channels`, with `detail` strength (0..=1).
     pub fn accumulator(
         self,
         grid: Grid,
+        detail: f32,
         stored: (u32, u32),
         channels: Channels,
     ) -> Result<(Accumulator, Finish), Error> {
         let display = self.orientation.display_size(stored);
         let layout = Layout::new(grid, display.0, display.1);
-        let acc = Accumulator::new(
+        let acc = Accumulator::with_detail(
             layout,
             self.orientation,
             self.conversion,
             channels.has_alpha(),
+            detail,
         )?;
         Ok((
             acc,
@@ -141,9 +145,9 @@ impl Bitmap {
         self.width as usize * self.channels.count()
     }
 
-    /// Sums the whole bitmap into a grid laid out over it, as `plan` says.
-    pub fn into_grid(self, grid: Grid, plan: Plan) -> Result<Cells, Error> {
-        self.into_grid_scaled(grid, plan, 1, None)
+    /// Sums the whole bitmap into the grid `request` asks for, as `plan` says.
+    pub fn into_grid(self, request: &Request<'_>, plan: Plan) -> Result<Cells, Error> {
+        self.into_grid_scaled(request.grid, request.detail, plan, 1, None)
     }
 
     /// Sums a bitmap the decoder already shrank by `decode_scale` from a source of `source`
@@ -151,11 +155,13 @@ impl Bitmap {
     pub fn into_grid_scaled(
         self,
         grid: Grid,
+        detail: f32,
         plan: Plan,
         decode_scale: u32,
         source: Option<(u32, u32)>,
     ) -> Result<Cells, Error> {
-        let (mut acc, finish) = plan.accumulator(grid, (self.width, self.height), self.channels)?;
+        let (mut acc, finish) =
+            plan.accumulator(grid, detail, (self.width, self.height), self.channels)?;
         for row in self.data.chunks_exact(self.row_len().max(1)) {
             acc.push_row(row, self.channels);
         }

@@ -7,17 +7,17 @@ use std::io::Cursor;
 use crate::engine::color_profile::Samples;
 use crate::engine::error::{Error, zeroed};
 use crate::engine::grid::{Cells, Channels};
-use crate::engine::options::{Grid, Limits};
+use crate::engine::options::Limits;
 use crate::engine::probe::{Format, check_size};
 
-use super::Plan;
+use super::{Plan, Request};
 
-pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells, Error> {
+pub(super) fn decode(input: &[u8], request: &Request<'_>) -> Result<Cells, Error> {
     #[cfg(not(target_arch = "wasm32"))]
-    if let Some(cells) = pipelined(input, grid, limits)? {
+    if let Some(cells) = pipelined(input, request)? {
         return Ok(cells);
     }
-    sequential(input, grid, limits)
+    sequential(input, request)
 }
 
 fn decoder<'a>(input: &'a [u8], limits: &Limits) -> png::Decoder<Cursor<&'a [u8]>> {
@@ -64,9 +64,10 @@ fn chunk(input: &[u8], kind: [u8; 4]) -> Option<&[u8]> {
 /// The two-thread decode (see `png_pipeline`) when it applies and succeeds. `Ok(None)` means
 /// decode sequentially: it does not apply, or it failed and the sequential path reports why.
 #[cfg(not(target_arch = "wasm32"))]
-fn pipelined(input: &[u8], grid: Grid, limits: &Limits) -> Result<Option<Cells>, Error> {
+fn pipelined(input: &[u8], request: &Request<'_>) -> Result<Option<Cells>, Error> {
     use super::png_pipeline;
 
+    let limits = request.limits;
     let (shape, plan) = {
         // Header errors are left to the sequential path.
         let Ok(reader) = decoder(input, limits).read_info() else {
@@ -82,14 +83,20 @@ fn pipelined(input: &[u8], grid: Grid, limits: &Limits) -> Result<Option<Cells>,
             None => return Ok(None),
         }
     };
-    let (mut acc, finish) = plan.accumulator(grid, (shape.width, shape.height), shape.channels)?;
+    let (mut acc, finish) = plan.accumulator(
+        request.grid,
+        request.detail,
+        (shape.width, shape.height),
+        shape.channels,
+    )?;
     Ok(png_pipeline::decode_rows(input, shape, &mut acc)
         .ok()
         .map(|()| finish.cells(acc, 1, None)))
 }
 
 /// The `png` crate's own row-by-row decode: every PNG, and the only path in the wasm module.
-pub(super) fn sequential(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells, Error> {
+pub(super) fn sequential(input: &[u8], request: &Request<'_>) -> Result<Cells, Error> {
+    let limits = request.limits;
     let mut decoder = decoder(input, limits);
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(error)?;
@@ -127,10 +134,11 @@ pub(super) fn sequential(input: &[u8], grid: Grid, limits: &Limits) -> Result<Ce
             channels,
             data,
         };
-        return bitmap.into_grid(grid, plan);
+        return bitmap.into_grid(request, plan);
     }
 
-    let (mut acc, finish) = plan.accumulator(grid, (width, height), channels)?;
+    let (mut acc, finish) =
+        plan.accumulator(request.grid, request.detail, (width, height), channels)?;
     let row_len = width as usize * channels.count();
     while let Some(row) = reader.next_row().map_err(error)? {
         acc.push_row(&row.data()[..row_len], channels);

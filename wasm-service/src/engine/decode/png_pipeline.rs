@@ -318,8 +318,18 @@ fn paeth_predictor(a: u8, b: u8, c: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::decode::{DctScale, Request};
     use crate::engine::grid::{Cells, Layout};
     use crate::engine::options::{Grid, Limits};
+
+    fn request(grid: Grid, limits: &Limits) -> Request<'_> {
+        Request {
+            grid,
+            limits,
+            dct_scale: DctScale::Full,
+            detail: 0.0,
+        }
+    }
 
     /// A PNG of deterministic noisy pixels, every row with `filter` (or adaptive filters).
     fn encode(width: u32, height: u32, color: png::ColorType, filter: png::Filter) -> Vec<u8> {
@@ -365,7 +375,7 @@ mod tests {
     }
 
     fn sequential(input: &[u8]) -> Cells {
-        super::super::png::sequential(input, Grid::Block(4), &Limits::default()).unwrap()
+        super::super::png::sequential(input, &request(Grid::Block(4), &Limits::default())).unwrap()
     }
 
     fn assert_same(input: &[u8]) {
@@ -425,7 +435,8 @@ mod tests {
     fn truncated_or_corrupt_data_fails_where_the_sequential_decode_fails() {
         let input = encode(301, 150, png::ColorType::Rgb, png::Filter::Paeth);
         let sequential_fails = |input: &[u8]| {
-            super::super::png::sequential(input, Grid::Block(1), &Limits::default()).is_err()
+            super::super::png::sequential(input, &request(Grid::Block(1), &Limits::default()))
+                .is_err()
         };
         // Cut in the IDAT data, in the last IDAT's CRC, and in IEND (which neither path reads).
         for cut in [60, input.len() / 2, input.len() - 13, input.len() - 1] {
@@ -508,10 +519,10 @@ mod tests {
         );
         decode_rows(&input, shape, &mut acc).unwrap();
         let seq = time(&|| {
-            super::super::png::sequential(&input, grid, &limits).unwrap();
+            super::super::png::sequential(&input, &request(grid, &limits)).unwrap();
         });
         let par = time(&|| {
-            super::super::png::decode(&input, grid, &limits).unwrap();
+            super::super::png::decode(&input, &request(grid, &limits)).unwrap();
         });
         // `Reader::read_row` into our own buffer instead of `next_row` (the png crate's only
         // other row API), to see whether it saves a copy.
@@ -549,9 +560,9 @@ mod tests {
             let before = cpu_ms();
             for _ in 0..40 {
                 if pipeline {
-                    super::super::png::decode(&input, grid, &limits).unwrap();
+                    super::super::png::decode(&input, &request(grid, &limits)).unwrap();
                 } else {
-                    super::super::png::sequential(&input, grid, &limits).unwrap();
+                    super::super::png::sequential(&input, &request(grid, &limits)).unwrap();
                 }
             }
             println!(

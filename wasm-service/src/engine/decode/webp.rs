@@ -6,12 +6,13 @@ use std::io::Cursor;
 use crate::engine::color_profile::Samples;
 use crate::engine::error::{Error, zeroed};
 use crate::engine::grid::{Cells, Channels};
-use crate::engine::options::{Grid, Limits};
+
 use crate::engine::probe::{Format, check_size};
 
-use super::{Bitmap, Plan};
+use super::{Bitmap, Plan, Request};
 
-pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells, Error> {
+pub(super) fn decode(input: &[u8], request: &Request<'_>) -> Result<Cells, Error> {
+    let limits = request.limits;
     let mut decoder = image_webp::WebPDecoder::new(Cursor::new(input)).map_err(error)?;
     decoder.set_memory_limit(super::decoder_memory_limit(limits));
     let (width, height) = decoder.dimensions();
@@ -40,7 +41,7 @@ pub(super) fn decode(input: &[u8], grid: Grid, limits: &Limits) -> Result<Cells,
         channels,
         data,
     };
-    bitmap.into_grid(grid, plan)
+    bitmap.into_grid(request, plan)
 }
 
 fn error(e: image_webp::DecodingError) -> Error {

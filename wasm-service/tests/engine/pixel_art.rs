@@ -1,0 +1,219 @@
+//! What makes fixed palettes and dithering look like pixel art (issue 10): hues kept in
+//! matching, flat areas flat under dithering, far colours never mixed in, thin lines kept by
+//! `detail`. Inputs are drawn here; the expectations are the ones a pixel artist would state.
+
+use image::{ImageFormat, Rgb, RgbImage};
+
+use super::{encode, run};
+
+const PICO8_BROWN: [u8; 4] = [0xAB, 0x52, 0x36, 255];
+const PICO8_DARK_PURPLE: [u8; 4] = [0x7E, 0x25, 0x53, 255];
+const PICO8_RED: [u8; 4] = [0xFF, 0x00, 0x4D, 255];
+const PICO8_BLACK: [u8; 4] = [0, 0, 0, 255];
+const PICO8_NAVY: [u8; 4] = [0x1D, 0x2B, 0x53, 255];
+const PICO8_BLUE: [u8; 4] = [0x29, 0xAD, 0xFF, 255];
+const PICO8_DARK_GREEN: [u8; 4] = [0x00, 0x87, 0x51, 255];
+
+fn flat(w: u32, h: u32, c: [u8; 3]) -> RgbImage {
+    RgbImage::from_pixel(w, h, Rgb(c))
+}
+
+fn png(img: &RgbImage) -> Vec<u8> {
+    encode(
+        &image::DynamicImage::ImageRgb8(img.clone()),
+        ImageFormat::Png,
+    )
+}
+
+/// The grid (one pixel per cell) for `img` with `pairs` and `--grid`.
+fn grid(img: &RgbImage, pairs: &[(&str, &str)]) -> image::RgbaImage {
+    let mut all = pairs.to_vec();
+    all.push(("grid", "true"));
+    run(&png(img), &all).0
+}
+
+#[test]
+fn dark_reds_keep_a_red_entry_and_near_blacks_go_black_with_pico_8() {
+    for c in [[95, 25, 25], [120, 30, 30], [70, 20, 25], [60, 15, 15]] {
+        let out = grid(&flat(8, 8, c), &[("block", "8"), ("palette", "pico-8")]);
+        let got = out.get_pixel(0, 0).0;
+        assert!(
+            [PICO8_BROWN, PICO8_DARK_PURPLE, PICO8_RED].contains(&got),
+            "dark red {c:?} became {got:?} (navy and greys are hue flips)"
+        );
+    }
+    for c in [[10, 12, 20], [15, 18, 30], [20, 22, 35], [5, 5, 10]] {
+        let got = grid(&flat(8, 8, c), &[("block", "8"), ("palette", "pico-8")])
+            .get_pixel(0, 0)
+            .0;
+        assert_eq!(got, PICO8_BLACK, "near-black sky {c:?} became {got:?}");
+    }
+    // Cyans stay blue rather than turning grey.
+    for c in [
+        [0, 170, 190],
+        [40, 190, 200],
+        [80, 200, 210],
+        [20, 140, 160],
+    ] {
+        let got = grid(&flat(8, 8, c), &[("block", "8"), ("palette", "pico-8")])
+            .get_pixel(0, 0)
+            .0;
+        assert_eq!(got, PICO8_BLUE, "cyan {c:?} became {got:?}");
+    }
+}
+
+/// White background with blue shapes: the kind of flat logo error diffusion ruins.
+fn logo() -> RgbImage {
+    let mut img = flat(128, 96, [255, 255, 255]);
+    for y in 16..48 {
+        for x in 16..56 {
+            img.put_pixel(x, y, Rgb([40, 70, 160]));
+        }
+    }
+    for y in 50..80 {
+        for x in 70..110 {
+            let d = ((x as i32 - 90).pow(2) + (y as i32 - 65).pow(2)) as f32;
+            if d < 196.0 {
+                img.put_pixel(x, y, Rgb([70, 110, 200]));
+            }
+        }
+    }
+    img
+}
+
+#[test]
+fn error_diffusion_keeps_a_flat_background_flat_with_a_fixed_palette() {
+    let img = logo();
+    for dither in ["floyd-steinberg", "atkinson", "bayer4"] {
+        let out = grid(
+            &img,
+            &[("block", "4"), ("palette", "pico-8"), ("dither", dither)],
+        );
+        // Cells whose 4×4 source block and all 8 neighbouring blocks are pure white.
+        let (cols, rows) = (out.width(), out.height());
+        let white_block = |cx: i64, cy: i64| {
+            (cy * 4..cy * 4 + 4).all(|y| {
+                (cx * 4..cx * 4 + 4).all(|x| {
+                    x < 0
+                        || y < 0
+                        || x >= 128
+                        || y >= 96
+                        || img.get_pixel(x as u32, y as u32).0 == [255; 3]
+                })
+            })
+        };
+        let mut background = None;
+        let mut stray = 0;
+        for cy in 0..rows as i64 {
+            for cx in 0..cols as i64 {
+                let flat_around =
+                    (-2..=2).all(|dy| (-2..=2).all(|dx| white_block(cx + dx, cy + dy)));
+                if !flat_around {
+                    continue;
+                }
+                let c = out.get_pixel(cx as u32, cy as u32).0;
+                let bg = *background.get_or_insert(c);
+                if c != bg {
+                    stray += 1;
+                }
+            }
+        }
+        assert_eq!(
+            stray, 0,
+            "{dither}: {stray} stray cells on the white background"
+        );
+    }
+}
+
+#[test]
+fn ordered_dithering_mixes_only_colours_near_the_cell() {
+    // A flat mid-brown wall: no dark-green dots.
+    let img = flat(64, 64, [140, 100, 60]);
+    for dither in ["bayer2", "bayer4", "bayer8"] {
+        let out = grid(
+            &img,
+            &[("block", "2"), ("palette", "pico-8"), ("dither", dither)],
+        );
+        let green = out.pixels().filter(|p| p.0 == PICO8_DARK_GREEN).count();
+        assert_eq!(
+            green, 0,
+            "{dither}: {green} dark-green cells in a brown wall"
+        );
+    }
+    // A dark blue-grey night sky: black and navy at most, never grey, green or orange.
+    let sky = flat(64, 64, [18, 20, 32]);
+    for dither in ["bayer4", "floyd-steinberg", "atkinson"] {
+        let out = grid(
+            &sky,
+            &[("block", "2"), ("palette", "pico-8"), ("dither", dither)],
+        );
+        assert!(
+            out.pixels()
+                .all(|p| p.0 == PICO8_BLACK || p.0 == PICO8_NAVY),
+            "{dither}: the night sky got colours from elsewhere"
+        );
+    }
+}
+
+#[test]
+fn a_gradient_still_gets_a_pattern() {
+    // Black to white across 64 cells: dithering must draw mixes, not bands only.
+    let mut img = flat(256, 16, [0, 0, 0]);
+    for x in 0..256 {
+        for y in 0..16 {
+            img.put_pixel(x, y, Rgb([x as u8; 3]));
+        }
+    }
+    for dither in ["bayer4", "floyd-steinberg"] {
+        let out = grid(
+            &img,
+            &[("block", "4"), ("palette", "1-bit"), ("dither", dither)],
+        );
+        // In the middle third, both black and white appear in each column band.
+        let mid: Vec<[u8; 4]> = (22..42)
+            .flat_map(|x| (0..4).map(move |y| (x, y)))
+            .map(|(x, y)| out.get_pixel(x, y).0)
+            .collect();
+        let white = mid.iter().filter(|p| p[0] == 255).count();
+        assert!(
+            (mid.len() / 5..=mid.len() * 4 / 5).contains(&white),
+            "{dither}: {white} of {} white",
+            mid.len()
+        );
+    }
+}
+
+#[test]
+fn detail_keeps_a_one_pixel_dark_line_at_block_4() {
+    let mut img = flat(64, 64, [255, 255, 255]);
+    for y in 0..64 {
+        img.put_pixel(29, y, Rgb([20, 20, 20]));
+    }
+    let column = |out: &image::RgbaImage| out.get_pixel(7, 8).0;
+    let plain = grid(&img, &[("block", "4"), ("palette", "pico-8")]);
+    let kept = grid(
+        &img,
+        &[("block", "4"), ("palette", "pico-8"), ("detail", "100")],
+    );
+    let background = kept.get_pixel(2, 8).0;
+    let line = column(&kept);
+    let luma = |p: [u8; 4]| 0.2126 * p[0] as f32 + 0.7152 * p[1] as f32 + 0.0722 * p[2] as f32;
+    assert!(
+        luma(line) < luma(background) - 80.0,
+        "with detail the line's cells {line:?} should be dark on {background:?}"
+    );
+    // Without detail the line is averaged into the white (what this option exists for).
+    assert!(
+        luma(column(&plain)) > luma(line),
+        "detail made no difference"
+    );
+    // A flat area is unchanged by detail.
+    let flat_img = flat(32, 32, [120, 90, 60]);
+    assert_eq!(
+        grid(&flat_img, &[("block", "4"), ("colors", "4")]),
+        grid(
+            &flat_img,
+            &[("block", "4"), ("colors", "4"), ("detail", "100")]
+        )
+    );
+}
