@@ -8,6 +8,7 @@
 
 mod color_profile;
 mod colorspace;
+mod crc32;
 mod decode;
 mod detail;
 mod dither;

@@ -195,10 +195,12 @@ pub fn names() -> Vec<&'static str> {
     BUILT_IN.iter().map(|p| p.name).collect()
 }
 
+/// Palette names compared without case and separators. ASCII case folding is enough (every
+/// name is ASCII), and Unicode's case tables would cost the module 14 KB.
 fn normalise(name: &str) -> String {
     name.chars()
         .filter(|c| !matches!(c, '-' | '_' | ' '))
-        .flat_map(char::to_lowercase)
+        .map(|c| c.to_ascii_lowercase())
         .collect()
 }
 

@@ -106,7 +106,7 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     let start = out.len();
     out.extend_from_slice(kind);
     out.extend_from_slice(data);
-    let crc = crc32fast::hash(&out[start..]);
+    let crc = super::crc32::crc32(&[&out[start..]]);
     out.extend_from_slice(&crc.to_be_bytes());
 }
 

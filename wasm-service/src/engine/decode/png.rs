@@ -34,31 +34,12 @@ fn decoder<'a>(input: &'a [u8], limits: &Limits) -> png::Decoder<Cursor<&'a [u8]
 /// The plan for a PNG whose header `info` was read: its profile, and its orientation from an
 /// `eXIf` chunk wherever it sits (the `png` crate only sees those before the image data).
 fn plan(input: &[u8], info: &png::Info<'_>, gray: bool) -> Plan {
-    let exif = chunk(input, *b"eXIf");
+    let exif = super::png_lean::chunk(input, *b"eXIf");
     Plan::from_metadata(
         exif,
         info.icc_profile.as_deref(),
         Samples::GrayOrRgb { gray },
     )
-}
-
-/// The data of the first chunk of `kind`, found by walking the chunk headers (no CRC check: a
-/// damaged chunk only loses its metadata here, the decoder reports the damage).
-fn chunk(input: &[u8], kind: [u8; 4]) -> Option<&[u8]> {
-    let mut at = 8;
-    while at + 8 <= input.len() {
-        let len = u32::from_be_bytes(input[at..at + 4].try_into().ok()?) as usize;
-        let name = &input[at + 4..at + 8];
-        let data = input.get(at + 8..at.checked_add(8 + len)?)?;
-        if name == kind {
-            return Some(data);
-        }
-        if name == b"IEND" {
-            return None;
-        }
-        at = at.checked_add(12 + len)?;
-    }
-    None
 }
 
 /// The two-thread decode (see `png_pipeline`) when it applies and succeeds. `Ok(None)` means
@@ -200,23 +181,6 @@ fn crc_chunk_name(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_a_chunk_after_the_image_data() {
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        for (kind, data) in [
-            (*b"IHDR", &[0u8; 13][..]),
-            (*b"IDAT", &[1, 2]),
-            (*b"eXIf", b"MM"),
-        ] {
-            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-            png.extend_from_slice(&kind);
-            png.extend_from_slice(data);
-            png.extend_from_slice(&[0; 4]);
-        }
-        assert_eq!(chunk(&png, *b"eXIf"), Some(&b"MM"[..]));
-        assert_eq!(chunk(&png, *b"iCCP"), None);
-    }
 
     #[test]
     fn names_the_chunk_of_a_crc_error() {

@@ -1,0 +1,760 @@
+//! A lean PNG decoder for the deployed module: every PNG (all colour types and bit depths,
+//! palettes and tRNS, Adam7), rows streamed to the grid as 8-bit grey, grey+alpha, RGB or RGBA
+//! exactly as the `png` crate's `normalize_to_color8` gives them (16-bit samples keep their high
+//! byte; low bit depths scale to 0..=255; tRNS becomes an alpha channel).
+//!
+//! Why not the `png` crate, which native builds use: it is 63 KB of the module (its streaming
+//! decoder, text/APNG handling and crc32fast's 16 KiB tables), a sixth of the 400 KiB budget that
+//! every request on OSC pays to load. This reader parses the few chunks pixels need, checks every
+//! chunk's CRC, inflates with `fdeflate` (already in the module for the writer) and unfilters with
+//! the native pipeline's filters. A differential test decodes every PNG kind with both decoders
+//! and requires identical rows, so the module and native builds keep giving the same bytes.
+
+use crate::engine::color_profile::Samples;
+use crate::engine::crc32::crc32;
+use crate::engine::error::{Error, zeroed};
+use crate::engine::grid::{Cells, Channels};
+use crate::engine::probe::{Format, check_size};
+
+use super::unfilter::unfilter;
+use super::{Bitmap, Plan, Request};
+
+/// Decodes `input` into the grid `request` asks for (the module's PNG path).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(super) fn decode(input: &[u8], request: &Request<'_>) -> Result<Cells, Error> {
+    let png = LeanPng::read(input)?;
+    check_size(png.width, png.height, request.limits)?;
+    let channels = png.channels();
+    let plan = Plan::from_metadata(
+        chunk(input, *b"eXIf"),
+        png.icc.as_deref(),
+        Samples::GrayOrRgb {
+            gray: matches!(channels, Channels::Gray | Channels::GrayAlpha),
+        },
+    );
+    if png.interlaced {
+        let data = png.deinterlace()?;
+        let bitmap = Bitmap {
+            width: png.width,
+            height: png.height,
+            channels,
+            data,
+        };
+        return bitmap.into_grid(request, plan);
+    }
+    let (mut acc, finish) = plan.accumulator(
+        request.grid,
+        request.detail,
+        (png.width, png.height),
+        channels,
+    )?;
+    png.rows(|row| acc.push_row(row, channels))?;
+    Ok(finish.cells(acc, 1, None))
+}
+
+/// The data of the first chunk of `kind`, found by walking the chunk headers (no CRC check: a
+/// damaged chunk only loses its metadata here, the decoder reports the damage). Used for `eXIf`,
+/// which may come before or after the image data.
+pub(super) fn chunk(input: &[u8], kind: [u8; 4]) -> Option<&[u8]> {
+    let mut at = 8;
+    while at + 8 <= input.len() {
+        let len = u32::from_be_bytes(input[at..at + 4].try_into().ok()?) as usize;
+        let name = &input[at + 4..at + 8];
+        let data = input.get(at + 8..at.checked_add(8 + len)?)?;
+        if name == kind {
+            return Some(data);
+        }
+        if name == b"IEND" {
+            return None;
+        }
+        at = at.checked_add(12 + len)?;
+    }
+    None
+}
+
+/// Bytes inflated per decompressor call.
+const GROWTH: usize = 32 << 10;
+/// Inflated bytes already consumed before the buffer is shifted back (keeping the 32 KiB window).
+const SHIFT_AT: usize = 256 << 10;
+/// The deflate look-back window.
+const WINDOW: usize = 32 << 10;
+
+/// A PNG's header and the chunks its pixels need, every chunk's CRC checked.
+pub(crate) struct LeanPng<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub interlaced: bool,
+    color_type: u8,
+    depth: u8,
+    /// RGBA per palette index (missing entries opaque black, as the `png` crate gives them), and
+    /// how many entries PLTE has.
+    palette: Option<Box<[[u8; 4]; 256]>>,
+    palette_len: usize,
+    /// The tRNS colour for grey or RGB images, as the `png` crate keeps it: the low bytes of its
+    /// 16-bit samples for depths below 16, the raw two bytes per sample at 16.
+    trns_key: Option<Vec<u8>>,
+    has_trns: bool,
+    /// The iCCP profile, inflated.
+    pub icc: Option<Vec<u8>>,
+    idat: Vec<&'a [u8]>,
+}
+
+fn truncated() -> Error {
+    Error::truncated(Format::Png)
+}
+
+fn malformed(detail: impl std::fmt::Display) -> Error {
+    Error::decoder(Format::Png, detail)
+}
+
+/// The message for a damaged chunk, in the same words the native decoder's errors use.
+fn crc_error(kind: &[u8]) -> Error {
+    malformed(format!(
+        "a chunk's checksum (CRC) does not match its data (in its {} chunk): the file was damaged \
+         in transfer or storage; download or export it again",
+        String::from_utf8_lossy(kind)
+    ))
+}
+
+fn inflate_error() -> Error {
+    malformed(
+        "its compressed image data is damaged (the deflate stream cannot be inflated): the file \
+         was corrupted in transfer or storage; download or export it again",
+    )
+}
+
+impl<'a> LeanPng<'a> {
+    /// Reads the chunk structure of `input` (a probed PNG).
+    pub fn read(input: &'a [u8]) -> Result<Self, Error> {
+        let mut png = LeanPng {
+            width: 0,
+            height: 0,
+            interlaced: false,
+            color_type: 0,
+            depth: 0,
+            palette: None,
+            palette_len: 0,
+            trns_key: None,
+            has_trns: false,
+            icc: None,
+            idat: Vec::new(),
+        };
+        let mut at = 8;
+        let mut seen_ihdr = false;
+        loop {
+            let head = input.get(at..at + 8).ok_or_else(truncated)?;
+            let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+            let kind = &input[at + 4..at + 8];
+            let data = input
+                .get(at + 8..at.checked_add(8 + len).ok_or_else(truncated)?)
+                .ok_or_else(truncated)?;
+            let stored = input
+                .get(at + 8 + len..at + 12 + len)
+                .ok_or_else(truncated)?;
+            if crc32(&[kind, data])
+                != u32::from_be_bytes([stored[0], stored[1], stored[2], stored[3]])
+            {
+                return Err(crc_error(kind));
+            }
+            at += 12 + len;
+            match kind {
+                b"IHDR" => {
+                    png.header(data)?;
+                    seen_ihdr = true;
+                }
+                _ if !seen_ihdr => return Err(malformed("the first chunk is not IHDR")),
+                b"PLTE" => png.palette(data),
+                b"tRNS" => png.trns(data),
+                b"iCCP" => png.icc = iccp(data),
+                b"IDAT" => png.idat.push(data),
+                b"IEND" => break,
+                _ => {}
+            }
+        }
+        if png.idat.is_empty() {
+            return Err(malformed("it has no image data (IDAT)"));
+        }
+        if png.color_type == 3 && png.palette.is_none() {
+            return Err(malformed("an indexed-colour image has no palette (PLTE)"));
+        }
+        Ok(png)
+    }
+
+    fn header(&mut self, d: &[u8]) -> Result<(), Error> {
+        if d.len() < 13 {
+            return Err(truncated());
+        }
+        self.width = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+        self.height = u32::from_be_bytes([d[4], d[5], d[6], d[7]]);
+        self.depth = d[8];
+        self.color_type = d[9];
+        self.interlaced = d[12] == 1;
+        let valid = match self.color_type {
+            0 => matches!(self.depth, 1 | 2 | 4 | 8 | 16),
+            3 => matches!(self.depth, 1 | 2 | 4 | 8),
+            2 | 4 | 6 => matches!(self.depth, 8 | 16),
+            _ => false,
+        };
+        if !valid || d[10] != 0 || d[11] != 0 || d[12] > 1 {
+            return Err(malformed(format!(
+                "colour type {} at {} bits (compression {}, filter {}, interlace {}) is not a \
+                 valid combination",
+                self.color_type, self.depth, d[10], d[11], d[12]
+            )));
+        }
+        Ok(())
+    }
+
+    fn palette(&mut self, d: &[u8]) {
+        let mut p = Box::new([[0u8, 0, 0, 255]; 256]);
+        for (entry, rgb) in p.iter_mut().zip(d.chunks_exact(3)) {
+            entry[..3].copy_from_slice(rgb);
+        }
+        self.palette = Some(p);
+        self.palette_len = d.len() / 3;
+    }
+
+    fn trns(&mut self, d: &[u8]) {
+        match self.color_type {
+            3 => {
+                // A tRNS longer than the palette is ignored, as the `png` crate does.
+                let entries = self.palette_len;
+                if let Some(p) = self.palette.as_mut()
+                    && d.len() <= entries
+                {
+                    for (entry, &a) in p.iter_mut().zip(d) {
+                        entry[3] = a;
+                    }
+                    self.has_trns = true;
+                }
+            }
+            0 if d.len() >= 2 => {
+                self.trns_key = Some(if self.depth < 16 {
+                    vec![d[1]]
+                } else {
+                    d[..2].to_vec()
+                });
+                self.has_trns = true;
+            }
+            2 if d.len() >= 6 => {
+                self.trns_key = Some(if self.depth < 16 {
+                    vec![d[1], d[3], d[5]]
+                } else {
+                    d[..6].to_vec()
+                });
+                self.has_trns = true;
+            }
+            _ => {}
+        }
+    }
+
+    /// The channels rows come out in.
+    pub fn channels(&self) -> Channels {
+        match (self.color_type, self.has_trns) {
+            (0, false) => Channels::Gray,
+            (0, true) | (4, _) => Channels::GrayAlpha,
+            (2, false) | (3, false) => Channels::Rgb,
+            _ => Channels::Rgba,
+        }
+    }
+
+    /// Samples per pixel as stored, and bits per sample.
+    fn samples(&self) -> usize {
+        match self.color_type {
+            0 | 3 => 1,
+            4 => 2,
+            2 => 3,
+            _ => 4,
+        }
+    }
+
+    /// Bytes of one stored (filtered) row of `width` pixels, without the filter byte.
+    fn stored_len(&self, width: u32) -> usize {
+        (width as usize * self.samples() * usize::from(self.depth)).div_ceil(8)
+    }
+
+    /// Bytes per complete pixel for the filters (at least one).
+    fn filter_bpp(&self) -> usize {
+        (self.samples() * usize::from(self.depth))
+            .div_ceil(8)
+            .max(1)
+    }
+
+    /// Decodes the image, handing each row (top to bottom, `channels()` layout, 8 bits) to `row`
+    /// (an interlaced image is assembled whole first).
+    pub fn rows(&self, mut row: impl FnMut(&[u8])) -> Result<(), Error> {
+        let out_len = self.width as usize * self.channels().count();
+        let mut out = vec![0u8; out_len];
+        if !self.interlaced {
+            let len = self.stored_len(self.width);
+            let mut above = vec![0u8; len];
+            let mut rows = 0u32;
+            self.inflate_rows(&[(len, self.height)], |_, filtered| {
+                let (filter, data) = filtered.split_first_mut().ok_or_else(inflate_error)?;
+                unfilter(*filter, self.filter_bpp(), &above, data).map_err(|()| {
+                    malformed(format!("a row has the unknown filter type {filter}"))
+                })?;
+                self.normalize(data, self.width, &mut out);
+                above.copy_from_slice(data);
+                row(&out);
+                rows += 1;
+                Ok(())
+            })?;
+            return if rows == self.height {
+                Ok(())
+            } else {
+                Err(truncated())
+            };
+        }
+        // Adam7: seven passes of sub-images, placed into the full image, then handed out.
+        let image = self.deinterlace()?;
+        for r in image.chunks_exact(out_len.max(1)) {
+            row(r);
+        }
+        Ok(())
+    }
+
+    /// The whole interlaced image, normalised, row-major.
+    pub fn deinterlace(&self) -> Result<Vec<u8>, Error> {
+        const PASSES: [(u32, u32, u32, u32); 7] = [
+            (0, 0, 8, 8),
+            (4, 0, 8, 8),
+            (0, 4, 4, 8),
+            (2, 0, 4, 4),
+            (0, 2, 2, 4),
+            (1, 0, 2, 2),
+            (0, 1, 1, 2),
+        ];
+        let n = self.channels().count();
+        let (w, h) = (self.width, self.height);
+        let mut image = zeroed(w as usize * h as usize * n)?;
+        let shapes: Vec<(u32, u32)> = PASSES
+            .iter()
+            .map(|&(x0, y0, dx, dy)| ((w + dx - 1 - x0) / dx, (h + dy - 1 - y0) / dy))
+            .collect();
+        let plan: Vec<(usize, u32)> = shapes
+            .iter()
+            .map(|&(pw, ph)| {
+                (
+                    if pw == 0 { 0 } else { self.stored_len(pw) },
+                    if pw == 0 { 0 } else { ph },
+                )
+            })
+            .collect();
+        let mut above = Vec::new();
+        let mut pass_row = vec![0u8; w as usize * n];
+        let mut current = (usize::MAX, 0u32);
+        self.inflate_rows(&plan, |pass, filtered| {
+            if current.0 != pass {
+                current = (pass, 0);
+                above.clear();
+                above.resize(plan[pass].0, 0);
+            }
+            let (x0, y0, dx, dy) = PASSES[pass];
+            let pw = shapes[pass].0;
+            let (filter, data) = filtered.split_first_mut().ok_or_else(inflate_error)?;
+            unfilter(*filter, self.filter_bpp(), &above, data)
+                .map_err(|()| malformed(format!("a row has the unknown filter type {filter}")))?;
+            self.normalize(data, pw, &mut pass_row);
+            above.copy_from_slice(data);
+            let y = (y0 + current.1 * dy) as usize;
+            for i in 0..pw as usize {
+                let x = x0 as usize + i * dx as usize;
+                let at = (y * w as usize + x) * n;
+                image[at..at + n].copy_from_slice(&pass_row[i * n..i * n + n]);
+            }
+            current.1 += 1;
+            Ok(())
+        })?;
+        Ok(image)
+    }
+
+    /// Inflates the image data and hands out each filtered row (filter byte first, mutable: it is
+    /// a copy) with its pass index; `plan` is, per pass, the stored row length and row count.
+    fn inflate_rows(
+        &self,
+        plan: &[(usize, u32)],
+        mut each: impl FnMut(usize, &mut [u8]) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut inflater = fdeflate::Decompressor::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let (mut filled, mut start) = (0usize, 0usize);
+        let mut scratch = Vec::new();
+        let mut rows = plan
+            .iter()
+            .enumerate()
+            .flat_map(|(pass, &(len, count))| (0..count).map(move |_| (pass, len + 1)))
+            .peekable();
+        let mut chunks = self.idat.iter().peekable();
+        let mut input: &[u8] = chunks.next().copied().unwrap_or(&[]);
+        while rows.peek().is_some() {
+            // Hand out every complete row already inflated.
+            while let Some(&(pass, stride)) = rows.peek() {
+                if filled - start < stride {
+                    break;
+                }
+                scratch.clear();
+                scratch.extend_from_slice(&buf[start..start + stride]);
+                each(pass, &mut scratch)?;
+                start += stride;
+                rows.next();
+            }
+            if rows.peek().is_none() {
+                break;
+            }
+            // Drop what the window no longer needs.
+            if start > SHIFT_AT {
+                let keep = start.min(filled.saturating_sub(WINDOW));
+                buf.copy_within(keep..filled, 0);
+                filled -= keep;
+                start -= keep;
+            }
+            if buf.len() < filled + GROWTH {
+                buf.resize(filled + GROWTH, 0);
+            }
+            let last = chunks.peek().is_none();
+            let (used, produced) = inflater
+                .read(input, &mut buf, filled, last)
+                .map_err(|_| inflate_error())?;
+            filled += produced;
+            input = &input[used..];
+            if input.is_empty() && !last {
+                input = chunks.next().copied().unwrap_or(&[]);
+            } else if used == 0 && produced == 0 {
+                // No more data and not enough rows: the image data ends early.
+                return Err(truncated());
+            }
+        }
+        Ok(())
+    }
+
+    /// One unfiltered stored row of `width` pixels → 8-bit samples in `channels()` layout.
+    fn normalize(&self, data: &[u8], width: u32, out: &mut [u8]) {
+        let w = width as usize;
+        let depth = self.depth;
+        match (self.color_type, depth) {
+            (3, _) => {
+                let p = self.palette.as_deref().expect("read() requires a palette");
+                let n = self.channels().count();
+                for x in 0..w {
+                    let c = p[usize::from(sample(data, x, depth))];
+                    out[x * n..x * n + n].copy_from_slice(&c[..n]);
+                }
+            }
+            (0, _) => {
+                let scale = if depth < 8 {
+                    255 / ((1u16 << depth) - 1) as u8
+                } else {
+                    1
+                };
+                let key = self.trns_key.as_deref();
+                for x in 0..w {
+                    let (v, transparent) = if depth == 16 {
+                        (data[2 * x], key == Some(&data[2 * x..2 * x + 2]))
+                    } else {
+                        let raw = sample(data, x, depth);
+                        (raw * scale, key == Some(&[raw][..]))
+                    };
+                    if self.has_trns {
+                        out[2 * x] = v;
+                        out[2 * x + 1] = if transparent { 0 } else { 255 };
+                    } else {
+                        out[x] = v;
+                    }
+                }
+            }
+            (2, _) => {
+                let key = self.trns_key.as_deref();
+                let bytes = if depth == 16 { 6 } else { 3 };
+                let n = if self.has_trns { 4 } else { 3 };
+                for x in 0..w {
+                    let px = &data[x * bytes..x * bytes + bytes];
+                    let o = &mut out[x * n..x * n + n];
+                    for k in 0..3 {
+                        o[k] = px[k * bytes / 3];
+                    }
+                    if self.has_trns {
+                        o[3] = if key == Some(px) { 0 } else { 255 };
+                    }
+                }
+            }
+            (_, 8) => out[..data.len()].copy_from_slice(data),
+            // 16-bit grey+alpha and RGBA: the high byte of every sample.
+            _ => {
+                for (o, pair) in out.iter_mut().zip(data.chunks_exact(2)) {
+                    *o = pair[0];
+                }
+            }
+        }
+    }
+}
+
+/// Sample `x` of a row packed at `depth` bits (1, 2, 4 or 8), most significant bits first.
+fn sample(data: &[u8], x: usize, depth: u8) -> u8 {
+    match depth {
+        8 => data[x],
+        _ => {
+            let bits = usize::from(depth);
+            let per_byte = 8 / bits;
+            let shift = 8 - bits * (x % per_byte + 1);
+            (data[x / per_byte] >> shift) & ((1u16 << bits) - 1) as u8
+        }
+    }
+}
+
+/// An iCCP chunk's profile: name, NUL, compression method 0, zlib data. `None` if damaged (the
+/// pixels still decode; the profile is then simply absent).
+fn iccp(data: &[u8]) -> Option<Vec<u8>> {
+    let nul = data.iter().position(|&b| b == 0)?;
+    if data.get(nul + 1) != Some(&0) {
+        return None;
+    }
+    fdeflate::decompress_to_vec_bounded(data.get(nul + 2..)?, 16 << 20).ok()
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    /// Decodes with the `png` crate as native builds do: `normalize_to_color8`, row by row.
+    fn reference(input: &[u8]) -> (Channels, Vec<u8>) {
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(input));
+        decoder.set_transformations(png::Transformations::normalize_to_color8());
+        let mut reader = decoder.read_info().unwrap();
+        let channels = match reader.output_color_type().0 {
+            png::ColorType::Grayscale => Channels::Gray,
+            png::ColorType::GrayscaleAlpha => Channels::GrayAlpha,
+            png::ColorType::Rgb => Channels::Rgb,
+            _ => Channels::Rgba,
+        };
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        buf.truncate(info.buffer_size());
+        (channels, buf)
+    }
+
+    fn lean(input: &[u8]) -> (Channels, Vec<u8>) {
+        let png = LeanPng::read(input).unwrap();
+        let mut out = Vec::new();
+        png.rows(|r| out.extend_from_slice(r)).unwrap();
+        (png.channels(), out)
+    }
+
+    /// A PNG written by hand (interlaced or not, filter type 0): the `png` crate's encoder writes
+    /// no Adam7.
+    #[allow(clippy::too_many_arguments)]
+    fn handmade(
+        w: u32,
+        h: u32,
+        color: u8,
+        depth: u8,
+        samples: &[u16],
+        plte: &[u8],
+        trns: &[u8],
+        interlaced: bool,
+    ) -> Vec<u8> {
+        let spp = match color {
+            0 | 3 => 1,
+            4 => 2,
+            2 => 3,
+            _ => 4,
+        };
+        let passes: Vec<(u32, u32, u32, u32)> = if interlaced {
+            vec![
+                (0, 0, 8, 8),
+                (4, 0, 8, 8),
+                (0, 4, 4, 8),
+                (2, 0, 4, 4),
+                (0, 2, 2, 4),
+                (1, 0, 2, 2),
+                (0, 1, 1, 2),
+            ]
+        } else {
+            vec![(0, 0, 1, 1)]
+        };
+        let mut raw = Vec::new();
+        for (x0, y0, dx, dy) in passes {
+            let xs: Vec<u32> = (x0..w).step_by(dx as usize).collect();
+            if xs.is_empty() {
+                continue;
+            }
+            for y in (y0..h).step_by(dy as usize) {
+                raw.push(0u8);
+                let mut bits: Vec<u8> = Vec::new();
+                let (mut acc, mut n) = (0u32, 0u32);
+                for &x in &xs {
+                    for k in 0..spp {
+                        let v = u32::from(samples[((y * w + x) as usize) * spp + k]);
+                        if depth == 16 {
+                            bits.extend_from_slice(&(v as u16).to_be_bytes());
+                        } else if depth == 8 {
+                            bits.push(v as u8);
+                        } else {
+                            acc = (acc << depth) | v;
+                            n += u32::from(depth);
+                            if n == 8 {
+                                bits.push(acc as u8);
+                                acc = 0;
+                                n = 0;
+                            }
+                        }
+                    }
+                }
+                if n > 0 {
+                    bits.push((acc << (8 - n)) as u8);
+                }
+                raw.extend_from_slice(&bits);
+            }
+        }
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut chunk = |kind: &[u8], data: &[u8]| {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            out.extend_from_slice(&crc32(&[kind, data]).to_be_bytes());
+        };
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&w.to_be_bytes());
+        ihdr.extend_from_slice(&h.to_be_bytes());
+        ihdr.extend_from_slice(&[depth, color, 0, 0, u8::from(interlaced)]);
+        chunk(b"IHDR", &ihdr);
+        if !plte.is_empty() {
+            chunk(b"PLTE", plte);
+        }
+        if !trns.is_empty() {
+            chunk(b"tRNS", trns);
+        }
+        chunk(b"IDAT", &fdeflate::compress_to_vec(&raw));
+        chunk(b"IEND", &[]);
+        out
+    }
+
+    /// Every colour type at every bit depth, with and without tRNS, plain and interlaced: the
+    /// lean decoder gives exactly the `png` crate's rows.
+    #[test]
+    fn every_kind_of_png_decodes_exactly_as_the_png_crate_decodes_it() {
+        let kinds: &[(u8, &[u8])] = &[
+            (0, &[1, 2, 4, 8, 16]),
+            (2, &[8, 16]),
+            (3, &[1, 2, 4, 8]),
+            (4, &[8, 16]),
+            (6, &[8, 16]),
+        ];
+        let mut checked = 0;
+        for (w, h) in [(37u32, 29u32), (1, 1), (3, 9), (9, 2)] {
+            for &(color, depths) in kinds {
+                let spp = match color {
+                    0 | 3 => 1,
+                    4 => 2,
+                    2 => 3,
+                    _ => 4,
+                };
+                for &depth in depths {
+                    let max = (1u32 << depth) - 1;
+                    let samples: Vec<u16> = (0..(w * h) as usize * spp)
+                        .map(|i| ((i as u32 * 7919 + i as u32 / 5 * 31) % (max + 1)) as u16)
+                        .collect();
+                    for trns in [false, true] {
+                        if trns && matches!(color, 4 | 6) {
+                            continue;
+                        }
+                        let entries = 1usize << depth.min(8);
+                        let plte: Vec<u8> = if color == 3 {
+                            (0..entries * 3).map(|i| (i * 13 % 256) as u8).collect()
+                        } else {
+                            Vec::new()
+                        };
+                        let key: Vec<u8> = match (trns, color) {
+                            (false, _) => Vec::new(),
+                            (true, 3) => (0..entries / 2).map(|i| (i * 40 % 256) as u8).collect(),
+                            // The first pixel's own value, so some pixels are transparent.
+                            (true, 0) => samples[0].to_be_bytes().to_vec(),
+                            _ => samples[..3].iter().flat_map(|v| v.to_be_bytes()).collect(),
+                        };
+                        for interlaced in [false, true] {
+                            let png =
+                                handmade(w, h, color, depth, &samples, &plte, &key, interlaced);
+                            let what = format!(
+                                "{w}x{h} colour {color} depth {depth} trns={trns} interlaced={interlaced}"
+                            );
+                            assert_eq!(lean(&png), reference(&png), "{what}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
+    }
+
+    #[test]
+    fn every_filter_decodes_as_the_png_crate_decodes_it() {
+        for filter in [
+            png::Filter::NoFilter,
+            png::Filter::Sub,
+            png::Filter::Up,
+            png::Filter::Avg,
+            png::Filter::Paeth,
+        ] {
+            for (color, bpp) in [
+                (png::ColorType::Rgb, 3usize),
+                (png::ColorType::Rgba, 4),
+                (png::ColorType::Grayscale, 1),
+            ] {
+                let (w, h) = (300u32, 200u32);
+                let data: Vec<u8> = (0..(w * h) as usize * bpp)
+                    .map(|i| ((i * 7919 + i / 900 * 31) % 251) as u8)
+                    .collect();
+                let mut out = Vec::new();
+                {
+                    let mut e = png::Encoder::new(&mut out, w, h);
+                    e.set_color(color);
+                    e.set_filter(filter);
+                    e.write_header().unwrap().write_image_data(&data).unwrap();
+                }
+                assert_eq!(lean(&out), reference(&out), "{color:?} {filter:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn finds_a_chunk_after_the_image_data() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        for (kind, data) in [
+            (*b"IHDR", &[0u8; 13][..]),
+            (*b"IDAT", &[1, 2]),
+            (*b"eXIf", b"MM"),
+        ] {
+            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            png.extend_from_slice(&kind);
+            png.extend_from_slice(data);
+            png.extend_from_slice(&[0; 4]);
+        }
+        assert_eq!(chunk(&png, *b"eXIf"), Some(&b"MM"[..]));
+        assert_eq!(chunk(&png, *b"iCCP"), None);
+    }
+
+    #[test]
+    fn a_damaged_checksum_and_cut_off_data_are_told_apart() {
+        let mut out = Vec::new();
+        {
+            let mut e = png::Encoder::new(&mut out, 64, 64);
+            e.set_color(png::ColorType::Rgb);
+            e.write_header()
+                .unwrap()
+                .write_image_data(&vec![7u8; 64 * 64 * 3])
+                .unwrap();
+        }
+        let idat = out.windows(4).position(|w| w == b"IDAT").unwrap();
+        let len = u32::from_be_bytes(out[idat - 4..idat].try_into().unwrap()) as usize;
+        let mut crc = out.clone();
+        crc[idat + 4 + len] ^= 1;
+        let e = LeanPng::read(&crc).err().unwrap();
+        assert!(
+            e.to_string().contains("checksum (CRC)") && e.to_string().contains("IDAT"),
+            "{e}"
+        );
+        let cut = &out[..idat + 10];
+        assert_eq!(LeanPng::read(cut).err().unwrap().code(), "truncated");
+    }
+}
