@@ -18,6 +18,7 @@ use super::colorspace::{Lab, dist2};
 use super::matching::{Matcher, ciede2000};
 use super::options::Dither;
 use super::quantize::Codes;
+use super::sort::sort_by;
 
 /// A colour difference under which a cell counts as already matching an entry, in ΔE (CIEDE2000,
 /// or Oklab distance × 100): about one just-noticeable difference.
@@ -114,12 +115,8 @@ impl Space<'_> {
                     .enumerate()
                     .map(|(i, &e)| (i as u32, dist2(e, c)))
                     .collect();
-                let k = SHORTLIST.min(all.len());
-                if k < all.len() {
-                    all.select_nth_unstable_by(k, |x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
-                    all.truncate(k);
-                }
-                all.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+                sort_by(&mut all, |x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+                all.truncate(SHORTLIST);
                 all.into_iter()
                     .map(|(i, d2)| (i, libm::sqrtf(d2) * self.unit()))
                     .collect()

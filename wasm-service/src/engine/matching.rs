@@ -13,6 +13,7 @@
 //! cell, on the grid only.
 
 use super::colorspace::{Lab, srgb_to_linear_table};
+use super::sort::sort_by;
 
 /// CIELAB (D65 white, the sRGB reference), L* 0..=100.
 pub(crate) type CieLab = [f32; 3];
@@ -163,13 +164,13 @@ impl Matcher {
             .enumerate()
             .map(|(i, &e)| (i, dist2(e, c)))
             .collect();
-        by_ab.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+        sort_by(&mut by_ab, |x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
         by_ab.truncate(SHORTLIST);
         let mut ranked: Vec<(usize, f32)> = by_ab
             .into_iter()
             .map(|(i, _)| (i, ciede2000(c, self.entries[i])))
             .collect();
-        ranked.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+        sort_by(&mut ranked, |x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
         ranked
     }
 }

@@ -24,6 +24,7 @@ pub mod palettes;
 mod png_writer;
 mod probe;
 mod quantize;
+mod sort;
 
 pub use color_profile::ProfileReport;
 pub use error::Error;

@@ -11,6 +11,7 @@ use super::dither::{self, Space};
 use super::error::{Error, zeroed};
 use super::grid::Cells;
 use super::matching::{Matcher, srgb8_to_cielab};
+use super::sort::sort_by;
 use super::options::{Colors, Options};
 
 /// Each cell's palette entry (or, past 256 colours, the cells' own colours), and the palette
@@ -256,7 +257,7 @@ fn full_color(cells: &Cells, opaque: BitSet, has_transparency: bool) -> Result<Q
         .enumerate()
         .map(|(k, &c)| (c, k as u32))
         .collect();
-    lookup.sort_unstable();
+    sort_by(&mut lookup, |a, b| a.cmp(b));
     let mut codes = Codes::for_count(first.len(), n)?;
     for i in (0..n).filter(|&i| opaque.contains(i)) {
         let c = srgb(i);
@@ -426,12 +427,12 @@ fn best_cut(points: &mut [(Lab, f32)]) -> Option<usize> {
         }
     }
     let mut axes = [0usize, 1, 2];
-    axes.sort_by(|&a, &b| spread[b].total_cmp(&spread[a]));
+    sort_by(&mut axes, |&a, &b| spread[b].total_cmp(&spread[a]));
     for axis in axes {
         if spread[axis] <= 0.0 {
             continue;
         }
-        points.sort_by(|a, b| a.0[axis].total_cmp(&b.0[axis]));
+        sort_by(points, |a, b| a.0[axis].total_cmp(&b.0[axis]));
         let mut left = Moments::default();
         let mut best: Option<(f64, usize)> = None;
         for i in 1..points.len() {
@@ -507,7 +508,7 @@ fn index(
         .filter(|&(_, &u)| u)
         .map(|(&c, _)| (c, srgb8_to_oklab(c)[0]))
         .collect();
-    palette.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    sort_by(&mut palette, |a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     palette.dedup_by(|a, b| a.0 == b.0);
     let mut remap = vec![0u32; colors.len()];
     for (code, color) in colors.iter().enumerate() {
