@@ -67,14 +67,30 @@ pub struct ReportView {
     pub block: u32,
     pub output_width: u32,
     pub output_height: u32,
-    /// The colours used, `#rrggbb`, darkest first.
+    /// The colours used, `#rrggbb`, darkest first (at most 256); empty for a true-colour
+    /// output with more than 256 colours (the count is in `colors_used`).
     pub palette: Vec<String>,
+    /// How many distinct colours the output uses.
+    pub colors_used: u64,
     /// Whether some cells are fully transparent.
     pub transparent: bool,
     /// JPEG only: the DCT scale the decoder used (1, 2, 4 or 8); 1 otherwise.
     pub decode_scale: u32,
+    /// The source's embedded ICC profile, when it had one.
+    pub color_profile: Option<ColorProfileView>,
     pub png_bytes: u64,
     pub timings: TimingsView,
+}
+
+/// What happened to the source's embedded ICC profile.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ColorProfileView {
+    /// The profile's description, e.g. "Display P3".
+    pub name: String,
+    /// Whether colours were converted from it to sRGB.
+    pub applied: bool,
+    /// What was done, or why the profile was ignored.
+    pub note: String,
 }
 
 /// Engine time in milliseconds.
@@ -98,8 +114,14 @@ impl From<&engine::Report> for ReportView {
             output_width: r.output_width,
             output_height: r.output_height,
             palette: r.palette.clone(),
+            colors_used: r.colors_used as u64,
             transparent: r.transparent,
             decode_scale: r.decode_scale,
+            color_profile: r.color_profile.as_ref().map(|p| ColorProfileView {
+                name: p.name.clone(),
+                applied: p.applied,
+                note: p.note.clone(),
+            }),
             png_bytes: r.png_bytes as u64,
             timings: TimingsView {
                 decode_ms: r.timings.decode_ms,

@@ -11,8 +11,8 @@ use super::dither::{self, Space};
 use super::error::{Error, zeroed};
 use super::grid::Cells;
 use super::matching::{Matcher, srgb8_to_cielab};
-use super::sort::sort_by;
 use super::options::{Colors, Options};
+use super::sort::sort_by;
 
 /// Each cell's palette entry (or, past 256 colours, the cells' own colours), and the palette
 /// (only colours some cell uses, darkest first).
