@@ -543,7 +543,8 @@ def test_damaged_pngs_are_reported_in_words(cli, wasm, tmp_path):
     bad_crc = bytearray(good)
     bad_crc[idat + 4 + length] ^= 0xFF  # the chunk's CRC, its data intact
     bad_data = bytearray(good)
-    bad_data[idat + 4] ^= 0xFF  # the zlib stream's first byte
+    bad_data[idat + 4] ^= 0xFF  # the zlib stream's first byte, the CRC made to match it
+    bad_data[idat + 4 + length : idat + 8 + length] = struct.pack(">I", zlib.crc32(bytes(bad_data[idat : idat + 4 + length])))
     for name, data, words in [("crc", bad_crc, "checksum"), ("deflate", bad_data, "compressed image data is damaged")]:
         path = tmp_path / f"damaged-{name}.png"
         path.write_bytes(bytes(data))
