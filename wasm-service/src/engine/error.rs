@@ -137,7 +137,7 @@ impl fmt::Display for Error {
                 f,
                 "this job needs about {} of memory, over the budget of {}: use a larger block size \
                  (`block`) or a smaller `width`, or scale the image down first",
-                human_bytes(*needed),
+                human_bytes_up(*needed),
                 human_bytes(*budget)
             ),
             Error::OutOfMemory { bytes } => write!(
@@ -189,12 +189,22 @@ pub(crate) fn zeroed<T: Clone + Default>(n: usize) -> Result<Vec<T>, Error> {
 /// `64 MiB`, `1.5 GiB`: sizes in binary units, as limits are set, to one decimal. Integer
 /// arithmetic only: float formatting would cost the module kilobytes.
 fn human_bytes(n: u64) -> String {
+    format_bytes(n, false)
+}
+
+/// Like [`human_bytes`], rounded up, so a need just over a budget never reads as equal to it.
+fn human_bytes_up(n: u64) -> String {
+    format_bytes(n, true)
+}
+
+fn format_bytes(n: u64, round_up: bool) -> String {
     const UNITS: [&str; 3] = ["KiB", "MiB", "GiB"];
     let Some(unit) = (0..3).rev().find(|&u| n >= 1u64 << (10 * (u + 1))) else {
         return format!("{n} bytes");
     };
     let scale = 1u64 << (10 * (unit + 1));
-    let tenths = (u128::from(n) * 10 + u128::from(scale) / 2) / u128::from(scale);
+    let bias = if round_up { scale - 1 } else { scale / 2 };
+    let tenths = (u128::from(n) * 10 + u128::from(bias)) / u128::from(scale);
     let (whole, frac) = (tenths / 10, tenths % 10);
     if frac == 0 {
         format!("{whole} {}", UNITS[unit])
@@ -212,6 +222,8 @@ mod tests {
         assert_eq!(human_bytes(64 * 1024 * 1024), "64 MiB");
         assert_eq!(human_bytes(1536 * 1024 * 1024), "1.5 GiB");
         assert_eq!(human_bytes(512), "512 bytes");
+        assert_eq!(human_bytes((1 << 30) + (1 << 24)), "1 GiB");
+        assert_eq!(human_bytes_up((1 << 30) + (1 << 24)), "1.1 GiB");
         let e = Error::InputTooLarge {
             limit: 64 * 1024 * 1024,
         };

@@ -10,7 +10,7 @@
 
 use super::grid::{CellStore, Layout};
 use super::options::{Colors, Options, Output};
-use super::probe::{Format, ImageInfo};
+use super::probe::{Format, ImageInfo, jpeg_shape};
 
 /// Bytes the decoder of `input` (probed as `info`) may hold at its peak.
 fn decoder_bytes(input: &[u8], info: &ImageInfo) -> u64 {
@@ -21,9 +21,16 @@ fn decoder_bytes(input: &[u8], info: &ImageInfo) -> u64 {
         // the png crate's own buffer.
         Format::Png if input.get(28) == Some(&1) => decoded * 16,
         Format::Png => u64::from(info.width) * 16 * 4,
-        // Output (up to 4 bytes a pixel for CMYK) plus component planes (up to 4 bytes) plus
-        // progressive coefficients (2 bytes per sample, up to 4 components).
-        Format::Jpeg => decoded * 16,
+        // jpeg-decoder holds a plane per component (a byte a sample; subsampled planes are
+        // smaller, counted full), for a progressive file every coefficient until the last scan
+        // (2 bytes a sample), then its output (a byte per component); CMYK is then converted to
+        // RGB (3 more). Unreadable headers were refused by the probe; count the worst case.
+        Format::Jpeg => {
+            let (progressive, components) = jpeg_shape(input).unwrap_or((true, 4));
+            let c = u64::from(components.clamp(1, 4));
+            let per_pixel = c + if progressive { 2 * c } else { 0 } + c + if c == 4 { 3 } else { 0 };
+            decoded * per_pixel
+        }
         // Output RGBA plus the decoder's working planes.
         Format::Webp => decoded * 8,
         // The canvas (RGBA) plus the frame's RGBA buffer.
@@ -89,6 +96,35 @@ mod tests {
         // 64 MP: store 4 B, codes 1 B, output up to 4 B; the rows stream.
         assert!(est < 64_000_000 * 10, "{est}");
         assert!(est > 64_000_000 * 5, "{est}");
+    }
+
+    /// A JPEG's start and frame header: `marker` 0xC0 baseline or 0xC2 progressive.
+    fn jpeg_header(marker: u8, width: u16, height: u16, components: u8) -> Vec<u8> {
+        let mut b = vec![0xFF, 0xD8, 0xFF, marker, 0, 8 + 3 * components, 8];
+        b.extend_from_slice(&height.to_be_bytes());
+        b.extend_from_slice(&width.to_be_bytes());
+        b.push(components);
+        b.extend(std::iter::repeat_n(0x11, 3 * usize::from(components)));
+        b
+    }
+
+    #[test]
+    fn a_50_mp_baseline_jpeg_fits_the_default_budget_at_one_cell_per_pixel() {
+        let o = Options {
+            grid: Grid::Block(1),
+            ..Options::default()
+        };
+        let (w, h) = (8660, 5774);
+        let est = |marker, components| {
+            let input = jpeg_header(marker, w, h, components);
+            estimate(&input, &info(Format::Jpeg, w.into(), h.into()), &o)
+        };
+        let baseline = est(0xC0, 3);
+        assert!(baseline < crate::engine::Limits::DEFAULT_MAX_MEMORY_BYTES, "{baseline}");
+        // Progressive files keep every coefficient; CMYK adds a fourth plane and a conversion.
+        assert!(est(0xC2, 3) > baseline);
+        assert!(est(0xC2, 4) > est(0xC2, 3));
+        assert!(est(0xC0, 1) < baseline);
     }
 
     #[test]

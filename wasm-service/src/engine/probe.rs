@@ -202,6 +202,17 @@ struct JpegFrame {
     precision: u8,
     width: u32,
     height: u32,
+    /// Colour components (1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK).
+    components: u8,
+}
+
+/// What a JPEG decoder will hold for `input`, from its frame header: whether it is progressive
+/// (coefficients for the whole image are kept until the last scan) and how many components it
+/// has. `None` when the header cannot be read (the probe has refused such a file already).
+pub(crate) fn jpeg_shape(input: &[u8]) -> Option<(bool, u8)> {
+    let frame = jpeg_frame(input).ok()?;
+    let progressive = matches!(frame.marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+    Some((progressive, frame.components))
 }
 
 impl JpegFrame {
@@ -269,6 +280,7 @@ fn jpeg_frame(b: &[u8]) -> Result<JpegFrame, Error> {
                     precision: *b.get(at + 2).ok_or_else(truncated)?,
                     height: be16(b, at + 3).ok_or_else(truncated)?,
                     width: be16(b, at + 5).ok_or_else(truncated)?,
+                    components: *b.get(at + 7).ok_or_else(truncated)?,
                 });
             }
             _ => {
