@@ -42,7 +42,7 @@ def _to_srgb_rgba(im):
         src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         dst = ImageCms.createProfile("sRGB")
         rgb = ImageCms.profileToProfile(
-            rgb, src, dst, renderIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"
+            rgb, src, dst, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"
         )
     out = np.dstack([np.asarray(rgb), alpha if has_alpha else np.full_like(alpha, 255)])
     return out.astype(np.uint8)

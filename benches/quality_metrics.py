@@ -12,6 +12,9 @@ Definitions (all on the grid, one value per cell; only cells the reference keeps
   >= 0.03, hue within 45 degrees of the source's, Oklab L within 0.15. Share = flipped cells /
   chromatic cells. *Greyed* counts the same cells landing on an achromatic output (chroma < 0.02)
   instead (a cyan figure turning grey), reported beside it.
+- dark tinted: of the dark near-neutral source cells (Oklab L < 0.25, chroma < 0.03: a night sky,
+  a black shirt), the share rendered in a chromatic output colour (chroma >= 0.05): navy, green or
+  orange specks in black. Not meaningful for Game Boy, whose every entry is green.
 - stray cells: a cell is *flat* when the 25 cells of its 5 x 5 neighbourhood (fully inside the
   grid, all opaque) have the identical reference colour (8-bit sRGB). It is *stray* when its
   output colour differs from the most common output colour of that neighbourhood. A *speck* is a
@@ -44,6 +47,8 @@ FAMILY_HUE = 45.0
 FAMILY_L = 0.15
 FLIP_HUE = 90.0
 DARKER = 0.10
+DARK_L = 0.25
+DARK_C = 0.03
 
 
 def _box3(x, w):
@@ -113,6 +118,9 @@ def evaluate(ref_lin, opaque, out_rgba, palette_u8=None, features=None, near_fla
     m["hue_flips"] = int(flip.sum())
     m["hue_flip_pct"] = 100.0 * flip.sum() / nchrom
     m["greyed_pct"] = 100.0 * grey.sum() / nchrom
+    dark = (rL < DARK_L) & (rC < DARK_C)
+    m["dark_cells"] = int(dark.sum())
+    m["dark_tinted_pct"] = 100.0 * np.count_nonzero(dark & (oC >= CHROMATIC)) / max(int(dark.sum()), 1)
 
     # Stray cells in flat regions.
     ref_u8 = linear_to_u8(ref_lin)

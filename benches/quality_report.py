@@ -32,13 +32,13 @@ def print_image_tables(name, block, check, rows):
     feats = sorted(k for k in rows[0] if k.startswith("feat_"))
     for pal in dict.fromkeys(r["palette"] for r in rows):
         print(f"\n  {pal}")
-        head = f"  {'tool':<28}{'Ok mean':>8}{'Ok p95':>8}{'00 mean':>8}{'00 p95':>8}{'blur3':>7}{'flip%':>7}{'grey%':>7}{'stray/speck/flat':>18}{'near-stray/flat':>16}"
+        head = f"  {'tool':<28}{'Ok mean':>8}{'Ok p95':>8}{'00 mean':>8}{'00 p95':>8}{'blur3':>7}{'flip%':>7}{'grey%':>7}{'dark-tint%':>11}{'stray/speck/flat':>18}{'near-stray/flat':>16}"
         head += "".join(f"{f[5:]:>14}" for f in feats)
         print(head)
         for r in (r for r in rows if r["palette"] == pal):
             line = (
                 f"  {_label(r):<28}{r['ok_mean']:8.2f}{r['ok_p95']:8.2f}{r['de00_mean']:8.2f}{r['de00_p95']:8.2f}"
-                f"{r['blur3_de00']:7.2f}{r['hue_flip_pct']:7.2f}{r['greyed_pct']:7.2f}"
+                f"{r['blur3_de00']:7.2f}{r['hue_flip_pct']:7.2f}{r['greyed_pct']:7.2f}{r['dark_tinted_pct']:11.2f}"
                 f"{r['stray']:>8}/{r['stray_specks']}/{r['flat_cells']:<5}{r.get('near_stray', 0):>9}/{r.get('near_flat_cells', 0):<6}"
             )
             line += "".join(f"{r[f]:13.0f}%" for f in feats)
@@ -117,6 +117,21 @@ def write_summary(path, rows, checks, details):
                 + f" | {_f(ff)} {fft} |"
             )
         add("\nBold: Pixelsmith above the best peer of its class (a miss).")
+
+    add("\n### pico-8: chromatic cells turned grey, dark neutral cells tinted (%)\n")
+    add(
+        "| image | greyed PS none | PS FS | best peer none | best peer FS | dark-tinted PS none | PS FS | best peer none | best peer FS | dark cells |"
+    )
+    add("|---|---|---|---|---|---|---|---|---|---|")
+    for im in R.images:
+        a, b = R.ps(im, "pico-8", "none"), R.ps(im, "pico-8", "floyd-steinberg")
+        cells = [a["greyed_pct"], b["greyed_pct"]]
+        g = [R.best(im, "pico-8", "greyed_pct", c) for c in ("none", "fs")]
+        t = [R.best(im, "pico-8", "dark_tinted_pct", c) for c in ("none", "fs")]
+        add(
+            f"| {im} | {_f(cells[0])} | {_f(cells[1])} | {_f(g[0][0])} {g[0][1]} | {_f(g[1][0])} {g[1][1]} | "
+            f"{_f(a['dark_tinted_pct'])} | {_f(b['dark_tinted_pct'])} | {_f(t[0][0])} {t[0][1]} | {_f(t[1][0])} {t[1][1]} | {a['dark_cells']} |"
+        )
 
     add("\n### Dithering: blur-3 error and stray cells in flat regions\n")
     add("Blur-3 = mean CIEDE2000 after a 3×3 box blur of both grids (lower = the local average is kept).")
