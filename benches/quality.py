@@ -126,7 +126,7 @@ def main():
                 results.append(dict(image=t.name, kind=t.kind, palette=pal, tool=tool, dither=d, detail=k, **m))
                 if tool == "Pixelsmith" and (k == 0 or (k == details[0] and d == "none")):
                     short = {"none": "none", "floyd-steinberg": "FS", "atkinson": "Atkinson", "bayer4": "Bayer4"}[d]
-                    tiles.append((f"Pixelsmith {short}" + (f" detail {k}" if k else ""), grid))
+                    tiles.append((f"Pixelsmith detail {k}" if k else f"Pixelsmith {short}", grid))
             for label, (cls, grid) in peers(grid_in, pal, work, f"{t.name}-{pal}").items():
                 grid[..., 3] = np.where(opaque, 255, 0)  # peers got RGB: the reference's binary alpha
                 m = evaluate(ref_lin, opaque, grid, fixed, feats, near)

@@ -24,7 +24,7 @@ def _checker(w, h):
 def _tile(rgba):
     """A grid upscaled by the largest whole factor that fits TILE, on a checkerboard."""
     h, w = rgba.shape[:2]
-    k = max(1, TILE // max(h, w))
+    k = max(1, round(TILE / max(h, w)))
     im = Image.fromarray(rgba, "RGBA").resize((w * k, h * k), Image.Resampling.NEAREST)
     bg = _checker(*im.size)
     bg.paste(im, (0, 0), im)
@@ -42,7 +42,8 @@ def _source_tile(rgba, size):
 def contact_sheet(path, title, source_rgba, reference_rgba, rows):
     """Write a sheet. `rows` is a list of (row label, [(tile label, RGBA grid), ...])."""
     ref_tile = _tile(reference_rgba)
-    tw, th = ref_tile.size
+    th = ref_tile.size[1]
+    tw = max(ref_tile.size[0], 150)  # room for the labels
     ncols = max([2] + [len(r[1]) for r in rows])
     width = PAD + ncols * (tw + PAD)
     height = PAD + (1 + len(rows)) * (th + LABEL_H + PAD) + 20
@@ -57,7 +58,7 @@ def contact_sheet(path, title, source_rgba, reference_rgba, rows):
             d.text((x, y + i * 12), line, fill=(0, 0, 0), font=font)
         sheet.paste(tile, (x, y + LABEL_H))
 
-    put(PAD, y, "source", _source_tile(source_rgba, (tw, th)))
+    put(PAD, y, "source", _source_tile(source_rgba, ref_tile.size))
     put(PAD + tw + PAD, y, "reference grid\n(linear-light box)", ref_tile)
     y += th + LABEL_H + PAD
     for row_label, tiles in rows:
