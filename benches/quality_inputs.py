@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageCms, ImageDraw, ImageFont
+
 from quality_color import u8_to_linear
 
 

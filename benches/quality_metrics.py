@@ -30,6 +30,7 @@ Definitions (all on the grid, one value per cell; only cells the reference keeps
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
 from quality_color import (
     de2000,
     de_oklab,

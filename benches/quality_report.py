@@ -94,9 +94,11 @@ def write_summary(path, rows, checks, details):
     for pal in ["pico-8", "game-boy"]:
         add(f"\n### {pal}: mean CIEDE2000 and hue flips, Pixelsmith vs the best peer\n")
         add("Best peer = the lowest of Pillow and ImageMagick in the same class: undithered (Pil, IM) for `none`,")
-        add("Floyd–Steinberg (Pil FS, IM FS) for the dithered columns. Hue flips in % of chromatic cells.\n")
+        add("Floyd–Steinberg (Pil FS, IM FS) for the dithered columns. Hue flips in % of chromatic cells (Atkinson")
+        add("and Bayer flips: see the verdicts). Last two columns: mean Oklab ΔE×100, undithered (information).\n")
         add(
-            "| image | ΔE00 none | peer none | ΔE00 FS | ΔE00 Atk | ΔE00 B4 | peer FS | flips none | peer none | flips FS | flips Atk | flips B4 | peer FS |"
+            "| image | ΔE00 none | peer none | ΔE00 FS | ΔE00 Atk | ΔE00 B4 | peer FS "
+            "| flips none | peer none | flips FS | peer FS | Oklab none | peer none |"
         )
         add("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for im in R.images:
@@ -105,6 +107,7 @@ def write_summary(path, rows, checks, details):
             bf, bft = R.best(im, pal, "de00_mean", "fs")
             fn, fnt = R.best(im, pal, "hue_flip_pct", "none")
             ff, fft = R.best(im, pal, "hue_flip_pct", "fs")
+            on, ont = R.best(im, pal, "ok_mean", "none")
 
             def mark(v, best):
                 return f"**{_f(v)}**" if v > best + EPS else _f(v)
@@ -113,10 +116,10 @@ def write_summary(path, rows, checks, details):
                 f"| {im} | {mark(p['none']['de00_mean'], bn)} | {_f(bn)} {bnt} | "
                 + " | ".join(mark(p[d]["de00_mean"], bf) for d in ["floyd-steinberg", "atkinson", "bayer4"])
                 + f" | {_f(bf)} {bft} | {mark(p['none']['hue_flip_pct'], fn)} | {_f(fn)} {fnt} | "
-                + " | ".join(mark(p[d]["hue_flip_pct"], ff) for d in ["floyd-steinberg", "atkinson", "bayer4"])
-                + f" | {_f(ff)} {fft} |"
+                + f"{mark(p['floyd-steinberg']['hue_flip_pct'], ff)} | {_f(ff)} {fft} | "
+                + f"{_f(p['none']['ok_mean'])} | {_f(on)} {ont} |"
             )
-        add("\nBold: Pixelsmith above the best peer of its class (a miss).")
+        add("\nBold: Pixelsmith above the best peer of its class (a target miss).")
 
     add("\n### pico-8: chromatic cells turned grey, dark neutral cells tinted (%)\n")
     add(
@@ -181,38 +184,29 @@ def write_summary(path, rows, checks, details):
         cells += [next(r for r in R.peers(im, "adaptive16") if r["tool"] == t) for t in peer_cols]
         add(f"| {im} | " + " | ".join(f"{_f(c['de00_mean'])} ({_f(c['blur3_de00'])})" for c in cells) + " |")
 
-    add("\n### --detail: 0 vs " + " vs ".join(str(d) for d in details) + " (undithered)\n")
     add(
-        "| image | palette | ΔE00 mean d0 | "
-        + " | ".join(f"d{d}" for d in details)
-        + " | ΔE00 p95 d0 | "
-        + " | ".join(f"d{d}" for d in details)
-        + " | flips d0 | "
-        + " | ".join(f"d{d}" for d in details)
-        + " |"
+        "\n### --detail: 0 vs "
+        + " vs ".join(str(d) for d in details)
+        + " (undithered): mean CIEDE2000 (blur-3 in brackets)\n"
     )
-    add("|" + "---|" * (3 + 3 * (len(details) + 1)))
+    ks = [0] + details
+    add("| image | " + " | ".join(f"{p} d{k}" for p in ["pico-8", "game-boy", "adaptive16"] for k in ks) + " |")
+    add("|---|" + "---|" * (3 * len(ks)))
     for im in R.images:
-        for pal in ["pico-8", "game-boy", "adaptive16"]:
-            rs = [R.ps(im, pal, "none", k) for k in [0] + details]
-            add(
-                f"| {im} | {pal} | "
-                + " | ".join(_f(r["de00_mean"]) for r in rs)
-                + " | "
-                + " | ".join(_f(r["de00_p95"]) for r in rs)
-                + " | "
-                + " | ".join(_f(r["hue_flip_pct"]) for r in rs)
-                + " |"
-            )
+        cells = [R.ps(im, p, "none", k) for p in ["pico-8", "game-boy", "adaptive16"] for k in ks]
+        add(f"| {im} | " + " | ".join(f"{_f(c['de00_mean'])} ({_f(c['blur3_de00'])})" for c in cells) + " |")
     logo = [im for im in R.images if any(r.get("feat_line_1px") is not None for r in rows if r["image"] == im)]
     if logo:
         im = logo[0]
-        add(f"\nThin features on the {im} at block 4: share of each feature's cells that survive (%).\n")
+        add(
+            f"\nThin features on the {im} at block 4: share of each feature's cells that survive (%;\n"
+            "Pixelsmith's Atkinson and Bayer rows are in results.json).\n"
+        )
         fe = sorted(k for k in next(r for r in rows if r["image"] == im) if k.startswith("feat_"))
         add("| palette | tool | dither | detail | " + " | ".join(f[5:] for f in fe) + " |")
         add("|" + "---|" * (4 + len(fe)))
         for r in rows:
-            if r["image"] != im:
+            if r["image"] != im or r["dither"] in ("atkinson", "bayer4"):
                 continue
             add(
                 f"| {r['palette']} | {r['tool']} | {DSHORT[r['dither']]} | {r['detail']} | "
@@ -231,7 +225,11 @@ def write_summary(path, rows, checks, details):
 def verdicts(R, details):
     out = []
     # 1. Fixed palettes: mean CIEDE2000 and hue flips at or below every peer (same class, and all).
-    for key, what in [("de00_mean", "mean CIEDE2000"), ("hue_flip_pct", "hue flips %")]:
+    for key, what in [
+        ("de00_mean", "mean CIEDE2000"),
+        ("hue_flip_pct", "hue flips %"),
+        ("ok_mean", "mean Oklab ΔE (information, not a target)"),
+    ]:
         for pal in ["pico-8", "game-boy"]:
             for d, cls in PEER_CLASS.items():
                 miss_cls, miss_all = [], []
@@ -254,7 +252,9 @@ def verdicts(R, details):
                     + (
                         " (vs every peer of any class: met)"
                         if not miss_all
-                        else f" (vs every peer of any class: missed on {len(miss_all)}/{n})"
+                        else f" (vs every peer of any class: missed on {len(miss_all)}/{n}: "
+                        + "; ".join(miss_all)
+                        + ")"
                     )
                 )
     # 2. Stray cells with FS and Atkinson.
