@@ -116,15 +116,28 @@ class RunLocal:
         return (time.perf_counter() - start) * 1000
 
 
+# Linux carries a process's peak RSS across fork and exec, so a child forked from this (large)
+# process would report at least our own peak. A fresh, small launcher process forks the job instead
+# and reports the job's own `ru_maxrss` (KiB) and wall time.
+LAUNCHER = r"""
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss, time.perf_counter() - start, os.waitstatus_to_exitcode(status))
+"""
+
+
 def peak_rss_mib(cmd: list[str]) -> tuple[float, float]:
-    """Runs `cmd`; returns (peak RSS in MiB, wall seconds)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{cmd[:3]} failed: {proc.stderr.read().decode()[-500:]}")
-    return usage.ru_maxrss / 1024, seconds
+    """Runs `cmd`; returns (its peak RSS in MiB, wall seconds)."""
+    out = subprocess.run([sys.executable, "-c", LAUNCHER, *cmd], capture_output=True, text=True, check=True)
+    kib, seconds, code = out.stdout.split()
+    if int(code) != 0:
+        raise RuntimeError(f"{cmd[:3]} failed: {out.stderr[-500:]}")
+    return int(kib) / 1024, float(seconds)
 
 
 def main() -> None:

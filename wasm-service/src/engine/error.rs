@@ -178,12 +178,16 @@ impl std::error::Error for Error {}
 /// buffers go through here so a wasm module whose `memory.grow` fails answers with an error
 /// instead of trapping (an allocation failure aborts, and OSC answers an abort with an empty 200).
 pub(crate) fn zeroed<T: Clone + Default>(n: usize) -> Result<Vec<T>, Error> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
+    // Reserving first turns a refused allocation into an error; the vector itself then comes
+    // from `vec!`, which asks the allocator for zeroed memory (calloc: fresh pages are not
+    // touched, so a store that is filled late, or replaced, costs no resident memory until
+    // then). The reservation is freed first, so the allocator reuses what it just obtained.
+    let mut probe: Vec<T> = Vec::new();
+    probe.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
         bytes: (n as u64).saturating_mul(std::mem::size_of::<T>() as u64),
     })?;
-    v.resize(n, T::default());
-    Ok(v)
+    drop(probe);
+    Ok(vec![T::default(); n])
 }
 
 /// `64 MiB`, `1.5 GiB`: sizes in binary units, as limits are set, to one decimal. Integer

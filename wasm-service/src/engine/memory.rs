@@ -28,7 +28,8 @@ fn decoder_bytes(input: &[u8], info: &ImageInfo) -> u64 {
         Format::Jpeg => {
             let (progressive, components) = jpeg_shape(input).unwrap_or((true, 4));
             let c = u64::from(components.clamp(1, 4));
-            let per_pixel = c + if progressive { 2 * c } else { 0 } + c + if c == 4 { 3 } else { 0 };
+            let per_pixel =
+                c + if progressive { 2 * c } else { 0 } + c + if c == 4 { 3 } else { 0 };
             decoded * per_pixel
         }
         // Output RGBA plus the decoder's working planes.
@@ -120,7 +121,10 @@ mod tests {
             estimate(&input, &info(Format::Jpeg, w.into(), h.into()), &o)
         };
         let baseline = est(0xC0, 3);
-        assert!(baseline < crate::engine::Limits::DEFAULT_MAX_MEMORY_BYTES, "{baseline}");
+        assert!(
+            baseline < crate::engine::Limits::DEFAULT_MAX_MEMORY_BYTES,
+            "{baseline}"
+        );
         // Progressive files keep every coefficient; CMYK adds a fourth plane and a conversion.
         assert!(est(0xC2, 3) > baseline);
         assert!(est(0xC2, 4) > est(0xC2, 3));

@@ -170,10 +170,12 @@ impl Bitmap {
     ) -> Result<Cells, Error> {
         let (mut acc, finish) =
             plan.accumulator(grid, detail, (self.width, self.height), self.channels)?;
-        for row in self.data.chunks_exact(self.row_len().max(1)) {
-            acc.push_row(row, self.channels);
+        let row_len = self.row_len().max(1);
+        if let Err(data) = acc.adopt(self.data, self.channels) {
+            for row in data.chunks_exact(row_len) {
+                acc.push_row(row, self.channels);
+            }
         }
-        drop(self.data);
         Ok(finish.cells(acc, decode_scale, source))
     }
 }
