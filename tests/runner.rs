@@ -261,17 +261,79 @@ async fn stdout_is_utf8_decoded_with_replacement_characters() {
 
 #[tokio::test]
 async fn traps_and_non_zero_exits_still_answer_200_with_what_was_written() {
-    for (wasm, expected) in [
-        (wat_modules::trap_after_output(), "before trap"),
-        (wat_modules::exit_3(), "exiting"),
-    ] {
-        let served = serve_default(&wasm).await;
-        let response = post_text(&served.url(), "anything").await;
-        assert_eq!(response.status(), 200);
-        assert_eq!(content_type(&response), TEXT_PLAIN);
-        assert_eq!(response.text().await.unwrap(), expected);
-        served.shutdown().await;
-    }
+    let served = serve_default(&wat_modules::exit_3()).await;
+    let response = post_text(&served.url(), "anything").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(content_type(&response), TEXT_PLAIN);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "exiting",
+        "proc_exit is a normal end: WasmEdge prints nothing"
+    );
+    served.shutdown().await;
+}
+
+/// `[2026-11-30 10:15:02.114] [error] ` with any time: WasmEdge's spdlog prefix.
+fn strip_log_prefix(line: &str) -> &str {
+    let (stamp, rest) = line.split_at(26);
+    assert!(
+        stamp.starts_with("[20") && stamp.ends_with("] ") && stamp.as_bytes()[11] == b' ',
+        "{line:?}"
+    );
+    rest
+}
+
+#[tokio::test]
+async fn a_trap_appends_wasmedges_error_lines_to_stdout() {
+    let served = serve_default(&wat_modules::trap_after_output()).await;
+    let response = post_text(&served.url(), "anything").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(content_type(&response), TEXT_PLAIN);
+    let text = response.text().await.unwrap();
+    let after = text
+        .strip_prefix("before trap")
+        .unwrap_or_else(|| panic!("the module's bytes come first: {text:?}"));
+    let lines: Vec<&str> = after.lines().map(strip_log_prefix).collect();
+    assert_eq!(
+        lines,
+        [
+            "[error] execution failed: unreachable, Code: 0x40a",
+            "[error]     In instruction: unreachable (0x00) , Bytecode offset: 0x00000000",
+            "[error]     When executing function name: \"_start\"",
+        ],
+        "{text:?}"
+    );
+    assert!(text.ends_with('\n'));
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_trap_after_a_complete_answer_reaches_the_gateway_as_502_not_an_envelope() {
+    let runner = Runner::from_bytes(
+        &wat_modules::answers_then_traps_on_input(),
+        RunnerConfig::default(),
+    )
+    .unwrap();
+    let served = runner::start(runner, any_port()).await.unwrap();
+    let gateway = pixelsmith::gateway::start(
+        &pixelsmith::gateway::GatewayConfig::new(&served.url()),
+        any_port(),
+    )
+    .await
+    .unwrap();
+    // The gateway sends every request as an envelope on stdin, so the module answers with its
+    // 500 envelope and traps: the runner sends the envelope and WasmEdge's lines, which is no
+    // envelope, as on OSC.
+    let response = client()
+        .get(format!("{}/palettes", gateway.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_an_envelope", "{body}");
+    gateway.shutdown().await;
+    served.shutdown().await;
 }
 
 #[test]
@@ -498,4 +560,20 @@ fn the_real_module_in_process_gives_one_envelope_line() {
     assert_eq!(text.trim_end().lines().count(), 1, "{text}");
     let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["status"], 200);
+}
+
+#[test]
+fn the_modules_panic_hook_answers_500_and_exits_without_a_trap() {
+    let runner = Runner::from_file(module::panic_example_path(), RunnerConfig::default()).unwrap();
+    let outcome = runner.run(b"");
+    assert_eq!(outcome.exit, Exit::Code(101), "proc_exit, not a trap");
+    assert_eq!(outcome.runtime_stdout, "", "WasmEdge has nothing to add");
+    let text = outcome.answer_text();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["envelope"], "pixelsmith/1");
+    assert_eq!(answer["status"], 500);
+    assert_eq!(answer["body"]["error"]["code"], "internal_error");
+    let message = answer["body"]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("index out of bounds"), "{message}");
 }

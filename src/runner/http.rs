@@ -66,7 +66,7 @@ async fn run(runner: &Runner, stdin: Vec<u8>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, TEXT_PLAIN_UTF8)],
-        outcome.stdout_text(),
+        outcome.answer_text(),
     )
         .into_response()
 }

@@ -15,8 +15,10 @@
 //!   directories, no sockets. The module is compiled once and instantiated per request (a new
 //!   `wasmedge` process per request on OSC; nothing survives between requests in either case).
 //! - Stdout is decoded as UTF-8 with invalid bytes replaced by U+FFFD and answered with
-//!   `content-type: text/plain; charset=utf-8`, always with status 200: exit code, traps and
-//!   stderr are ignored. CORS allows any origin.
+//!   `content-type: text/plain; charset=utf-8`, always with status 200: exit code and stderr are
+//!   ignored. A trap appends WasmEdge's own error lines to that stdout, as the `wasmedge` CLI
+//!   does (`[…] [error] execution failed: unreachable, Code: 0x40a` and two more), so a trap
+//!   after a complete answer leaves text after it. CORS allows any origin.
 //!
 //! # Where it differs from OSC, on purpose
 //! - A run has a wall-clock limit ([`RunnerConfig::time_limit`], 60 s by default). OSC has none,
@@ -49,6 +51,7 @@ mod fastify;
 mod http;
 mod module;
 mod serve;
+mod wasmedge;
 
 pub mod cli;
 

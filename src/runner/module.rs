@@ -9,13 +9,13 @@
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use wasmi::{Config, Engine, Linker, Module, Store, TypedResumableCall};
+use wasmi::{Config, Engine, Linker, Module, Store, TrapCode, TypedResumableCall};
 use wasmi_wasi::WasiCtx;
 use wasmi_wasi::wasi_common::pipe::{ReadPipe, WritePipe};
 
-use super::Error;
+use super::{Error, wasmedge};
 
 /// Fuel handed out per slice. Between slices the wall clock is checked against the time limit,
 /// so a module in an endless loop is stopped within one slice (a few ms of interpretation).
@@ -77,6 +77,9 @@ pub struct RunOutcome {
     pub stdout_truncated: bool,
     /// Wall time of the run: instantiation plus `_start`.
     pub elapsed: Duration,
+    /// What WasmEdge itself writes to the same stdout after the module's bytes: its error lines
+    /// when the module trapped (see `wasmedge.rs`), empty otherwise.
+    pub runtime_stdout: String,
 }
 
 impl RunOutcome {
@@ -88,9 +91,17 @@ impl RunOutcome {
         }
     }
 
-    /// Stdout as OSC's runner answers it: UTF-8 with invalid bytes replaced by U+FFFD.
+    /// The module's stdout as UTF-8, invalid bytes replaced by U+FFFD.
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// The body OSC's runner answers: the whole stdout of the `wasmedge` process (the module's
+    /// bytes, then WasmEdge's error lines if it trapped), as UTF-8 with U+FFFD for invalid bytes.
+    pub fn answer_text(&self) -> String {
+        let mut bytes = self.stdout.clone();
+        bytes.extend_from_slice(self.runtime_stdout.as_bytes());
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
 
@@ -214,7 +225,13 @@ impl Runner {
         };
         let pipes = pipes.with_limits(limits);
         let mut store = Store::new(&self.inner.engine, ctx);
-        let exit = self.execute(&mut store, started);
+        let (exit, runtime_stdout) = match self.execute(&mut store, started) {
+            Ended::Exit(exit) => (exit, String::new()),
+            Ended::Trapped { reason, code } => (
+                Exit::Trap(reason),
+                wasmedge::trap_lines(code, SystemTime::now()),
+            ),
+        };
         let (stdout, stdout_truncated) = pipes.stdout.take();
         let (stderr, _) = pipes.stderr.take();
         RunOutcome {
@@ -223,6 +240,7 @@ impl Runner {
             exit,
             stdout_truncated,
             elapsed: started.elapsed(),
+            runtime_stdout,
         }
     }
 
@@ -244,6 +262,7 @@ impl Runner {
             exit,
             stdout_truncated: false,
             elapsed: started.elapsed(),
+            runtime_stdout: String::new(),
         };
         match tokio::time::timeout(limit + grace, task).await {
             Ok(Ok(outcome)) => outcome,
@@ -252,7 +271,7 @@ impl Runner {
         }
     }
 
-    fn execute(&self, store: &mut Store<WasiCtx>, started: Instant) -> Exit {
+    fn execute(&self, store: &mut Store<WasiCtx>, started: Instant) -> Ended {
         let limit = self.inner.config.time_limit;
         let fuel = |store: &mut Store<WasiCtx>, at_least: u64| {
             store
@@ -266,21 +285,21 @@ impl Runner {
             .instantiate_and_start(&mut *store, &self.inner.module)
         {
             Ok(instance) => instance,
-            Err(err) => return Exit::Instantiate(err.to_string()),
+            Err(err) => return Ended::Exit(Exit::Instantiate(err.to_string())),
         };
         let start = match instance.get_typed_func::<(), ()>(&*store, "_start") {
             Ok(start) => start,
             // check_command_shape() proved `_start: [] -> []` exists; keep a clear outcome anyway.
-            Err(err) => return Exit::Instantiate(err.to_string()),
+            Err(err) => return Ended::Exit(Exit::Instantiate(err.to_string())),
         };
         let mut call = start.call_resumable(&mut *store, ());
         loop {
             match call {
-                Ok(TypedResumableCall::Finished(())) => return Exit::Code(0),
+                Ok(TypedResumableCall::Finished(())) => return Ended::Exit(Exit::Code(0)),
                 Ok(TypedResumableCall::HostTrap(trap)) => return exit_of(trap.host_error()),
                 Ok(TypedResumableCall::OutOfFuel(pending)) => {
                     if started.elapsed() >= limit {
-                        return Exit::TimedOut(limit);
+                        return Ended::Exit(Exit::TimedOut(limit));
                     }
                     fuel(store, pending.required_fuel());
                     call = pending.resume(&mut *store);
@@ -311,11 +330,25 @@ impl Runner {
     }
 }
 
-/// `proc_exit(n)` surfaces as a host error carrying the code; anything else is a trap.
-fn exit_of(err: &wasmi::Error) -> Exit {
+/// How `_start` ended, before it becomes a [`RunOutcome`].
+enum Ended {
+    Exit(Exit),
+    /// A trap, with wasmi's message and its trap code (`None` for a failing host call).
+    Trapped {
+        reason: String,
+        code: Option<TrapCode>,
+    },
+}
+
+/// `proc_exit(n)` surfaces as a host error carrying the code (a normal end for WasmEdge: it
+/// prints nothing); anything else is a trap.
+fn exit_of(err: &wasmi::Error) -> Ended {
     match err.i32_exit_status() {
-        Some(code) => Exit::Code(code),
-        None => Exit::Trap(err.to_string()),
+        Some(code) => Ended::Exit(Exit::Code(code)),
+        None => Ended::Trapped {
+            reason: err.to_string(),
+            code: err.as_trap_code(),
+        },
     }
 }
 
