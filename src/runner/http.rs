@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::fastify::{self, BODY_LIMIT, TEXT_PLAIN_UTF8};
 use super::module::{Exit, Runner};
+use super::node_json;
 
 /// The runner emulation as an axum app: every path and method goes through one handler, because
 /// the 404s must be Fastify's, not axum's.
@@ -94,12 +95,23 @@ async fn post_body_to_stdin(request: Request) -> Result<Vec<u8>, Refusal> {
         return Err(Refusal::TooLarge);
     }
     let bytes = read_limited(request.into_body()).await?;
-    // Fastify reads text bodies as UTF-8 strings: invalid bytes are already U+FFFD here.
+    // Fastify reads text (and JSON) bodies as UTF-8 strings, invalid bytes becoming U+FFFD, and
+    // then compares the string's UTF-8 length with the declared length.
     let text = String::from_utf8_lossy(&bytes).into_owned();
+    if declared.is_some_and(|length: usize| length != text.len()) {
+        return Err(Refusal::InvalidContentLength);
+    }
     let body = match kind {
         BodyKind::Text => text,
         BodyKind::Json => json_body_text(&text)?,
     };
+    // The hex rule's decoder is `body.match(/[\da-f]{2}/gi).map(…)`: one lone hex digit matches
+    // the hex test but gives no pair, so `match` returns null and the handler throws.
+    if body.len() == 1 && body.as_bytes()[0].is_ascii_hexdigit() {
+        return Err(Refusal::Crash(
+            "Cannot read properties of null (reading 'map')",
+        ));
+    }
     Ok(stdin_for(&body))
 }
 
@@ -112,8 +124,9 @@ enum BodyKind {
 enum Refusal {
     MediaType(Option<String>),
     TooLarge,
+    InvalidContentLength,
     EmptyJson,
-    InvalidJson,
+    InvalidJson(String),
     Crash(&'static str),
 }
 
@@ -124,25 +137,55 @@ impl Refusal {
                 fastify::unsupported_media_type(content_type.as_deref())
             }
             Refusal::TooLarge => fastify::body_too_large(),
+            Refusal::InvalidContentLength => fastify::invalid_content_length(),
             Refusal::EmptyJson => fastify::empty_json_body(),
-            Refusal::InvalidJson => fastify::invalid_json_body(),
+            Refusal::InvalidJson(message) => fastify::json_syntax_error(&message),
             Refusal::Crash(message) => fastify::handler_crash(message),
         }
     }
 }
 
-/// The JSON parser's result must be a string for `.match` to exist.
+/// Fastify's JSON parser: `secure-json-parse` drops a leading BOM, `JSON.parse` must accept the
+/// text (else a 400 with V8's message), and no object may carry a `__proto__` key or a
+/// `constructor.prototype`. Then the runner's handler needs a string for `.match` to exist.
 fn json_body_text(text: &str) -> Result<String, Refusal> {
     if text.is_empty() {
         return Err(Refusal::EmptyJson);
     }
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Err(_) => Err(Refusal::InvalidJson),
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(message) = node_json::parse_error(text) {
+        return Err(Refusal::InvalidJson(message));
+    }
+    let value = serde_json::from_str::<serde_json::Value>(text);
+    if value.as_ref().is_ok_and(has_forbidden_prototype) {
+        return Err(Refusal::InvalidJson(
+            "Object contains forbidden prototype property".to_string(),
+        ));
+    }
+    match value {
+        // Valid for V8 but not for serde_json: lone surrogates in `\u` escapes. Not a string
+        // the module could get anyway.
+        Err(_) => Err(Refusal::Crash("request.body.match is not a function")),
         Ok(serde_json::Value::String(s)) => Ok(s),
         Ok(serde_json::Value::Null) => Err(Refusal::Crash(
             "Cannot read properties of null (reading 'match')",
         )),
         Ok(_) => Err(Refusal::Crash("request.body.match is not a function")),
+    }
+}
+
+/// `secure-json-parse`'s prototype-poisoning check (Fastify's default: error).
+fn has_forbidden_prototype(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.contains_key("__proto__")
+                || map
+                    .get("constructor")
+                    .is_some_and(|c| c.get("prototype").is_some())
+                || map.values().any(has_forbidden_prototype)
+        }
+        serde_json::Value::Array(items) => items.iter().any(has_forbidden_prototype),
+        _ => false,
     }
 }
 

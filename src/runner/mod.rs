@@ -8,7 +8,10 @@
 //!   never runs.
 //! - `POST /` needs `Content-Type: text/plain`; other types get Fastify's 415 JSON,
 //!   `application/json` bodies crash the runner's handler (500, `request.body.match is not a
-//!   function`), bodies over 1 MiB get 413.
+//!   function`) or, when they do not parse, get 400 with Node's `JSON.parse` message and no
+//!   `code`; bodies over 1 MiB get 413; a body that is not valid UTF-8 gets 400
+//!   `FST_ERR_CTP_INVALID_CONTENT_LENGTH`; a body of one hex digit crashes the hex decoder (500,
+//!   `Cannot read properties of null (reading 'map')`).
 //! - The hex rule: a body that is entirely hex digits is decoded to bytes for stdin; any other
 //!   body is written as text. `GET /` runs with empty stdin.
 //! - Every request gets a fresh instance with args `["main.wasm"]`, no environment, no preopened
@@ -50,6 +53,7 @@ mod error;
 mod fastify;
 mod http;
 mod module;
+mod node_json;
 mod serve;
 mod wasmedge;
 
