@@ -669,3 +669,21 @@ fn the_modules_panic_hook_answers_500_and_exits_without_a_trap() {
     let message = answer["body"]["error"]["message"].as_str().unwrap();
     assert!(message.contains("index out of bounds"), "{message}");
 }
+
+#[tokio::test]
+async fn hex_with_a_trailing_newline_gets_an_answer_that_says_so() {
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/horse.png")).unwrap();
+    let mut hex: String = png.iter().map(|b| format!("{b:02x}")).collect();
+    hex.push('\n'); // what `echo "$(xxd -p …)"` or an editor's saved file sends
+    let runner = Runner::from_file(module::module_path(), RunnerConfig::default()).unwrap();
+    let served = runner::start(runner, any_port()).await.unwrap();
+    let response = post_text(&served.url(), hex).await;
+    assert_eq!(response.status(), 200, "the runner always answers 200");
+    let answer: Value = serde_json::from_str(response.text().await.unwrap().trim()).unwrap();
+    assert_eq!(answer["status"], 400, "{answer}");
+    assert_eq!(answer["body"]["error"]["code"], "hex_not_decoded");
+    let message = answer["body"]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("line break"), "{message}");
+    assert!(message.contains("--data-binary @image.hex"), "{message}");
+    served.shutdown().await;
+}
