@@ -168,10 +168,11 @@ async fn the_real_module_passes_statically_and_through_the_runner() {
             .all(|i| i.starts_with("wasi_snapshot_preview1::"))
     );
     let dynamic = report.dynamic.as_ref().expect("the runs happened");
-    assert_eq!(dynamic.probes.len(), 3, "{dynamic:#?}");
+    assert_eq!(dynamic.probes.len(), 4, "{dynamic:#?}");
     assert!(dynamic.probes.iter().all(|p| p.passed), "{dynamic:#?}");
     assert_mentions(&dynamic.probes[1].detail, &["without a trap", "exit 0"]);
-    assert_mentions(&dynamic.probes[2].detail, &["image/png", "identical"]);
+    assert_mentions(&dynamic.probes[2].detail, &["read all", "bytes of stdin"]);
+    assert_mentions(&dynamic.probes[3].detail, &["image/png", "identical"]);
 }
 
 #[test]
@@ -234,4 +235,27 @@ async fn a_module_whose_error_path_traps_is_flagged_with_what_osc_sends() {
     assert!(dynamic.probes[0].passed, "the health answer itself is fine");
     assert!(!dynamic.probes[1].passed);
     assert!(dynamic.probes[1].detail.contains("on OSC the answer is"));
+}
+
+#[tokio::test]
+async fn a_module_that_does_not_read_stdin_is_flagged_with_the_runner_crash_explained() {
+    let report = check::check_bytes(&wat_modules::ignores_stdin(), "lazy.wasm", true).await;
+    assert!(!report.passed, "{report:#?}");
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "stdin_not_drained")
+        .unwrap_or_else(|| panic!("no stdin_not_drained finding: {report:#?}"));
+    assert_eq!(finding.severity, Severity::Error);
+    assert!(
+        finding.detail.contains("reading only 0 bytes"),
+        "{}",
+        finding.detail
+    );
+    assert!(finding.detail.contains("EPIPE"), "{}", finding.detail);
+    assert!(
+        finding.fix.contains("read stdin to the end"),
+        "{}",
+        finding.fix
+    );
 }

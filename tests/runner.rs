@@ -687,3 +687,41 @@ async fn hex_with_a_trailing_newline_gets_an_answer_that_says_so() {
     assert!(message.contains("--data-binary @image.hex"), "{message}");
     served.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_module_that_leaves_a_large_stdin_unread_crashes_the_runner_as_on_osc() {
+    let served = serve_default(&wat_modules::ignores_stdin()).await;
+    let url = served.url();
+    // Small leftovers fit the pipe: answered as usual.
+    let response = post_text(&url, "x".repeat(100_000)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "ok");
+
+    // From EPIPE_UNREAD_BYTES unread, the runner dies: no answer at all, over a raw socket.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = "x".repeat(runner::EPIPE_UNREAD_BYTES + 1000);
+    let mut socket = tokio::net::TcpStream::connect(served.addr()).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/plain\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer).await;
+    assert_eq!(
+        String::from_utf8_lossy(&answer),
+        "",
+        "the connection closes with no answer"
+    );
+
+    // And it is gone: connections are refused until it is started again.
+    let err = client()
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .expect_err("the crashed runner refuses connections");
+    assert!(err.is_connect(), "{err:?}");
+    served.shutdown().await;
+}

@@ -5,9 +5,11 @@
 //! The requests: `GET /` (empty stdin), which every module must survive and answer with UTF-8
 //! text; a text body that is no request at all, which must be answered without a trap (on OSC,
 //! WasmEdge prints its error lines to stdout after the module's answer when it traps, so the
-//! client gets the answer with log text after it); and, when the module speaks Pixelsmith's
+//! client gets the answer with log text after it); a 300 KB body, which must be read to the end
+//! (a module that exits with much of its stdin unread crashes OSC's runner with EPIPE); and,
+//! when the module speaks Pixelsmith's
 //! envelope, a small `POST /pixelate` whose PNG must decode. A module that speaks another
-//! protocol gets the first two only: its own routes are not ours to judge.
+//! protocol gets the first three only: its own routes are not ours to judge.
 
 use std::time::Duration;
 
@@ -17,7 +19,7 @@ use wasm_service::envelope::{ENVELOPE_TAG, Request, Response};
 
 use super::Finding;
 use crate::engine;
-use crate::runner::{Exit, RunOutcome, Runner, RunnerConfig, stdin_for};
+use crate::runner::{EPIPE_UNREAD_BYTES, Exit, RunOutcome, Runner, RunnerConfig, stdin_for};
 
 /// How long one probe may run before it counts as hanging.
 const PROBE_TIME_LIMIT: Duration = Duration::from_secs(60);
@@ -82,6 +84,7 @@ pub(crate) async fn probe(bytes: &[u8], findings: &mut Vec<Finding>) -> DynamicR
         report
             .probes
             .push(error_path_probe(&runner, findings).await);
+        report.probes.push(drain_probe(&runner, findings).await);
     }
     if let Some(answer) = answer
         && answer.envelope() == ENVELOPE_TAG
@@ -267,6 +270,55 @@ async fn error_path_probe(runner: &Runner, findings: &mut Vec<Finding>) -> Probe
     probe
 }
 
+/// The size of the drain probe's body: over [`EPIPE_UNREAD_BYTES`], under the runner's 1 MiB.
+const DRAIN_PROBE_BYTES: usize = 300_000;
+
+/// `POST /` with a large text body: the module must read all of stdin, or on OSC the runner's
+/// write to its stdin fails with EPIPE and the runner dies.
+async fn drain_probe(runner: &Runner, findings: &mut Vec<Finding>) -> Probe {
+    let line = "pixelsmith check-module: a large body the module must read to the end\n";
+    let body = line.repeat(DRAIN_PROBE_BYTES / line.len() + 1);
+    let outcome = runner.run_async(stdin_for(&body)).await;
+    let mut probe = new_probe(
+        &format!(
+            "POST / with a {} byte text body (stdin must be read to the end)",
+            body.len()
+        ),
+        &outcome,
+    );
+    if matches!(outcome.exit, Exit::TimedOut(_)) {
+        probe.detail = "the module did not finish".into();
+        return probe;
+    }
+    let read = body.len() - outcome.stdin_unread;
+    if outcome.stdin_unread == 0 {
+        probe.passed = true;
+        probe.detail = format!("read all {} bytes of stdin ({})", body.len(), probe.exit);
+    } else {
+        probe.detail = format!(
+            "ended ({}) after reading {read} of {} stdin bytes",
+            probe.exit,
+            body.len()
+        );
+        findings.push(Finding::error(
+            "stdin_not_drained",
+            format!(
+                "given a {} byte body, the module ended after reading only {read} bytes of \
+                 stdin. OSC's runner writes the body to the module's stdin while it runs; when \
+                 the module exits with {} or more bytes still unwritten, that write fails with \
+                 EPIPE, the runner's Node process dies, and the app refuses every request until \
+                 it is restarted (the answer to this request is lost too)",
+                body.len(),
+                EPIPE_UNREAD_BYTES
+            ),
+            "read stdin to the end before answering, even when the answer does not need it \
+             (e.g. `std::io::stdin().read_to_end(&mut buf)`, or keep reading into a small \
+             buffer and discard), and only then write the answer and exit",
+        ));
+    }
+    probe
+}
+
 /// The finding for a run that trapped: what OSC's client gets, and how to end cleanly instead.
 fn trap_finding(rule: &'static str, when: &str, outcome: &RunOutcome) -> Finding {
     let first_line = outcome.runtime_stdout.lines().next().unwrap_or_default();
@@ -445,10 +497,10 @@ mod tests {
         .unwrap();
         let mut findings = Vec::new();
         let report = probe(&wasm, &mut findings).await;
-        assert_eq!(report.probes.len(), 2, "health and the error path");
+        assert_eq!(report.probes.len(), 3, "health, the error path, draining");
         assert!(!report.probes[0].passed);
         assert!(report.probes[1].passed, "it ends without a trap");
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert_eq!(findings[0].rule, "stdout_utf8");
+        let rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["stdout_utf8", "stdin_not_drained"], "{findings:?}");
     }
 }

@@ -12,17 +12,46 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio_util::sync::CancellationToken;
+
 use super::fastify::{self, BODY_LIMIT, TEXT_PLAIN_UTF8};
 use super::module::{Exit, Runner};
 use super::node_json;
 
 /// The runner emulation as an axum app: every path and method goes through one handler, because
-/// the 404s must be Fastify's, not axum's.
+/// the 404s must be Fastify's, not axum's. Used in-process, a crash (see [`crashing_router`])
+/// closes each later request's answer with an error instead of refusing connections.
 pub fn router(runner: Runner) -> Router {
-    Router::new().fallback(handle).with_state(runner)
+    crashing_router(runner, CancellationToken::new())
 }
 
-async fn handle(State(runner): State<Runner>, request: Request) -> Response {
+/// [`router`], cancelling `stop` when the module crashes the runner as it would on OSC (it left
+/// at least [`super::EPIPE_UNREAD_BYTES`] of stdin unread): the server serving it then stops listening,
+/// so later requests are refused until it is started again, like the crashed container.
+pub(crate) fn crashing_router(runner: Runner, stop: CancellationToken) -> Router {
+    let app = App {
+        runner,
+        crashed: Arc::new(AtomicBool::new(false)),
+        stop,
+    };
+    Router::new().fallback(handle).with_state(app)
+}
+
+#[derive(Clone)]
+struct App {
+    runner: Runner,
+    /// Set once a run crashed the runner; every later request is dropped too.
+    crashed: Arc<AtomicBool>,
+    stop: CancellationToken,
+}
+
+async fn handle(State(app): State<App>, request: Request) -> Response {
+    if app.crashed.load(Ordering::SeqCst) {
+        return dropped_connection();
+    }
     let method = request.method().clone();
     let raw_url = request.uri().path_and_query().map_or_else(
         || request.uri().path().to_string(),
@@ -32,9 +61,9 @@ async fn handle(State(runner): State<Runner>, request: Request) -> Response {
     let mut response = match method {
         Method::OPTIONS => fastify::preflight(request.headers()),
         // Fastify serves HEAD for every GET route; the module runs, the body is not sent.
-        Method::GET | Method::HEAD if is_root => run(&runner, Vec::new()).await,
+        Method::GET | Method::HEAD if is_root => run(&app, Vec::new()).await,
         Method::POST if is_root => match post_body_to_stdin(request).await {
-            Ok(stdin) => run(&runner, stdin).await,
+            Ok(stdin) => run(&app, stdin).await,
             Err(refusal) => refusal.response(),
         },
         _ => fastify::not_found(&method, &raw_url),
@@ -44,8 +73,23 @@ async fn handle(State(runner): State<Runner>, request: Request) -> Response {
     response
 }
 
-async fn run(runner: &Runner, stdin: Vec<u8>) -> Response {
-    let outcome = runner.run_async(stdin).await;
+async fn run(app: &App, stdin: Vec<u8>) -> Response {
+    let written = stdin.len();
+    let outcome = app.runner.run_async(stdin).await;
+    if outcome.crashes_runner() {
+        tracing::error!(
+            unread = outcome.stdin_unread,
+            written,
+            "the module ended without reading {} of the {written} stdin bytes: on OSC the \
+             runner's write to its stdin fails with EPIPE and the runner dies, refusing every \
+             request until the app restarts. This emulation now does the same: it stops \
+             listening (start it again). Fix the module: read all of stdin before answering",
+            outcome.stdin_unread
+        );
+        app.crashed.store(true, Ordering::SeqCst);
+        app.stop.cancel();
+        return dropped_connection();
+    }
     match &outcome.exit {
         Exit::TimedOut(limit) => {
             tracing::warn!(?limit, "module run timed out");
@@ -70,6 +114,18 @@ async fn run(runner: &Runner, stdin: Vec<u8>) -> Response {
         outcome.answer_text(),
     )
         .into_response()
+}
+
+/// What a client of the crashed runner gets: the connection closes with no answer. The body
+/// fails before its first byte, and hyper then closes the connection without sending the head.
+fn dropped_connection() -> Response {
+    let failed = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "the runner crashed (EPIPE on the module's stdin)",
+        ))
+    });
+    Response::new(Body::from_stream(failed))
 }
 
 /// The checks Fastify and the runner's POST handler make, in their order: a body parser for the

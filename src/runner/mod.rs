@@ -30,6 +30,10 @@
 //!   off by fuel slices; a module blocked inside a host call (a long sleep) is abandoned by
 //!   [`Runner::run_async`] shortly after the limit (its thread finishes the sleep on its own).
 //! - Stdout is capped (256 MiB by default) so a runaway writer cannot exhaust memory.
+//! - A module that ends with at least [`EPIPE_UNREAD_BYTES`] of stdin unread crashes OSC's runner
+//!   (Node dies on EPIPE) and the container refuses requests until it restarts; here that
+//!   request's connection is closed without an answer and the server stops listening until it
+//!   is started again ([`start`]; the in-process [`router`] drops every later answer instead).
 //! - A module that cannot run at all (not WebAssembly, no `_start`, imports the WASI host does not
 //!   provide) is refused when the runner starts, with the reason, instead of answering every
 //!   request with an empty 200 as OSC would.
@@ -64,13 +68,19 @@ use std::net::SocketAddr;
 pub use error::Error;
 pub use fastify::BODY_LIMIT;
 pub use http::{router, stdin_for};
-pub use module::{Exit, RunOutcome, Runner, RunnerConfig};
+pub use module::{EPIPE_UNREAD_BYTES, Exit, RunOutcome, Runner, RunnerConfig};
 pub use serve::{Served, serve};
 
 /// Serves `runner` on `addr` (loopback only; port 0 picks a free port) until the returned
 /// handle is shut down.
+///
+/// Like OSC's runner, it dies when a module leaves a large part of its stdin unread (see
+/// [`EPIPE_UNREAD_BYTES`]): that request's connection is closed without an answer and the server
+/// stops listening, so later requests are refused until it is started again.
 pub async fn start(runner: Runner, addr: SocketAddr) -> Result<Served, Error> {
-    let served = serve(router(runner.clone()), addr).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let app = http::crashing_router(runner.clone(), stop.clone());
+    let served = serve::serve_until(app, addr, stop).await?;
     tracing::info!(url = %served.url(), module = %runner.origin(), "runner emulation listening");
     Ok(served)
 }

@@ -80,7 +80,18 @@ pub struct RunOutcome {
     /// What WasmEdge itself writes to the same stdout after the module's bytes: its error lines
     /// when the module trapped (see `wasmedge.rs`), empty otherwise.
     pub runtime_stdout: String,
+    /// Stdin bytes the module never read. On OSC the runner writes stdin while the module runs;
+    /// if the module ends with much of it unread, that write fails with EPIPE and kills the
+    /// runner (see [`EPIPE_UNREAD_BYTES`]).
+    pub stdin_unread: usize,
 }
+
+/// Unread stdin from which OSC's runner crashes: its Node process writes the body to the
+/// module's stdin, and when the module has exited with this much still to write, the write fails
+/// with an unhandled `EPIPE` and Node dies; the container then refuses every request until it
+/// restarts. Measured on the runner's own server as "bodies from about 230 KB" with a module that
+/// reads nothing (`shared/osc-platform.md` §6); smaller leftovers fit the pipe and Node's buffers.
+pub const EPIPE_UNREAD_BYTES: usize = 230_000;
 
 impl RunOutcome {
     /// The exit code when the module exited normally or through `proc_exit`.
@@ -94,6 +105,12 @@ impl RunOutcome {
     /// The module's stdout as UTF-8, invalid bytes replaced by U+FFFD.
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Whether OSC's runner would have crashed on this run: the module left at least
+    /// [`EPIPE_UNREAD_BYTES`] of stdin unread.
+    pub fn crashes_runner(&self) -> bool {
+        self.stdin_unread >= EPIPE_UNREAD_BYTES
     }
 
     /// The body OSC's runner answers: the whole stdout of the `wasmedge` process (the module's
@@ -241,6 +258,7 @@ impl Runner {
             stdout_truncated,
             elapsed: started.elapsed(),
             runtime_stdout,
+            stdin_unread: pipes.stdin_unread(),
         }
     }
 
@@ -263,6 +281,7 @@ impl Runner {
             stdout_truncated: false,
             elapsed: started.elapsed(),
             runtime_stdout: String::new(),
+            stdin_unread: 0,
         };
         match tokio::time::timeout(limit + grace, task).await {
             Ok(Ok(outcome)) => outcome,
@@ -377,6 +396,7 @@ fn check_command_shape(module: &Module, origin: &str) -> Result<(), Error> {
 /// A WASI context with nothing but stdin, stdout, stderr and `argv = ["main.wasm"]`: no
 /// environment, no preopened directories, no sockets.
 fn fresh_ctx(stdin: &[u8]) -> (WasiCtx, Pipes) {
+    let input = Arc::new(RwLock::new(Cursor::new(stdin.to_vec())));
     let stdout = Capture::default();
     let stderr = Capture::default();
     let mut builder = wasmi_wasi::WasiCtxBuilder::new();
@@ -384,13 +404,21 @@ fn fresh_ctx(stdin: &[u8]) -> (WasiCtx, Pipes) {
         .arg(ARGV0)
         .expect("a short ASCII argument always fits");
     builder
-        .stdin(Box::new(ReadPipe::new(Cursor::new(stdin.to_vec()))))
+        .stdin(Box::new(ReadPipe::from_shared(input.clone())))
         .stdout(Box::new(WritePipe::from_shared(stdout.0.clone())))
         .stderr(Box::new(WritePipe::from_shared(stderr.0.clone())));
-    (builder.build(), Pipes { stdout, stderr })
+    (
+        builder.build(),
+        Pipes {
+            stdin: input,
+            stdout,
+            stderr,
+        },
+    )
 }
 
 struct Pipes {
+    stdin: Arc<RwLock<Cursor<Vec<u8>>>>,
     stdout: Capture,
     stderr: Capture,
 }
@@ -401,6 +429,12 @@ struct Limits {
 }
 
 impl Pipes {
+    fn stdin_unread(&self) -> usize {
+        let cursor = self.stdin.read().unwrap_or_else(|p| p.into_inner());
+        let read = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+        cursor.get_ref().len().saturating_sub(read)
+    }
+
     fn with_limits(self, limits: Limits) -> Self {
         set_limit(&self.stdout, limits.stdout);
         set_limit(&self.stderr, limits.stderr);

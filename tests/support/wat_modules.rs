@@ -163,3 +163,13 @@ pub fn answers_then_traps_on_input() -> Vec<u8> {
         failed_len = FAILED.len() + 1,
     ))
 }
+
+/// Writes `ok` and ends without reading stdin.
+pub fn ignores_stdin() -> Vec<u8> {
+    wasm(&format!(
+        r#"(module {IMPORTS}
+  (data (i32.const 100) "ok")
+  (func (export "_start")
+    (call $write (i32.const 1) (i32.const 100) (i32.const 2))))"#
+    ))
+}
