@@ -725,3 +725,49 @@ async fn a_module_that_leaves_a_large_stdin_unread_crashes_the_runner_as_on_osc(
     assert!(err.is_connect(), "{err:?}");
     served.shutdown().await;
 }
+
+#[test]
+fn every_run_loads_and_validates_the_module_so_its_size_shows() {
+    // The same trivial `_start`, alone and next to 20,000 functions it never calls: on OSC the
+    // second costs more per request because WasmEdge loads and validates all of it every time.
+    let small = wat_modules::ignores_stdin();
+    let filler: String = (0..20_000)
+        .map(|i| format!("(func $f{i} (param i32) (result i32) local.get 0 i32.const {i} i32.add)"))
+        .collect();
+    let big = wat::parse_str(format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  {filler}
+  (func (export "_start")))"#
+    ))
+    .unwrap();
+    let median_load = |wasm: &[u8]| {
+        let runner = Runner::from_bytes(wasm, RunnerConfig::default()).unwrap();
+        let mut loads: Vec<Duration> = (0..5).map(|_| runner.run(b"").load).collect();
+        loads.sort();
+        loads[2]
+    };
+    let (small_load, big_load) = (median_load(&small), median_load(&big));
+    assert!(
+        big_load > small_load * 5,
+        "a {} byte module should take longer to load than a {} byte one: {big_load:?} vs {small_load:?}",
+        big.len(),
+        small.len()
+    );
+}
+
+#[test]
+fn run_local_help_says_how_local_timings_relate_to_oscs() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith"))
+        .args(["run-local", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("Timings, local vs OSC"), "{help}");
+    assert!(help.contains("6-10x slower"), "{help}");
+    assert!(
+        help.contains("loading and\n  validating the whole module"),
+        "{help}"
+    );
+}

@@ -15,8 +15,9 @@
 //! - The hex rule: a body that is entirely hex digits is decoded to bytes for stdin; any other
 //!   body is written as text. `GET /` runs with empty stdin.
 //! - Every request gets a fresh instance with args `["main.wasm"]`, no environment, no preopened
-//!   directories, no sockets. The module is compiled once and instantiated per request (a new
-//!   `wasmedge` process per request on OSC; nothing survives between requests in either case).
+//!   directories, no sockets. The module's bytes are loaded and validated again for every
+//!   request, as the `wasmedge` process OSC starts per request does, so a larger module answers
+//!   more slowly here too; nothing survives between requests in either case.
 //! - Stdout is decoded as UTF-8 with invalid bytes replaced by U+FFFD and answered with
 //!   `content-type: text/plain; charset=utf-8`, always with status 200: exit code and stderr are
 //!   ignored. A trap appends WasmEdge's own error lines to that stdout, as the `wasmedge` CLI

@@ -2,8 +2,10 @@
 //! a fresh instance, stdin from the request, args `["main.wasm"]`, no environment, no preopened
 //! directories, no sockets, and stdout/stderr collected.
 //!
-//! The module is compiled once (wasmi translates functions lazily and keeps the translation), and
-//! each run gets a new `Store` and instance, so no state survives between requests, as on OSC.
+//! The module is checked once when the runner starts (so a module that cannot run is refused
+//! then), and then loaded and validated again from its bytes for every run, as `wasmedge` does
+//! per request, so module size costs locally what it costs on OSC; each run gets a new `Store`
+//! and instance, so no state survives between requests.
 //! This file knows nothing about HTTP.
 
 use std::io::{self, Cursor, Write};
@@ -75,8 +77,11 @@ pub struct RunOutcome {
     pub exit: Exit,
     /// Whether stdout passed [`RunnerConfig::stdout_limit`] and was cut.
     pub stdout_truncated: bool,
-    /// Wall time of the run: instantiation plus `_start`.
+    /// Wall time of the run: loading and validating the module, instantiation and `_start`.
     pub elapsed: Duration,
+    /// The part of [`RunOutcome::elapsed`] spent loading and validating the module's bytes,
+    /// which every request pays on OSC too (there it grows with the module's size).
+    pub load: Duration,
     /// What WasmEdge itself writes to the same stdout after the module's bytes: its error lines
     /// when the module trapped (see `wasmedge.rs`), empty otherwise.
     pub runtime_stdout: String,
@@ -122,7 +127,8 @@ impl RunOutcome {
     }
 }
 
-/// A module compiled once, ready to be run any number of times, each time in a fresh instance.
+/// A module checked once, ready to be run any number of times, each time loaded, validated and
+/// instantiated afresh.
 /// Cheap to clone and safe to share between threads.
 #[derive(Clone)]
 pub struct Runner {
@@ -137,6 +143,8 @@ struct Inner {
     origin: String,
     path: Option<PathBuf>,
     module_bytes: usize,
+    /// The module's bytes, loaded and validated again for every run, as OSC's runner does.
+    bytes: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -199,6 +207,7 @@ impl Runner {
                 origin,
                 path: None,
                 module_bytes: bytes.len(),
+                bytes: bytes.into(),
             }),
         };
         runner.check_links()?;
@@ -242,7 +251,16 @@ impl Runner {
         };
         let pipes = pipes.with_limits(limits);
         let mut store = Store::new(&self.inner.engine, ctx);
-        let (exit, runtime_stdout) = match self.execute(&mut store, started) {
+        // `wasmedge main.wasm` reads, parses and validates the whole file on every request; so
+        // does this, so a module's size costs locally what it costs there (functions are then
+        // translated lazily as they are first called).
+        let module = Module::new(&self.inner.engine, &self.inner.bytes[..]);
+        let load = started.elapsed();
+        let ended = match module {
+            Ok(module) => self.execute(&mut store, &module, started),
+            Err(err) => Ended::Exit(Exit::Instantiate(format!("loading failed: {err}"))),
+        };
+        let (exit, runtime_stdout) = match ended {
             Ended::Exit(exit) => (exit, String::new()),
             Ended::Trapped { reason, code } => (
                 Exit::Trap(reason),
@@ -257,6 +275,7 @@ impl Runner {
             exit,
             stdout_truncated,
             elapsed: started.elapsed(),
+            load,
             runtime_stdout,
             stdin_unread: pipes.stdin_unread(),
         }
@@ -280,6 +299,7 @@ impl Runner {
             exit,
             stdout_truncated: false,
             elapsed: started.elapsed(),
+            load: Duration::ZERO,
             runtime_stdout: String::new(),
             stdin_unread: 0,
         };
@@ -290,7 +310,7 @@ impl Runner {
         }
     }
 
-    fn execute(&self, store: &mut Store<WasiCtx>, started: Instant) -> Ended {
+    fn execute(&self, store: &mut Store<WasiCtx>, module: &Module, started: Instant) -> Ended {
         let limit = self.inner.config.time_limit;
         let fuel = |store: &mut Store<WasiCtx>, at_least: u64| {
             store
@@ -298,11 +318,7 @@ impl Runner {
                 .expect("fuel metering is enabled in compile()");
         };
         fuel(store, 0);
-        let instance = match self
-            .inner
-            .linker
-            .instantiate_and_start(&mut *store, &self.inner.module)
-        {
+        let instance = match self.inner.linker.instantiate_and_start(&mut *store, module) {
             Ok(instance) => instance,
             Err(err) => return Ended::Exit(Exit::Instantiate(err.to_string())),
         };
