@@ -312,7 +312,7 @@ async fn a_trap_after_a_complete_answer_reaches_the_gateway_as_502_not_an_envelo
     .unwrap();
     let served = runner::start(runner, any_port()).await.unwrap();
     let gateway = pixelsmith::gateway::start(
-        &pixelsmith::gateway::GatewayConfig::new(&served.url()),
+        &pixelsmith::gateway::GatewayConfig::new(served.url()),
         any_port(),
     )
     .await
