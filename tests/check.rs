@@ -8,7 +8,7 @@ use std::process::Command;
 
 use pixelsmith::check::{self, ModuleKind, Report, Severity};
 
-use crate::support::module;
+use crate::support::{module, wat_modules};
 
 fn wasm(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).expect("fixture WAT compiles")
@@ -168,9 +168,11 @@ async fn the_real_module_passes_statically_and_through_the_runner() {
             .all(|i| i.starts_with("wasi_snapshot_preview1::"))
     );
     let dynamic = report.dynamic.as_ref().expect("the runs happened");
-    assert_eq!(dynamic.probes.len(), 2, "{dynamic:#?}");
+    assert_eq!(dynamic.probes.len(), 4, "{dynamic:#?}");
     assert!(dynamic.probes.iter().all(|p| p.passed), "{dynamic:#?}");
-    assert_mentions(&dynamic.probes[1].detail, &["image/png", "identical"]);
+    assert_mentions(&dynamic.probes[1].detail, &["without a trap", "exit 0"]);
+    assert_mentions(&dynamic.probes[2].detail, &["read all", "bytes of stdin"]);
+    assert_mentions(&dynamic.probes[3].detail, &["image/png", "identical"]);
 }
 
 #[test]
@@ -200,4 +202,60 @@ fn the_cli_exits_1_for_a_broken_module_and_0_for_the_real_one() {
     let out = run(&dir.path().join("missing.wasm"), false);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("build it first"));
+}
+
+#[tokio::test]
+async fn a_module_whose_error_path_traps_is_flagged_with_what_osc_sends() {
+    let report = check::check_bytes(
+        &wat_modules::answers_then_traps_on_input(),
+        "traps.wasm",
+        true,
+    )
+    .await;
+    assert!(!report.passed, "{report:#?}");
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "error_path_trap")
+        .unwrap_or_else(|| panic!("no error_path_trap finding: {report:#?}"));
+    assert_eq!(finding.severity, Severity::Error);
+    assert!(
+        finding
+            .detail
+            .contains("[error] execution failed: unreachable, Code: 0x40a"),
+        "{}",
+        finding.detail
+    );
+    assert!(
+        finding.fix.contains("std::process::exit"),
+        "{}",
+        finding.fix
+    );
+    let dynamic = report.dynamic.as_ref().unwrap();
+    assert!(dynamic.probes[0].passed, "the health answer itself is fine");
+    assert!(!dynamic.probes[1].passed);
+    assert!(dynamic.probes[1].detail.contains("on OSC the answer is"));
+}
+
+#[tokio::test]
+async fn a_module_that_does_not_read_stdin_is_flagged_with_the_runner_crash_explained() {
+    let report = check::check_bytes(&wat_modules::ignores_stdin(), "lazy.wasm", true).await;
+    assert!(!report.passed, "{report:#?}");
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "stdin_not_drained")
+        .unwrap_or_else(|| panic!("no stdin_not_drained finding: {report:#?}"));
+    assert_eq!(finding.severity, Severity::Error);
+    assert!(
+        finding.detail.contains("reading only 0 bytes"),
+        "{}",
+        finding.detail
+    );
+    assert!(finding.detail.contains("EPIPE"), "{}", finding.detail);
+    assert!(
+        finding.fix.contains("read stdin to the end"),
+        "{}",
+        finding.fix
+    );
 }

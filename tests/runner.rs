@@ -225,10 +225,6 @@ async fn the_module_runs_for_get_and_text_post_with_the_hex_rule() {
         assert_eq!(response.text().await.unwrap(), stdin, "body {body:?}");
     }
 
-    // Non-UTF-8 text is read by Fastify as a string first (U+FFFD), then written as UTF-8.
-    let response = post_text(&url, b"a\xffb".to_vec()).await;
-    assert_eq!(response.text().await.unwrap(), "a\u{fffd}b");
-
     // A JSON string survives `request.body.match` and is treated as text.
     let response = client()
         .post(format!("{url}/"))
@@ -261,17 +257,79 @@ async fn stdout_is_utf8_decoded_with_replacement_characters() {
 
 #[tokio::test]
 async fn traps_and_non_zero_exits_still_answer_200_with_what_was_written() {
-    for (wasm, expected) in [
-        (wat_modules::trap_after_output(), "before trap"),
-        (wat_modules::exit_3(), "exiting"),
-    ] {
-        let served = serve_default(&wasm).await;
-        let response = post_text(&served.url(), "anything").await;
-        assert_eq!(response.status(), 200);
-        assert_eq!(content_type(&response), TEXT_PLAIN);
-        assert_eq!(response.text().await.unwrap(), expected);
-        served.shutdown().await;
-    }
+    let served = serve_default(&wat_modules::exit_3()).await;
+    let response = post_text(&served.url(), "anything").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(content_type(&response), TEXT_PLAIN);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "exiting",
+        "proc_exit is a normal end: WasmEdge prints nothing"
+    );
+    served.shutdown().await;
+}
+
+/// `[2026-11-30 10:15:02.114] [error] ` with any time: WasmEdge's spdlog prefix.
+fn strip_log_prefix(line: &str) -> &str {
+    let (stamp, rest) = line.split_at(26);
+    assert!(
+        stamp.starts_with("[20") && stamp.ends_with("] ") && stamp.as_bytes()[11] == b' ',
+        "{line:?}"
+    );
+    rest
+}
+
+#[tokio::test]
+async fn a_trap_appends_wasmedges_error_lines_to_stdout() {
+    let served = serve_default(&wat_modules::trap_after_output()).await;
+    let response = post_text(&served.url(), "anything").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(content_type(&response), TEXT_PLAIN);
+    let text = response.text().await.unwrap();
+    let after = text
+        .strip_prefix("before trap")
+        .unwrap_or_else(|| panic!("the module's bytes come first: {text:?}"));
+    let lines: Vec<&str> = after.lines().map(strip_log_prefix).collect();
+    assert_eq!(
+        lines,
+        [
+            "[error] execution failed: unreachable, Code: 0x40a",
+            "[error]     In instruction: unreachable (0x00) , Bytecode offset: 0x00000000",
+            "[error]     When executing function name: \"_start\"",
+        ],
+        "{text:?}"
+    );
+    assert!(text.ends_with('\n'));
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_trap_after_a_complete_answer_reaches_the_gateway_as_502_not_an_envelope() {
+    let runner = Runner::from_bytes(
+        &wat_modules::answers_then_traps_on_input(),
+        RunnerConfig::default(),
+    )
+    .unwrap();
+    let served = runner::start(runner, any_port()).await.unwrap();
+    let gateway = pixelsmith::gateway::start(
+        &pixelsmith::gateway::GatewayConfig::new(served.url()),
+        any_port(),
+    )
+    .await
+    .unwrap();
+    // The gateway sends every request as an envelope on stdin, so the module answers with its
+    // 500 envelope and traps: the runner sends the envelope and WasmEdge's lines, which is no
+    // envelope, as on OSC.
+    let response = client()
+        .get(format!("{}/palettes", gateway.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_an_envelope", "{body}");
+    gateway.shutdown().await;
+    served.shutdown().await;
 }
 
 #[test]
@@ -382,7 +440,7 @@ async fn a_module_blocked_in_a_host_call_is_also_cut_off() {
 }
 
 #[tokio::test]
-async fn cors_preflight_is_answered_for_any_origin() {
+async fn cors_preflight_is_answered_as_fastify_cors_does() {
     let served = serve_default(&wat_modules::echo()).await;
     let response = client()
         .request(reqwest::Method::OPTIONS, format!("{}/", served.url()))
@@ -393,10 +451,106 @@ async fn cors_preflight_is_answered_for_any_origin() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    let headers = response.headers();
     assert_eq!(
-        response.headers()["access-control-allow-headers"],
-        "content-type"
+        headers["access-control-allow-origin"],
+        "https://example.com"
+    );
+    assert_eq!(headers["access-control-allow-credentials"], "true");
+    assert_eq!(headers["access-control-allow-methods"], "GET,HEAD,POST");
+    assert_eq!(headers["access-control-allow-headers"], "content-type");
+    assert_eq!(headers["content-length"], "0");
+    assert_eq!(headers["vary"], "Origin, Access-Control-Request-Headers");
+    assert_eq!(response.text().await.unwrap(), "");
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_handling_differences_are_fastifys_and_the_module_never_runs() {
+    let served = never_runs_server().await;
+    let url = format!("{}/", served.url());
+    let started = Instant::now();
+    let send = |content_type: &'static str, body: Vec<u8>| {
+        client()
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let expect = |status: u16, body: &str| (status, body.to_string());
+    let answer = |response: reqwest::Response| async move {
+        let headers = response.headers().clone();
+        (
+            (response.status().as_u16(), response.text().await.unwrap()),
+            headers,
+        )
+    };
+
+    // One hex digit: the hex test passes, the pair decoder gets null.
+    let (got, _) = answer(send("text/plain", b"a".to_vec()).await.unwrap()).await;
+    assert_eq!(
+        got,
+        expect(
+            500,
+            r#"{"statusCode":500,"error":"Internal Server Error","message":"Cannot read properties of null (reading 'map')"}"#
+        )
+    );
+
+    // Not UTF-8: the decoded length no longer matches Content-Length.
+    let (got, headers) = answer(send("text/plain", b"a\xffb".to_vec()).await.unwrap()).await;
+    assert_eq!(
+        got,
+        expect(
+            400,
+            r#"{"statusCode":400,"code":"FST_ERR_CTP_INVALID_CONTENT_LENGTH","error":"Bad Request","message":"Request body size did not match Content-Length"}"#
+        )
+    );
+    assert_eq!(headers["connection"], "close");
+
+    // Invalid JSON: Node's own SyntaxError message, no `code`.
+    let (got, _) = answer(
+        send("application/json", b"not json".to_vec())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        got,
+        expect(
+            400,
+            r#"{"statusCode":400,"error":"Bad Request","message":"Unexpected token 'o', \"not json\" is not valid JSON"}"#
+        )
+    );
+    let (got, _) = answer(
+        send("application/json", br#"{"path":"/health",}"#.to_vec())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        got,
+        expect(
+            400,
+            r#"{"statusCode":400,"error":"Bad Request","message":"Expected double-quoted property name in JSON at position 18 (line 1 column 19)"}"#
+        )
+    );
+    let (got, _) = answer(
+        send("application/json", br#"{"__proto__":{"x":1}}"#.to_vec())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        got,
+        expect(
+            400,
+            r#"{"statusCode":400,"error":"Bad Request","message":"Object contains forbidden prototype property"}"#
+        )
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "a refused request must not run the module (took {:?})",
+        started.elapsed()
     );
     served.shutdown().await;
 }
@@ -498,4 +652,122 @@ fn the_real_module_in_process_gives_one_envelope_line() {
     assert_eq!(text.trim_end().lines().count(), 1, "{text}");
     let answer: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["status"], 200);
+}
+
+#[test]
+fn the_modules_panic_hook_answers_500_and_exits_without_a_trap() {
+    let runner = Runner::from_file(module::panic_example_path(), RunnerConfig::default()).unwrap();
+    let outcome = runner.run(b"");
+    assert_eq!(outcome.exit, Exit::Code(101), "proc_exit, not a trap");
+    assert_eq!(outcome.runtime_stdout, "", "WasmEdge has nothing to add");
+    let text = outcome.answer_text();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["envelope"], "pixelsmith/1");
+    assert_eq!(answer["status"], 500);
+    assert_eq!(answer["body"]["error"]["code"], "internal_error");
+    let message = answer["body"]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("index out of bounds"), "{message}");
+}
+
+#[tokio::test]
+async fn hex_with_a_trailing_newline_gets_an_answer_that_says_so() {
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/horse.png")).unwrap();
+    let mut hex: String = png.iter().map(|b| format!("{b:02x}")).collect();
+    hex.push('\n'); // what `echo "$(xxd -p …)"` or an editor's saved file sends
+    let runner = Runner::from_file(module::module_path(), RunnerConfig::default()).unwrap();
+    let served = runner::start(runner, any_port()).await.unwrap();
+    let response = post_text(&served.url(), hex).await;
+    assert_eq!(response.status(), 200, "the runner always answers 200");
+    let answer: Value = serde_json::from_str(response.text().await.unwrap().trim()).unwrap();
+    assert_eq!(answer["status"], 400, "{answer}");
+    assert_eq!(answer["body"]["error"]["code"], "hex_not_decoded");
+    let message = answer["body"]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("line break"), "{message}");
+    assert!(message.contains("--data-binary @image.hex"), "{message}");
+    served.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_module_that_leaves_a_large_stdin_unread_crashes_the_runner_as_on_osc() {
+    let served = serve_default(&wat_modules::ignores_stdin()).await;
+    let url = served.url();
+    // Small leftovers fit the pipe: answered as usual.
+    let response = post_text(&url, "x".repeat(100_000)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "ok");
+
+    // From EPIPE_UNREAD_BYTES unread, the runner dies: no answer at all, over a raw socket.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = "x".repeat(runner::EPIPE_UNREAD_BYTES + 1000);
+    let mut socket = tokio::net::TcpStream::connect(served.addr()).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/plain\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer).await;
+    assert_eq!(
+        String::from_utf8_lossy(&answer),
+        "",
+        "the connection closes with no answer"
+    );
+
+    // And it is gone: connections are refused until it is started again.
+    let err = client()
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .expect_err("the crashed runner refuses connections");
+    assert!(err.is_connect(), "{err:?}");
+    served.shutdown().await;
+}
+
+#[test]
+fn every_run_loads_and_validates_the_module_so_its_size_shows() {
+    // The same trivial `_start`, alone and next to 20,000 functions it never calls: on OSC the
+    // second costs more per request because WasmEdge loads and validates all of it every time.
+    let small = wat_modules::ignores_stdin();
+    let filler: String = (0..20_000)
+        .map(|i| format!("(func $f{i} (param i32) (result i32) local.get 0 i32.const {i} i32.add)"))
+        .collect();
+    let big = wat::parse_str(format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  {filler}
+  (func (export "_start")))"#
+    ))
+    .unwrap();
+    let median_load = |wasm: &[u8]| {
+        let runner = Runner::from_bytes(wasm, RunnerConfig::default()).unwrap();
+        let mut loads: Vec<Duration> = (0..5).map(|_| runner.run(b"").load).collect();
+        loads.sort();
+        loads[2]
+    };
+    let (small_load, big_load) = (median_load(&small), median_load(&big));
+    assert!(
+        big_load > small_load * 5,
+        "a {} byte module should take longer to load than a {} byte one: {big_load:?} vs {small_load:?}",
+        big.len(),
+        small.len()
+    );
+}
+
+#[test]
+fn run_local_help_says_how_local_timings_relate_to_oscs() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith"))
+        .args(["run-local", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("Timings, local vs OSC"), "{help}");
+    assert!(help.contains("6-10x slower"), "{help}");
+    assert!(
+        help.contains("loading and\n  validating the whole module"),
+        "{help}"
+    );
 }

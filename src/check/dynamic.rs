@@ -2,10 +2,14 @@
 //! through the runner emulation (`crate::runner::Runner`, a fresh WASI instance per request), and
 //! look at what comes back.
 //!
-//! Two requests: `GET /` (empty stdin), which every module must survive and answer with UTF-8
-//! text; and, when that answer is a Pixelsmith envelope, a small `POST /pixelate` whose PNG must
-//! decode. A module that speaks another protocol only gets the first probe: its own routes are
-//! not ours to judge.
+//! The requests: `GET /` (empty stdin), which every module must survive and answer with UTF-8
+//! text; a text body that is no request at all, which must be answered without a trap (on OSC,
+//! WasmEdge prints its error lines to stdout after the module's answer when it traps, so the
+//! client gets the answer with log text after it); a 300 KB body, which must be read to the end
+//! (a module that exits with much of its stdin unread crashes OSC's runner with EPIPE); and,
+//! when the module speaks Pixelsmith's
+//! envelope, a small `POST /pixelate` whose PNG must decode. A module that speaks another
+//! protocol gets the first three only: its own routes are not ours to judge.
 
 use std::time::Duration;
 
@@ -15,7 +19,7 @@ use wasm_service::envelope::{ENVELOPE_TAG, Request, Response};
 
 use super::Finding;
 use crate::engine;
-use crate::runner::{Exit, RunOutcome, Runner, RunnerConfig, stdin_for};
+use crate::runner::{EPIPE_UNREAD_BYTES, Exit, RunOutcome, Runner, RunnerConfig, stdin_for};
 
 /// How long one probe may run before it counts as hanging.
 const PROBE_TIME_LIMIT: Duration = Duration::from_secs(60);
@@ -76,6 +80,12 @@ pub(crate) async fn probe(bytes: &[u8], findings: &mut Vec<Finding>) -> DynamicR
     let health = runner.run_async(Vec::new()).await;
     let (probe, answer) = judge_health(&health, findings);
     report.probes.push(probe);
+    if !matches!(health.exit, Exit::TimedOut(_)) {
+        report
+            .probes
+            .push(error_path_probe(&runner, findings).await);
+        report.probes.push(drain_probe(&runner, findings).await);
+    }
     if let Some(answer) = answer
         && answer.envelope() == ENVELOPE_TAG
         && !answer.is_legacy()
@@ -130,7 +140,16 @@ fn judge_health(outcome: &RunOutcome, findings: &mut Vec<Finding>) -> (Probe, Op
             ));
             return (probe, None);
         }
-        Exit::Trap(_) | Exit::Instantiate(_) => {
+        Exit::Trap(_) => {
+            probe.detail = format!("the module trapped: {}", probe.exit);
+            findings.push(trap_finding(
+                "empty_request",
+                "with empty stdin (what `GET /` sends)",
+                outcome,
+            ));
+            return (probe, None);
+        }
+        Exit::Instantiate(_) => {
             probe.detail = format!("the module failed: {}", probe.exit);
             findings.push(Finding::error(
                 "empty_request",
@@ -203,6 +222,115 @@ fn judge_health(outcome: &RunOutcome, findings: &mut Vec<Finding>) -> (Probe, Op
             (probe, None)
         }
     }
+}
+
+/// What the error-path probe sends: text that is no request in any protocol (not JSON, not hex,
+/// not an image), as a mistyped `curl --data` would.
+const NOT_A_REQUEST: &str = "pixelsmith check-module: this text is not a request {";
+
+/// `POST /` with a body that is no request: the module may answer anything, but it must end
+/// without a trap, or on OSC its answer is followed by WasmEdge's error lines.
+async fn error_path_probe(runner: &Runner, findings: &mut Vec<Finding>) -> Probe {
+    let outcome = runner.run_async(stdin_for(NOT_A_REQUEST)).await;
+    let mut probe = new_probe(
+        &format!("POST / with the text body {NOT_A_REQUEST:?} (the error path)"),
+        &outcome,
+    );
+    match &outcome.exit {
+        Exit::Trap(_) => {
+            probe.detail = format!(
+                "the module trapped after writing {} bytes; on OSC the answer is: {}",
+                outcome.stdout.len(),
+                truncate(&outcome.answer_text(), 300)
+            );
+            findings.push(trap_finding(
+                "error_path_trap",
+                "given a body that is no request (its error path)",
+                &outcome,
+            ));
+        }
+        Exit::TimedOut(_) => {
+            probe.detail = "the module did not finish: on OSC the request would hang".into();
+            findings.push(Finding::error(
+                "error_path_hang",
+                "given a body that is no request, the module never finishes; OSC's runner has no                  time limit, so such a request hangs"
+                    .to_string(),
+                "answer input you cannot parse with an error message, and end",
+            ));
+        }
+        _ => {
+            probe.passed = true;
+            probe.detail = format!(
+                "ended without a trap ({}), {} bytes of answer",
+                probe.exit,
+                outcome.stdout.len()
+            );
+        }
+    }
+    probe
+}
+
+/// The size of the drain probe's body: over [`EPIPE_UNREAD_BYTES`], under the runner's 1 MiB.
+const DRAIN_PROBE_BYTES: usize = 300_000;
+
+/// `POST /` with a large text body: the module must read all of stdin, or on OSC the runner's
+/// write to its stdin fails with EPIPE and the runner dies.
+async fn drain_probe(runner: &Runner, findings: &mut Vec<Finding>) -> Probe {
+    let line = "pixelsmith check-module: a large body the module must read to the end\n";
+    let body = line.repeat(DRAIN_PROBE_BYTES / line.len() + 1);
+    let outcome = runner.run_async(stdin_for(&body)).await;
+    let mut probe = new_probe(
+        &format!(
+            "POST / with a {} byte text body (stdin must be read to the end)",
+            body.len()
+        ),
+        &outcome,
+    );
+    if matches!(outcome.exit, Exit::TimedOut(_)) {
+        probe.detail = "the module did not finish".into();
+        return probe;
+    }
+    let read = body.len() - outcome.stdin_unread;
+    if outcome.stdin_unread == 0 {
+        probe.passed = true;
+        probe.detail = format!("read all {} bytes of stdin ({})", body.len(), probe.exit);
+    } else {
+        probe.detail = format!(
+            "ended ({}) after reading {read} of {} stdin bytes",
+            probe.exit,
+            body.len()
+        );
+        findings.push(Finding::error(
+            "stdin_not_drained",
+            format!(
+                "given a {} byte body, the module ended after reading only {read} bytes of \
+                 stdin. OSC's runner writes the body to the module's stdin while it runs; when \
+                 the module exits with {} or more bytes still unwritten, that write fails with \
+                 EPIPE, the runner's Node process dies, and the app refuses every request until \
+                 it is restarted (the answer to this request is lost too)",
+                body.len(),
+                EPIPE_UNREAD_BYTES
+            ),
+            "read stdin to the end before answering, even when the answer does not need it \
+             (e.g. `std::io::stdin().read_to_end(&mut buf)`, or keep reading into a small \
+             buffer and discard), and only then write the answer and exit",
+        ));
+    }
+    probe
+}
+
+/// The finding for a run that trapped: what OSC's client gets, and how to end cleanly instead.
+fn trap_finding(rule: &'static str, when: &str, outcome: &RunOutcome) -> Finding {
+    let first_line = outcome.runtime_stdout.lines().next().unwrap_or_default();
+    Finding::error(
+        rule,
+        format!(
+            "{when} the module traps ({}) after writing {} bytes to stdout. On OSC, WasmEdge              then prints its own error lines to the same stdout (`{first_line}` and more) and              the runner sends them after the module's answer, so the client gets text after the              answer: a JSON answer no longer parses, and a gateway answers 502 instead of the              module's error",
+            exit_text(outcome),
+            outcome.stdout.len()
+        ),
+        "end every path without a trap: after writing the answer, return from `main` or exit          with `std::process::exit` (WASI `proc_exit`, which WasmEdge treats as a normal end). In          Rust a panic on wasm32-wasip1 aborts, which traps: answer errors as values, and install          a panic hook that writes the error answer and then calls `std::process::exit`",
+    )
 }
 
 /// `POST /pixelate` with a small BMP, sent as the envelope text a client would POST as
@@ -369,9 +497,10 @@ mod tests {
         .unwrap();
         let mut findings = Vec::new();
         let report = probe(&wasm, &mut findings).await;
-        assert_eq!(report.probes.len(), 1);
+        assert_eq!(report.probes.len(), 3, "health, the error path, draining");
         assert!(!report.probes[0].passed);
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert_eq!(findings[0].rule, "stdout_utf8");
+        assert!(report.probes[1].passed, "it ends without a trap");
+        let rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["stdout_utf8", "stdin_not_drained"], "{findings:?}");
     }
 }

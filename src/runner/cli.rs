@@ -27,6 +27,8 @@ pub const DEFAULT_MODULE: &str = "target/wasm32-wasip1/release/wasm-service.wasm
 ///   grid.
 ///
 /// One difference from OSC: a run longer than --time-limit is stopped (504), where OSC would hang.
+///
+/// Timings: see the help's last section (local vs OSC).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     pixelsmith run-local\n  \
@@ -35,7 +37,15 @@ pub const DEFAULT_MODULE: &str = "target/wasm32-wasip1/release/wasm-service.wasm
     curl http://127.0.0.1:PORT/health\n  \
     curl --data-binary @photo.jpg 'http://127.0.0.1:PORT/pixelate?block=8&palette=pico-8' -o pixel.png\n\
     and with the runner URL, as on OSC:\n  \
-    curl -H 'content-type: text/plain' --data '{\"path\":\"/health\"}' http://127.0.0.1:PORT/")]
+    curl -H 'content-type: text/plain' --data '{\"path\":\"/health\"}' http://127.0.0.1:PORT/\n\n\
+    Timings, local vs OSC:\n  \
+    Every request pays here what it pays on OSC, in the same order of magnitude: loading and\n  \
+    validating the whole module (a larger module answers more slowly), a fresh instance, and the\n  \
+    module's own work, interpreted (by wasmi here). OSC is slower in absolute terms: it starts a\n  \
+    `wasmedge` process per request and WasmEdge's interpreter runs image work about 6-10x slower\n  \
+    than run-local on a quiet machine (measured there: a 600x400 PNG in the JSON shape about\n  \
+    420 ms, `GET /` on a 360-400 KB module about 15 ms). Compare modules and requests with\n  \
+    run-local's timings; multiply by 6-10 to estimate OSC's.")]
 pub struct Args {
     /// The module to serve (a WASI preview 1 command, `.wasm`).
     #[arg(long, value_name = "PATH", default_value = DEFAULT_MODULE)]

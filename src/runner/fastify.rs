@@ -6,6 +6,7 @@
 //! Key order in the JSON bodies matters to anyone diffing answers, so the bodies are written
 //! as text, not through a map.
 
+use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -59,13 +60,25 @@ pub fn empty_json_body() -> Response {
     )
 }
 
-/// `FST_ERR_CTP_INVALID_JSON_BODY`.
-pub fn invalid_json_body() -> Response {
-    error(
+/// Fastify's JSON parser (`secure-json-parse` over `JSON.parse`) rejects the body: a 400 with the
+/// `SyntaxError`'s own message and no `code` (see `node_json`).
+pub fn json_syntax_error(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, None, message)
+}
+
+/// `FST_ERR_CTP_INVALID_CONTENT_LENGTH`: Fastify decodes text bodies as UTF-8 and compares the
+/// decoded byte length with `Content-Length`; invalid bytes become U+FFFD (3 bytes), so a body
+/// that is not valid UTF-8 almost always fails here. Fastify also closes the connection.
+pub fn invalid_content_length() -> Response {
+    let mut response = error(
         StatusCode::BAD_REQUEST,
-        Some("FST_ERR_CTP_INVALID_JSON_BODY"),
-        "Body is not valid JSON but content-type is set to 'application/json'",
-    )
+        Some("FST_ERR_CTP_INVALID_CONTENT_LENGTH"),
+        "Request body size did not match Content-Length",
+    );
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// The runner's POST handler calls `request.body.match(...)`; a JavaScript exception there
@@ -75,7 +88,9 @@ pub fn handler_crash(message: &str) -> Response {
 }
 
 /// A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) answered by
-/// `@fastify/cors`; without those headers its strict preflight check answers 400.
+/// `@fastify/cors` as the runner configures it: 204, the origin echoed with credentials allowed,
+/// the asked-for headers reflected, `vary: Origin, Access-Control-Request-Headers` and
+/// `content-length: 0`. Without those request headers its strict preflight check answers 400.
 pub fn preflight(request_headers: &HeaderMap) -> Response {
     let has = |name: &str| request_headers.contains_key(name);
     if !has("origin") || !has("access-control-request-method") {
@@ -86,28 +101,43 @@ pub fn preflight(request_headers: &HeaderMap) -> Response {
         )
             .into_response();
     }
-    let mut response = StatusCode::NO_CONTENT.into_response();
+    // hyper drops `content-length` from a 204 whose body is known to be empty; a body that only
+    // turns out empty when polled keeps the header, as Node sends it.
+    let empty =
+        futures_util::stream::empty::<Result<axum::body::Bytes, std::convert::Infallible>>();
+    let mut response = (StatusCode::NO_CONTENT, Body::from_stream(empty)).into_response();
     let headers = response.headers_mut();
+    if let Some(origin) = request_headers.get("origin") {
+        headers.insert("access-control-allow-origin", origin.clone());
+    }
+    headers.insert(
+        "access-control-allow-credentials",
+        HeaderValue::from_static("true"),
+    );
     headers.insert(
         "access-control-allow-methods",
         HeaderValue::from_static("GET,HEAD,POST"),
     );
-    // With no `allowedHeaders` configured, @fastify/cors reflects what the browser asked for.
+    // With no `allowedHeaders` configured, @fastify/cors reflects what the browser asked for,
+    // and always varies on it.
     if let Some(asked) = request_headers.get("access-control-request-headers") {
         headers.insert("access-control-allow-headers", asked.clone());
-        headers.insert(
-            header::VARY,
-            HeaderValue::from_static("Access-Control-Request-Headers"),
-        );
     }
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Origin, Access-Control-Request-Headers"),
+    );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     response
 }
 
-/// The headers `@fastify/cors` adds to every answer (its hook runs for 404s too).
+/// The headers `@fastify/cors` adds to every answer (its hook runs for 404s too); a preflight
+/// answer keeps the origin it echoed.
 pub fn add_cors(response: &mut Response) {
     let headers = response.headers_mut();
-    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    headers
+        .entry("access-control-allow-origin")
+        .or_insert(HeaderValue::from_static("*"));
     headers.insert(
         "access-control-allow-credentials",
         HeaderValue::from_static("true"),

@@ -12,16 +12,46 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio_util::sync::CancellationToken;
+
 use super::fastify::{self, BODY_LIMIT, TEXT_PLAIN_UTF8};
 use super::module::{Exit, Runner};
+use super::node_json;
 
 /// The runner emulation as an axum app: every path and method goes through one handler, because
-/// the 404s must be Fastify's, not axum's.
+/// the 404s must be Fastify's, not axum's. Used in-process, a crash (see [`crashing_router`])
+/// closes each later request's answer with an error instead of refusing connections.
 pub fn router(runner: Runner) -> Router {
-    Router::new().fallback(handle).with_state(runner)
+    crashing_router(runner, CancellationToken::new())
 }
 
-async fn handle(State(runner): State<Runner>, request: Request) -> Response {
+/// [`router`], cancelling `stop` when the module crashes the runner as it would on OSC (it left
+/// at least [`super::EPIPE_UNREAD_BYTES`] of stdin unread): the server serving it then stops listening,
+/// so later requests are refused until it is started again, like the crashed container.
+pub(crate) fn crashing_router(runner: Runner, stop: CancellationToken) -> Router {
+    let app = App {
+        runner,
+        crashed: Arc::new(AtomicBool::new(false)),
+        stop,
+    };
+    Router::new().fallback(handle).with_state(app)
+}
+
+#[derive(Clone)]
+struct App {
+    runner: Runner,
+    /// Set once a run crashed the runner; every later request is dropped too.
+    crashed: Arc<AtomicBool>,
+    stop: CancellationToken,
+}
+
+async fn handle(State(app): State<App>, request: Request) -> Response {
+    if app.crashed.load(Ordering::SeqCst) {
+        return dropped_connection();
+    }
     let method = request.method().clone();
     let raw_url = request.uri().path_and_query().map_or_else(
         || request.uri().path().to_string(),
@@ -31,9 +61,9 @@ async fn handle(State(runner): State<Runner>, request: Request) -> Response {
     let mut response = match method {
         Method::OPTIONS => fastify::preflight(request.headers()),
         // Fastify serves HEAD for every GET route; the module runs, the body is not sent.
-        Method::GET | Method::HEAD if is_root => run(&runner, Vec::new()).await,
+        Method::GET | Method::HEAD if is_root => run(&app, Vec::new()).await,
         Method::POST if is_root => match post_body_to_stdin(request).await {
-            Ok(stdin) => run(&runner, stdin).await,
+            Ok(stdin) => run(&app, stdin).await,
             Err(refusal) => refusal.response(),
         },
         _ => fastify::not_found(&method, &raw_url),
@@ -43,8 +73,23 @@ async fn handle(State(runner): State<Runner>, request: Request) -> Response {
     response
 }
 
-async fn run(runner: &Runner, stdin: Vec<u8>) -> Response {
-    let outcome = runner.run_async(stdin).await;
+async fn run(app: &App, stdin: Vec<u8>) -> Response {
+    let written = stdin.len();
+    let outcome = app.runner.run_async(stdin).await;
+    if outcome.crashes_runner() {
+        tracing::error!(
+            unread = outcome.stdin_unread,
+            written,
+            "the module ended without reading {} of the {written} stdin bytes: on OSC the \
+             runner's write to its stdin fails with EPIPE and the runner dies, refusing every \
+             request until the app restarts. This emulation now does the same: it stops \
+             listening (start it again). Fix the module: read all of stdin before answering",
+            outcome.stdin_unread
+        );
+        app.crashed.store(true, Ordering::SeqCst);
+        app.stop.cancel();
+        return dropped_connection();
+    }
     match &outcome.exit {
         Exit::TimedOut(limit) => {
             tracing::warn!(?limit, "module run timed out");
@@ -66,9 +111,21 @@ async fn run(runner: &Runner, stdin: Vec<u8>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, TEXT_PLAIN_UTF8)],
-        outcome.stdout_text(),
+        outcome.answer_text(),
     )
         .into_response()
+}
+
+/// What a client of the crashed runner gets: the connection closes with no answer. The body
+/// fails before its first byte, and hyper then closes the connection without sending the head.
+fn dropped_connection() -> Response {
+    let failed = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "the runner crashed (EPIPE on the module's stdin)",
+        ))
+    });
+    Response::new(Body::from_stream(failed))
 }
 
 /// The checks Fastify and the runner's POST handler make, in their order: a body parser for the
@@ -94,12 +151,23 @@ async fn post_body_to_stdin(request: Request) -> Result<Vec<u8>, Refusal> {
         return Err(Refusal::TooLarge);
     }
     let bytes = read_limited(request.into_body()).await?;
-    // Fastify reads text bodies as UTF-8 strings: invalid bytes are already U+FFFD here.
+    // Fastify reads text (and JSON) bodies as UTF-8 strings, invalid bytes becoming U+FFFD, and
+    // then compares the string's UTF-8 length with the declared length.
     let text = String::from_utf8_lossy(&bytes).into_owned();
+    if declared.is_some_and(|length: usize| length != text.len()) {
+        return Err(Refusal::InvalidContentLength);
+    }
     let body = match kind {
         BodyKind::Text => text,
         BodyKind::Json => json_body_text(&text)?,
     };
+    // The hex rule's decoder is `body.match(/[\da-f]{2}/gi).map(…)`: one lone hex digit matches
+    // the hex test but gives no pair, so `match` returns null and the handler throws.
+    if body.len() == 1 && body.as_bytes()[0].is_ascii_hexdigit() {
+        return Err(Refusal::Crash(
+            "Cannot read properties of null (reading 'map')",
+        ));
+    }
     Ok(stdin_for(&body))
 }
 
@@ -112,8 +180,9 @@ enum BodyKind {
 enum Refusal {
     MediaType(Option<String>),
     TooLarge,
+    InvalidContentLength,
     EmptyJson,
-    InvalidJson,
+    InvalidJson(String),
     Crash(&'static str),
 }
 
@@ -124,25 +193,55 @@ impl Refusal {
                 fastify::unsupported_media_type(content_type.as_deref())
             }
             Refusal::TooLarge => fastify::body_too_large(),
+            Refusal::InvalidContentLength => fastify::invalid_content_length(),
             Refusal::EmptyJson => fastify::empty_json_body(),
-            Refusal::InvalidJson => fastify::invalid_json_body(),
+            Refusal::InvalidJson(message) => fastify::json_syntax_error(&message),
             Refusal::Crash(message) => fastify::handler_crash(message),
         }
     }
 }
 
-/// The JSON parser's result must be a string for `.match` to exist.
+/// Fastify's JSON parser: `secure-json-parse` drops a leading BOM, `JSON.parse` must accept the
+/// text (else a 400 with V8's message), and no object may carry a `__proto__` key or a
+/// `constructor.prototype`. Then the runner's handler needs a string for `.match` to exist.
 fn json_body_text(text: &str) -> Result<String, Refusal> {
     if text.is_empty() {
         return Err(Refusal::EmptyJson);
     }
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Err(_) => Err(Refusal::InvalidJson),
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(message) = node_json::parse_error(text) {
+        return Err(Refusal::InvalidJson(message));
+    }
+    let value = serde_json::from_str::<serde_json::Value>(text);
+    if value.as_ref().is_ok_and(has_forbidden_prototype) {
+        return Err(Refusal::InvalidJson(
+            "Object contains forbidden prototype property".to_string(),
+        ));
+    }
+    match value {
+        // Valid for V8 but not for serde_json: lone surrogates in `\u` escapes. Not a string
+        // the module could get anyway.
+        Err(_) => Err(Refusal::Crash("request.body.match is not a function")),
         Ok(serde_json::Value::String(s)) => Ok(s),
         Ok(serde_json::Value::Null) => Err(Refusal::Crash(
             "Cannot read properties of null (reading 'match')",
         )),
         Ok(_) => Err(Refusal::Crash("request.body.match is not a function")),
+    }
+}
+
+/// `secure-json-parse`'s prototype-poisoning check (Fastify's default: error).
+fn has_forbidden_prototype(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.contains_key("__proto__")
+                || map
+                    .get("constructor")
+                    .is_some_and(|c| c.get("prototype").is_some())
+                || map.values().any(has_forbidden_prototype)
+        }
+        serde_json::Value::Array(items) => items.iter().any(has_forbidden_prototype),
+        _ => false,
     }
 }
 

@@ -8,15 +8,21 @@
 //!   never runs.
 //! - `POST /` needs `Content-Type: text/plain`; other types get Fastify's 415 JSON,
 //!   `application/json` bodies crash the runner's handler (500, `request.body.match is not a
-//!   function`), bodies over 1 MiB get 413.
+//!   function`) or, when they do not parse, get 400 with Node's `JSON.parse` message and no
+//!   `code`; bodies over 1 MiB get 413; a body that is not valid UTF-8 gets 400
+//!   `FST_ERR_CTP_INVALID_CONTENT_LENGTH`; a body of one hex digit crashes the hex decoder (500,
+//!   `Cannot read properties of null (reading 'map')`).
 //! - The hex rule: a body that is entirely hex digits is decoded to bytes for stdin; any other
 //!   body is written as text. `GET /` runs with empty stdin.
 //! - Every request gets a fresh instance with args `["main.wasm"]`, no environment, no preopened
-//!   directories, no sockets. The module is compiled once and instantiated per request (a new
-//!   `wasmedge` process per request on OSC; nothing survives between requests in either case).
+//!   directories, no sockets. The module's bytes are loaded and validated again for every
+//!   request, as the `wasmedge` process OSC starts per request does, so a larger module answers
+//!   more slowly here too; nothing survives between requests in either case.
 //! - Stdout is decoded as UTF-8 with invalid bytes replaced by U+FFFD and answered with
-//!   `content-type: text/plain; charset=utf-8`, always with status 200: exit code, traps and
-//!   stderr are ignored. CORS allows any origin.
+//!   `content-type: text/plain; charset=utf-8`, always with status 200: exit code and stderr are
+//!   ignored. A trap appends WasmEdge's own error lines to that stdout, as the `wasmedge` CLI
+//!   does (`[…] [error] execution failed: unreachable, Code: 0x40a` and two more), so a trap
+//!   after a complete answer leaves text after it. CORS allows any origin.
 //!
 //! # Where it differs from OSC, on purpose
 //! - A run has a wall-clock limit ([`RunnerConfig::time_limit`], 60 s by default). OSC has none,
@@ -25,6 +31,10 @@
 //!   off by fuel slices; a module blocked inside a host call (a long sleep) is abandoned by
 //!   [`Runner::run_async`] shortly after the limit (its thread finishes the sleep on its own).
 //! - Stdout is capped (256 MiB by default) so a runaway writer cannot exhaust memory.
+//! - A module that ends with at least [`EPIPE_UNREAD_BYTES`] of stdin unread crashes OSC's runner
+//!   (Node dies on EPIPE) and the container refuses requests until it restarts; here that
+//!   request's connection is closed without an answer and the server stops listening until it
+//!   is started again ([`start`]; the in-process [`router`] drops every later answer instead).
 //! - A module that cannot run at all (not WebAssembly, no `_start`, imports the WASI host does not
 //!   provide) is refused when the runner starts, with the reason, instead of answering every
 //!   request with an empty 200 as OSC would.
@@ -48,7 +58,9 @@ mod error;
 mod fastify;
 mod http;
 mod module;
+mod node_json;
 mod serve;
+mod wasmedge;
 
 pub mod cli;
 
@@ -57,13 +69,19 @@ use std::net::SocketAddr;
 pub use error::Error;
 pub use fastify::BODY_LIMIT;
 pub use http::{router, stdin_for};
-pub use module::{Exit, RunOutcome, Runner, RunnerConfig};
+pub use module::{EPIPE_UNREAD_BYTES, Exit, RunOutcome, Runner, RunnerConfig};
 pub use serve::{Served, serve};
 
 /// Serves `runner` on `addr` (loopback only; port 0 picks a free port) until the returned
 /// handle is shut down.
+///
+/// Like OSC's runner, it dies when a module leaves a large part of its stdin unread (see
+/// [`EPIPE_UNREAD_BYTES`]): that request's connection is closed without an answer and the server
+/// stops listening, so later requests are refused until it is started again.
 pub async fn start(runner: Runner, addr: SocketAddr) -> Result<Served, Error> {
-    let served = serve(router(runner.clone()), addr).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let app = http::crashing_router(runner.clone(), stop.clone());
+    let served = serve::serve_until(app, addr, stop).await?;
     tracing::info!(url = %served.url(), module = %runner.origin(), "runner emulation listening");
     Ok(served)
 }

@@ -2,20 +2,22 @@
 //! a fresh instance, stdin from the request, args `["main.wasm"]`, no environment, no preopened
 //! directories, no sockets, and stdout/stderr collected.
 //!
-//! The module is compiled once (wasmi translates functions lazily and keeps the translation), and
-//! each run gets a new `Store` and instance, so no state survives between requests, as on OSC.
+//! The module is checked once when the runner starts (so a module that cannot run is refused
+//! then), and then loaded and validated again from its bytes for every run, as `wasmedge` does
+//! per request, so module size costs locally what it costs on OSC; each run gets a new `Store`
+//! and instance, so no state survives between requests.
 //! This file knows nothing about HTTP.
 
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use wasmi::{Config, Engine, Linker, Module, Store, TypedResumableCall};
+use wasmi::{Config, Engine, Linker, Module, Store, TrapCode, TypedResumableCall};
 use wasmi_wasi::WasiCtx;
 use wasmi_wasi::wasi_common::pipe::{ReadPipe, WritePipe};
 
-use super::Error;
+use super::{Error, wasmedge};
 
 /// Fuel handed out per slice. Between slices the wall clock is checked against the time limit,
 /// so a module in an endless loop is stopped within one slice (a few ms of interpretation).
@@ -75,9 +77,26 @@ pub struct RunOutcome {
     pub exit: Exit,
     /// Whether stdout passed [`RunnerConfig::stdout_limit`] and was cut.
     pub stdout_truncated: bool,
-    /// Wall time of the run: instantiation plus `_start`.
+    /// Wall time of the run: loading and validating the module, instantiation and `_start`.
     pub elapsed: Duration,
+    /// The part of [`RunOutcome::elapsed`] spent loading and validating the module's bytes,
+    /// which every request pays on OSC too (there it grows with the module's size).
+    pub load: Duration,
+    /// What WasmEdge itself writes to the same stdout after the module's bytes: its error lines
+    /// when the module trapped (see `wasmedge.rs`), empty otherwise.
+    pub runtime_stdout: String,
+    /// Stdin bytes the module never read. On OSC the runner writes stdin while the module runs;
+    /// if the module ends with much of it unread, that write fails with EPIPE and kills the
+    /// runner (see [`EPIPE_UNREAD_BYTES`]).
+    pub stdin_unread: usize,
 }
+
+/// Unread stdin from which OSC's runner crashes: its Node process writes the body to the
+/// module's stdin, and when the module has exited with this much still to write, the write fails
+/// with an unhandled `EPIPE` and Node dies; the container then refuses every request until it
+/// restarts. Measured on the runner's own server as "bodies from about 230 KB" with a module that
+/// reads nothing (`shared/osc-platform.md` §6); smaller leftovers fit the pipe and Node's buffers.
+pub const EPIPE_UNREAD_BYTES: usize = 230_000;
 
 impl RunOutcome {
     /// The exit code when the module exited normally or through `proc_exit`.
@@ -88,13 +107,28 @@ impl RunOutcome {
         }
     }
 
-    /// Stdout as OSC's runner answers it: UTF-8 with invalid bytes replaced by U+FFFD.
+    /// The module's stdout as UTF-8, invalid bytes replaced by U+FFFD.
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
+
+    /// Whether OSC's runner would have crashed on this run: the module left at least
+    /// [`EPIPE_UNREAD_BYTES`] of stdin unread.
+    pub fn crashes_runner(&self) -> bool {
+        self.stdin_unread >= EPIPE_UNREAD_BYTES
+    }
+
+    /// The body OSC's runner answers: the whole stdout of the `wasmedge` process (the module's
+    /// bytes, then WasmEdge's error lines if it trapped), as UTF-8 with U+FFFD for invalid bytes.
+    pub fn answer_text(&self) -> String {
+        let mut bytes = self.stdout.clone();
+        bytes.extend_from_slice(self.runtime_stdout.as_bytes());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
 }
 
-/// A module compiled once, ready to be run any number of times, each time in a fresh instance.
+/// A module checked once, ready to be run any number of times, each time loaded, validated and
+/// instantiated afresh.
 /// Cheap to clone and safe to share between threads.
 #[derive(Clone)]
 pub struct Runner {
@@ -109,6 +143,8 @@ struct Inner {
     origin: String,
     path: Option<PathBuf>,
     module_bytes: usize,
+    /// The module's bytes, loaded and validated again for every run, as OSC's runner does.
+    bytes: Arc<[u8]>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -171,6 +207,7 @@ impl Runner {
                 origin,
                 path: None,
                 module_bytes: bytes.len(),
+                bytes: bytes.into(),
             }),
         };
         runner.check_links()?;
@@ -214,7 +251,22 @@ impl Runner {
         };
         let pipes = pipes.with_limits(limits);
         let mut store = Store::new(&self.inner.engine, ctx);
-        let exit = self.execute(&mut store, started);
+        // `wasmedge main.wasm` reads, parses and validates the whole file on every request; so
+        // does this, so a module's size costs locally what it costs there (functions are then
+        // translated lazily as they are first called).
+        let module = Module::new(&self.inner.engine, &self.inner.bytes[..]);
+        let load = started.elapsed();
+        let ended = match module {
+            Ok(module) => self.execute(&mut store, &module, started),
+            Err(err) => Ended::Exit(Exit::Instantiate(format!("loading failed: {err}"))),
+        };
+        let (exit, runtime_stdout) = match ended {
+            Ended::Exit(exit) => (exit, String::new()),
+            Ended::Trapped { reason, code } => (
+                Exit::Trap(reason),
+                wasmedge::trap_lines(code, SystemTime::now()),
+            ),
+        };
         let (stdout, stdout_truncated) = pipes.stdout.take();
         let (stderr, _) = pipes.stderr.take();
         RunOutcome {
@@ -223,6 +275,9 @@ impl Runner {
             exit,
             stdout_truncated,
             elapsed: started.elapsed(),
+            load,
+            runtime_stdout,
+            stdin_unread: pipes.stdin_unread(),
         }
     }
 
@@ -244,6 +299,9 @@ impl Runner {
             exit,
             stdout_truncated: false,
             elapsed: started.elapsed(),
+            load: Duration::ZERO,
+            runtime_stdout: String::new(),
+            stdin_unread: 0,
         };
         match tokio::time::timeout(limit + grace, task).await {
             Ok(Ok(outcome)) => outcome,
@@ -252,7 +310,7 @@ impl Runner {
         }
     }
 
-    fn execute(&self, store: &mut Store<WasiCtx>, started: Instant) -> Exit {
+    fn execute(&self, store: &mut Store<WasiCtx>, module: &Module, started: Instant) -> Ended {
         let limit = self.inner.config.time_limit;
         let fuel = |store: &mut Store<WasiCtx>, at_least: u64| {
             store
@@ -260,27 +318,23 @@ impl Runner {
                 .expect("fuel metering is enabled in compile()");
         };
         fuel(store, 0);
-        let instance = match self
-            .inner
-            .linker
-            .instantiate_and_start(&mut *store, &self.inner.module)
-        {
+        let instance = match self.inner.linker.instantiate_and_start(&mut *store, module) {
             Ok(instance) => instance,
-            Err(err) => return Exit::Instantiate(err.to_string()),
+            Err(err) => return Ended::Exit(Exit::Instantiate(err.to_string())),
         };
         let start = match instance.get_typed_func::<(), ()>(&*store, "_start") {
             Ok(start) => start,
             // check_command_shape() proved `_start: [] -> []` exists; keep a clear outcome anyway.
-            Err(err) => return Exit::Instantiate(err.to_string()),
+            Err(err) => return Ended::Exit(Exit::Instantiate(err.to_string())),
         };
         let mut call = start.call_resumable(&mut *store, ());
         loop {
             match call {
-                Ok(TypedResumableCall::Finished(())) => return Exit::Code(0),
+                Ok(TypedResumableCall::Finished(())) => return Ended::Exit(Exit::Code(0)),
                 Ok(TypedResumableCall::HostTrap(trap)) => return exit_of(trap.host_error()),
                 Ok(TypedResumableCall::OutOfFuel(pending)) => {
                     if started.elapsed() >= limit {
-                        return Exit::TimedOut(limit);
+                        return Ended::Exit(Exit::TimedOut(limit));
                     }
                     fuel(store, pending.required_fuel());
                     call = pending.resume(&mut *store);
@@ -311,11 +365,25 @@ impl Runner {
     }
 }
 
-/// `proc_exit(n)` surfaces as a host error carrying the code; anything else is a trap.
-fn exit_of(err: &wasmi::Error) -> Exit {
+/// How `_start` ended, before it becomes a [`RunOutcome`].
+enum Ended {
+    Exit(Exit),
+    /// A trap, with wasmi's message and its trap code (`None` for a failing host call).
+    Trapped {
+        reason: String,
+        code: Option<TrapCode>,
+    },
+}
+
+/// `proc_exit(n)` surfaces as a host error carrying the code (a normal end for WasmEdge: it
+/// prints nothing); anything else is a trap.
+fn exit_of(err: &wasmi::Error) -> Ended {
     match err.i32_exit_status() {
-        Some(code) => Exit::Code(code),
-        None => Exit::Trap(err.to_string()),
+        Some(code) => Ended::Exit(Exit::Code(code)),
+        None => Ended::Trapped {
+            reason: err.to_string(),
+            code: err.as_trap_code(),
+        },
     }
 }
 
@@ -344,6 +412,7 @@ fn check_command_shape(module: &Module, origin: &str) -> Result<(), Error> {
 /// A WASI context with nothing but stdin, stdout, stderr and `argv = ["main.wasm"]`: no
 /// environment, no preopened directories, no sockets.
 fn fresh_ctx(stdin: &[u8]) -> (WasiCtx, Pipes) {
+    let input = Arc::new(RwLock::new(Cursor::new(stdin.to_vec())));
     let stdout = Capture::default();
     let stderr = Capture::default();
     let mut builder = wasmi_wasi::WasiCtxBuilder::new();
@@ -351,13 +420,21 @@ fn fresh_ctx(stdin: &[u8]) -> (WasiCtx, Pipes) {
         .arg(ARGV0)
         .expect("a short ASCII argument always fits");
     builder
-        .stdin(Box::new(ReadPipe::new(Cursor::new(stdin.to_vec()))))
+        .stdin(Box::new(ReadPipe::from_shared(input.clone())))
         .stdout(Box::new(WritePipe::from_shared(stdout.0.clone())))
         .stderr(Box::new(WritePipe::from_shared(stderr.0.clone())));
-    (builder.build(), Pipes { stdout, stderr })
+    (
+        builder.build(),
+        Pipes {
+            stdin: input,
+            stdout,
+            stderr,
+        },
+    )
 }
 
 struct Pipes {
+    stdin: Arc<RwLock<Cursor<Vec<u8>>>>,
     stdout: Capture,
     stderr: Capture,
 }
@@ -368,6 +445,12 @@ struct Limits {
 }
 
 impl Pipes {
+    fn stdin_unread(&self) -> usize {
+        let cursor = self.stdin.read().unwrap_or_else(|p| p.into_inner());
+        let read = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+        cursor.get_ref().len().saturating_sub(read)
+    }
+
     fn with_limits(self, limits: Limits) -> Self {
         set_limit(&self.stdout, limits.stdout);
         set_limit(&self.stderr, limits.stderr);

@@ -54,6 +54,15 @@ impl Served {
 
 /// Binds `addr` (loopback only) and serves `app` on it in a background task.
 pub async fn serve(app: Router, addr: SocketAddr) -> Result<Served, Error> {
+    serve_until(app, addr, CancellationToken::new()).await
+}
+
+/// [`serve`], stopping when `stop` is cancelled (by the handle or by the app itself).
+pub(crate) async fn serve_until(
+    app: Router,
+    addr: SocketAddr,
+    stop: CancellationToken,
+) -> Result<Served, Error> {
     if !addr.ip().is_loopback() {
         return Err(Error::NotLoopback { addr });
     }
@@ -63,7 +72,6 @@ pub async fn serve(app: Router, addr: SocketAddr) -> Result<Served, Error> {
     let bound = listener
         .local_addr()
         .map_err(|source| Error::Bind { addr, source })?;
-    let stop = CancellationToken::new();
     let stopped = stop.clone();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)

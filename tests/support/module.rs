@@ -23,7 +23,25 @@ pub fn module_bytes() -> Vec<u8> {
     std::fs::read(module_path()).expect("the module was just built")
 }
 
+/// `wasm-service/examples/panic_answer.rs` built for wasm32-wasip1: the module's own panic hook,
+/// then a panic.
+pub fn panic_example_path() -> &'static Path {
+    static EXAMPLE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = EXAMPLE
+        .get_or_init(|| cargo_build(&["--example", "panic_answer"], "examples/panic_answer.wasm"));
+    match built {
+        Ok(path) => path,
+        Err(why) => panic!("{why}"),
+    }
+}
+
 fn build() -> Result<PathBuf, String> {
+    cargo_build(&[], "wasm-service.wasm")
+}
+
+/// `cargo build -p wasm-service --target wasm32-wasip1 --release` plus `extra`, returning the
+/// path of `artifact` under the target's release directory.
+fn cargo_build(extra: &[&str], artifact: &str) -> Result<PathBuf, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let output = Command::new(&cargo)
@@ -35,6 +53,7 @@ fn build() -> Result<PathBuf, String> {
             "wasm32-wasip1",
             "--release",
         ])
+        .args(extra)
         .current_dir(root)
         .output()
         .map_err(|e| format!("could not run {cargo}: {e}"))?;
@@ -50,7 +69,7 @@ fn build() -> Result<PathBuf, String> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let path = target_dir.join("wasm32-wasip1/release/wasm-service.wasm");
+    let path = target_dir.join("wasm32-wasip1/release").join(artifact);
     if path.is_file() {
         Ok(path)
     } else {

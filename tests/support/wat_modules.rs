@@ -134,3 +134,42 @@ pub fn long_sleep() -> Vec<u8> {
     (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#,
     )
 }
+
+/// A Pixelsmith-envelope module whose error path traps, as a Rust module with a panic hook that
+/// writes its 500 answer and then aborts did: empty stdin gets a health envelope and a clean end;
+/// any other stdin gets a complete 500 envelope line, then `unreachable`.
+pub fn answers_then_traps_on_input() -> Vec<u8> {
+    const HEALTH: &str = r#"{"envelope":"pixelsmith/1","status":200,"content_type":"application/json","body":{"status":"ok"}}"#;
+    const FAILED: &str = r#"{"envelope":"pixelsmith/1","status":500,"content_type":"application/json","body":{"error":{"code":"internal_error","message":"boom"}}}"#;
+    // WAT string escapes: `\"` for a quote, `\n` for the line feed.
+    let data = |text: &str| format!("{}\\n", text.replace('"', "\\\""));
+    wasm(&format!(
+        r#"(module {IMPORTS}
+  (data (i32.const 100) "{health}")
+  (data (i32.const 400) "{failed}")
+  (func (export "_start")
+    (i32.store (i32.const 16) (i32.const 1024))
+    (i32.store (i32.const 20) (i32.const 64512))
+    (drop (call $fd_read (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 24)))
+    (if (i32.eqz (i32.load (i32.const 24)))
+      (then
+        (call $write (i32.const 1) (i32.const 100) (i32.const {health_len}))
+        (return)))
+    (call $write (i32.const 1) (i32.const 400) (i32.const {failed_len}))
+    unreachable))"#,
+        health = data(HEALTH),
+        failed = data(FAILED),
+        health_len = HEALTH.len() + 1,
+        failed_len = FAILED.len() + 1,
+    ))
+}
+
+/// Writes `ok` and ends without reading stdin.
+pub fn ignores_stdin() -> Vec<u8> {
+    wasm(&format!(
+        r#"(module {IMPORTS}
+  (data (i32.const 100) "ok")
+  (func (export "_start")
+    (call $write (i32.const 1) (i32.const 100) (i32.const 2))))"#
+    ))
+}

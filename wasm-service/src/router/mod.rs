@@ -233,6 +233,9 @@ fn handle_other(input: &[u8]) -> Response {
     match engine::pixelate(input, &engine::Options::default()) {
         Ok(done) => Response::png(&done.png),
         // Nothing like an image: say what the module accepts (400 for text, 415 for binary).
+        Err(engine::Error::UnsupportedFormat { detected: None }) if is_broken_hex(input) => {
+            hex_not_decoded()
+        }
         Err(err @ engine::Error::UnsupportedFormat { detected: None }) => {
             let mut reject = if std::str::from_utf8(input).is_ok() {
                 Reject::bad("unrecognized_input", "stdin is text but not a request")
@@ -245,6 +248,31 @@ fn handle_other(input: &[u8]) -> Response {
         // An image, or something that starts like one: the engine says what is wrong.
         Err(err) => Reject::from(err).into_response(),
     }
+}
+
+/// Hex digits with line breaks or spaces among or after them (what `echo`, `xxd -p` or a
+/// file saved by an editor send): the runner decodes a body from hex only when every character
+/// is a hex digit, so this arrived as text.
+fn is_broken_hex(input: &[u8]) -> bool {
+    let digits = input.iter().filter(|b| b.is_ascii_hexdigit()).count();
+    digits >= 2
+        && digits < input.len()
+        && input
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace())
+}
+
+fn hex_not_decoded() -> Response {
+    Response::error(
+        400,
+        "hex_not_decoded",
+        "stdin is hex digits with a line break (or space) among or after them: OSC's runner \
+         decodes a body from hex only when every character is a hex digit, so it passed this on \
+         as text. Send the hex without line breaks: `xxd -p image.png | tr -d '\\n' > image.hex` \
+         then `curl -H 'content-type: text/plain' --data-binary @image.hex URL` (or `curl --data \
+         @image.hex URL`, which drops line breaks; `printf %s` instead of `echo`). Or send the \
+         raw image to a gateway (`pixelsmith gateway`), which needs no hex",
+    )
 }
 
 /// `main` stops reading at `MAX_STDIN_BYTES + 1`, so the length seen may be less than the real one.

@@ -637,3 +637,21 @@ fn a_request_line_carries_options_in_front_of_raw_bytes() {
         "accepts",
     );
 }
+
+#[test]
+fn hex_with_a_line_break_says_the_hex_rule_was_broken_and_how_to_send_it() {
+    let hex: String = quadrants().iter().map(|b| format!("{b:02x}")).collect();
+    for sent in [
+        format!("{hex}\n"),
+        format!("{hex}\r\n"),
+        format!("{}\n{}\n", &hex[..60], &hex[60..]),
+    ] {
+        let r = stdin(&sent);
+        assert_error(&r, 400, "hex_not_decoded", "line break");
+        assert_error(&r, 400, "hex_not_decoded", "--data-binary @image.hex");
+        assert_error(&r, 400, "hex_not_decoded", "tr -d");
+    }
+    // Plain words and a lone digit with a newline are still just unrecognised text.
+    assert_error(&stdin("hello\n"), 400, "unrecognized_input", "accepts");
+    assert_error(&stdin("7\n"), 400, "unrecognized_input", "accepts");
+}
