@@ -32,8 +32,21 @@ fn client_info() -> ClientConfig {
 
 /// Starts `pixelsmith mcp` in `cwd` (the first root) with extra roots, over stdio.
 async fn connect(cwd: &Path, extra_roots: &[&Path], lifecycle: ClientLifecycleMode) -> Client {
+    connect_with(cwd, extra_roots, &[], lifecycle).await
+}
+
+/// [`connect`] with more `pixelsmith mcp` arguments.
+async fn connect_with(
+    cwd: &Path,
+    extra_roots: &[&Path],
+    args: &[&str],
+    lifecycle: ClientLifecycleMode,
+) -> Client {
     let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith")).configure(|c| {
-        c.arg("mcp").current_dir(cwd).env_remove("PIXELSMITH_ROOTS");
+        c.arg("mcp")
+            .args(args)
+            .current_dir(cwd)
+            .env_remove("PIXELSMITH_ROOTS");
         c.env("PIXELSMITH_LOG", "warn");
         for root in extra_roots {
             c.arg("--allow-root").arg(root);
@@ -290,7 +303,14 @@ async fn pixelate_takes_base64_data_and_http_urls() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let client = connect_legacy(dir.path(), &[]).await;
+    // A loopback server is only reachable with --allow-private-urls.
+    let client = connect_with(
+        dir.path(),
+        &[],
+        &["--allow-private-urls"],
+        ClientLifecycleMode::Initialize,
+    )
+    .await;
     let url = format!("http://{addr}/pictures/horse.png");
     let r = call(&client, "pixelate", json!({"url": url, "block": 16})).await;
     let out = structured(&r);
@@ -334,6 +354,67 @@ async fn pixelate_takes_base64_data_and_http_urls() {
     .await;
     assert_tool_error(&r, &["HTTP 404"]);
     client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn url_and_call_service_refuse_non_public_addresses_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    // A listener that must never see a connection, and a port where nothing listens.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = connect_legacy(dir.path(), &[]).await;
+    let refusal = |text: &str, host: &str| {
+        text.replace(host, "HOST")
+            .replace(&open.to_string(), "PORT")
+            .replace(&closed.to_string(), "PORT")
+    };
+    let mut texts = Vec::new();
+    for (host, port) in [
+        ("127.0.0.1", open),
+        ("127.0.0.1", closed),
+        ("localhost", open),
+        ("0.0.0.0", open),
+        ("169.254.169.254", 80),
+        ("[::ffff:169.254.169.254]", 80),
+        ("[::ffff:127.0.0.1]", open),
+        ("[fe80::1]", 80),
+        ("10.0.0.1", 80),
+        ("[::1]", open),
+    ] {
+        let url = format!("http://{host}:{port}/cat.png");
+        let r = call(&client, "pixelate", json!({"url": url})).await;
+        assert_tool_error(&r, &["refused to connect", "--allow-private-urls"]);
+        texts.push(refusal(&text_of(&r), host));
+
+        let r = call(
+            &client,
+            "call_service",
+            json!({"url": format!("http://{host}:{port}")}),
+        )
+        .await;
+        let text = text_of(&r);
+        if r.is_error != Some(true) {
+            // A name is refused when it resolves: a failed check in the report.
+            let report = structured(&r);
+            assert_eq!(report["ok"], false, "{report:#}");
+            assert!(text.contains("refused to connect"), "{text}");
+        } else {
+            assert!(text.contains("refused to connect"), "{text}");
+        }
+    }
+    // The same words whether something listens on the port or not.
+    assert_eq!(texts[0], texts[1]);
+    client.cancel().await.ok();
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the loopback listener was connected to: {other:?}"),
+    }
 }
 
 #[tokio::test]

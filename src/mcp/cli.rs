@@ -32,13 +32,21 @@ pub struct Args {
     /// are always accepted. Repeatable.
     #[arg(long = "allowed-host", value_name = "HOST", requires = "http")]
     pub allowed_host: Vec<String>,
+    /// Let `pixelate`'s `url` and `call_service` reach loopback, private, link-local and other
+    /// non-public addresses (for local use; off by default, so a prompt cannot make the server
+    /// fetch from your network or a cloud metadata service). `call_service` may always reach
+    /// the instances `run_local` started.
+    #[arg(long = "allow-private-urls")]
+    pub allow_private_urls: bool,
 }
 
 /// Runs the server until the client disconnects (stdio) or Ctrl-C (HTTP).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logging();
     let roots = Roots::from_cwd_and(&args.allow_root, std::env::var_os(ROOTS_ENV))?;
-    let shared = Arc::new(Shared::new(roots));
+    let mut shared = Shared::new(roots);
+    shared.allow_private_urls = args.allow_private_urls;
+    let shared = Arc::new(shared);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         roots = %shared.roots_text(),

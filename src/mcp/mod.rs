@@ -42,6 +42,9 @@ pub use server::PixelsmithServer;
 pub struct Shared {
     /// The folders tools may read and write.
     pub roots: Roots,
+    /// `url` downloads and `call_service` may reach loopback and private addresses
+    /// (`--allow-private-urls`); off by default.
+    pub allow_private_urls: bool,
     http: OnceLock<reqwest::Client>,
     /// Bounds how many engine runs use the CPU at once (each holds its image in memory).
     engine_slots: Semaphore,
@@ -54,6 +57,7 @@ impl Shared {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         Shared {
             roots,
+            allow_private_urls: false,
             http: OnceLock::new(),
             engine_slots: Semaphore::new(cpus.max(2)),
             local: local::Registry::default(),
@@ -72,7 +76,8 @@ impl Shared {
 
     /// The download client, built on first use (it costs a few ms that start-up should not pay).
     fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(fetch::client)
+        self.http
+            .get_or_init(|| fetch::client(!self.allow_private_urls))
     }
 
     /// Runs CPU-bound engine work on the blocking pool, a bounded number at a time.

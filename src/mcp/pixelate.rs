@@ -251,9 +251,14 @@ async fn read_source(
         });
     }
     let url = params.url.as_deref().unwrap_or_default();
-    let bytes = fetch::download(shared.http(), url, limit.min(fetch::MAX_DOWNLOAD_BYTES))
-        .await
-        .map_err(|e| e.to_string())?;
+    let bytes = fetch::download(
+        shared.http(),
+        url,
+        limit.min(fetch::MAX_DOWNLOAD_BYTES),
+        !shared.allow_private_urls,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(Source {
         bytes,
         label: url.to_string(),
