@@ -609,9 +609,14 @@ async fn run_local_and_call_service_smoke_test_the_real_module() {
 
 /// Starts `pixelsmith mcp --http 127.0.0.1:0` and returns the child and its `/mcp` URL.
 async fn start_http(cwd: &Path, extra: &[&str]) -> (tokio::process::Child, String) {
+    start_http_at(cwd, "127.0.0.1:0", extra).await
+}
+
+/// [`start_http`] on another `--http` address.
+async fn start_http_at(cwd: &Path, addr: &str, extra: &[&str]) -> (tokio::process::Child, String) {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith"))
-        .args(["mcp", "--http", "127.0.0.1:0"])
+        .args(["mcp", "--http", addr])
         .args(extra)
         .current_dir(cwd)
         .env("PIXELSMITH_LOG", "warn")
@@ -722,6 +727,62 @@ async fn streamable_http_serves_both_revisions_and_refuses_foreign_hosts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only listens on loopback"));
+}
+
+/// The status of a `ping` POSTed to `url` with these headers.
+async fn ping_status(url: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}}),
+        );
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn streamable_http_refuses_foreign_origins_and_answers_the_address_it_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_http(dir.path(), &["--allow-origin", "https://app.example"]).await;
+    let port = url.rsplit(':').next().unwrap().trim_end_matches("/mcp");
+    let own = format!("http://127.0.0.1:{port}");
+    let localhost = format!("http://localhost:{port}");
+    assert_eq!(
+        ping_status(&url, &[("origin", "http://evil.example")]).await,
+        403
+    );
+    assert_eq!(ping_status(&url, &[("origin", "null")]).await, 403);
+    // Loopback on another port is another origin (another local web page).
+    assert_eq!(
+        ping_status(&url, &[("origin", "http://127.0.0.1:1")]).await,
+        403
+    );
+    assert_eq!(ping_status(&url, &[("origin", &own)]).await, 200);
+    assert_eq!(ping_status(&url, &[("origin", &localhost)]).await, 200);
+    assert_eq!(
+        ping_status(&url, &[("origin", "https://app.example")]).await,
+        200
+    );
+    // Clients that are not browsers send no Origin.
+    assert_eq!(ping_status(&url, &[]).await, 200);
+    child.kill().await.ok();
+
+    // Any loopback address works, with its own Host header; localhost:PORT is a listen address.
+    let (mut child, url) = start_http_at(dir.path(), "127.0.0.2:0", &[]).await;
+    assert!(url.starts_with("http://127.0.0.2:"), "{url}");
+    assert_eq!(ping_status(&url, &[]).await, 200);
+    assert_eq!(ping_status(&url, &[("host", "evil.example")]).await, 403);
+    child.kill().await.ok();
+    let (mut child, url) = start_http_at(dir.path(), "localhost:0", &[]).await;
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(ping_status(&url, &[]).await, 200);
+    child.kill().await.ok();
 }
 
 #[tokio::test]
