@@ -729,6 +729,116 @@ async fn streamable_http_serves_both_revisions_and_refuses_foreign_hosts() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("only listens on loopback"));
 }
 
+#[tokio::test]
+async fn oversized_images_get_an_answer_naming_the_limit_over_stdio_and_http() {
+    let limit = pixelsmith::mcp::limits::MAX_BASE64_CHARS;
+    let dir = tempfile::tempdir().unwrap();
+    // stdio: a 22 MiB line used to be dropped silently (the client waited forever).
+    let client = connect_legacy(dir.path(), &[]).await;
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"data_base64": "A".repeat(22 << 20)}),
+    )
+    .await;
+    assert_tool_error(&r, &["not"]);
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"data_base64": "A".repeat(limit + 4)}),
+    )
+    .await;
+    assert_tool_error(&r, &[&limit.to_string(), "`path`"]);
+    client.cancel().await.ok();
+
+    // HTTP: the same limit (bodies over 4 MiB got a plain-text 413).
+    let (mut child, url) = start_http(dir.path(), &[]).await;
+    let http = reqwest::Client::new();
+    let post = |body: String, session: Option<&str>| {
+        let mut request = http
+            .post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(session) = session {
+            request = request
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        request
+    };
+    let answer = post(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}})
+        .to_string(),
+        None,
+    )
+    .send()
+    .await
+    .unwrap();
+    let session = answer.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    messages(answer).await;
+    let sent = post(
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+        Some(&session),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert!(sent.status().is_success());
+    let call_with = |id: u32, data: String| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": "pixelate", "arguments": {"data_base64": data}}})
+        .to_string()
+    };
+    // Within the message limit, over the data_base64 limit: the tool says so.
+    let answer = post(call_with(2, "A".repeat(limit + 4)), Some(&session))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let reply = messages(answer)
+        .await
+        .into_iter()
+        .find(|m| m["id"] == 2)
+        .unwrap();
+    assert_eq!(reply["result"]["isError"], true, "{reply}");
+    let text = reply["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains(&limit.to_string()) && text.contains("`path`"),
+        "{text}"
+    );
+    // Over the message limit: a JSON-RPC error for that request, not a plain-text 413.
+    let huge = pixelsmith::mcp::limits::MAX_MESSAGE_BYTES + 10;
+    let answer = post(call_with(3, "A".repeat(huge)), Some(&session))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let reply: Value = answer.json().await.unwrap();
+    assert_eq!(reply["id"], 3, "{reply}");
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&pixelsmith::mcp::limits::MAX_MESSAGE_BYTES.to_string())
+            && message.contains("`path`"),
+        "{message}"
+    );
+    // The session still works.
+    let answer = post(
+        json!({"jsonrpc": "2.0", "id": 4, "method": "ping"}).to_string(),
+        Some(&session),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 200);
+    child.kill().await.ok();
+}
+
 /// The status of a `ping` POSTed to `url` with these headers.
 async fn ping_status(url: &str, headers: &[(&str, &str)]) -> u16 {
     let mut request = reqwest::Client::new()

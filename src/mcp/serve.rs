@@ -40,8 +40,11 @@ pub enum Error {
 /// Serves one client over stdin/stdout until it disconnects.
 pub async fn stdio(shared: Arc<Shared>) -> Result<(), Error> {
     let server = PixelsmithServer::new(shared.clone());
+    let (stdin, stdout) = rmcp::transport::io::stdio_pipes();
+    let transport = rmcp::transport::async_rw::AsyncRwTransport::new(stdin, stdout)
+        .with_max_line_length(super::limits::MAX_MESSAGE_BYTES);
     let running = server
-        .serve(rmcp::transport::io::stdio_pipes())
+        .serve(transport)
         .await
         .map_err(|e| Error::Session(e.to_string()));
     let outcome = match running {
@@ -116,6 +119,7 @@ pub async fn http(
         .with_allowed_hosts(allowed_hosts(bound, &access.hosts))
         .with_allowed_origins(allowed_origins(bound, &access.origins))
         .enforce_origin_validation()
+        .with_max_request_body_bytes(super::limits::MAX_MESSAGE_BYTES)
         .with_cancellation_token(stop.child_token());
     let factory_shared = shared.clone();
     let service: StreamableHttpService<PixelsmithServer, LocalSessionManager> =
@@ -124,7 +128,9 @@ pub async fn http(
             Default::default(),
             config,
         );
-    let app = axum::Router::new().nest_service(HTTP_PATH, service);
+    let app = axum::Router::new()
+        .nest_service(HTTP_PATH, service)
+        .layer(axum::middleware::from_fn(super::limits::refuse_oversized));
     tracing::info!("MCP over Streamable HTTP at http://{bound}{HTTP_PATH}");
     ready(bound);
     let served = axum::serve(listener, app)
