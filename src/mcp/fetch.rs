@@ -139,5 +139,14 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::NotHttp(_)), "{err}");
+        // The cause is kept: reqwest alone says only "error sending request".
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = download(&client, &format!("http://{closed}/x"), 10, false)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("onnection refused"), "{err}");
     }
 }
