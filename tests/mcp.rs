@@ -839,6 +839,76 @@ async fn oversized_images_get_an_answer_naming_the_limit_over_stdio_and_http() {
     child.kill().await.ok();
 }
 
+/// Opens a 2025-11-25 session on `url` (initialize + initialized) and returns its id.
+async fn open_session(url: &str) -> String {
+    let http = reqwest::Client::new();
+    let answer = http
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = answer.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    messages(answer).await;
+    assert_eq!(
+        session_post(
+            url,
+            &id,
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        )
+        .await,
+        202
+    );
+    id
+}
+
+/// The status of `body` POSTed in session `id`.
+async fn session_post(url: &str, id: &str, body: Value) -> u16 {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", id)
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    let _ = answer.bytes().await;
+    status
+}
+
+#[tokio::test]
+async fn http_sessions_are_capped_oldest_idle_first_and_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_http(dir.path(), &["--max-sessions", "3"]).await;
+    let ping = json!({"jsonrpc": "2.0", "id": 9, "method": "ping"});
+    let a = open_session(&url).await;
+    let b = open_session(&url).await;
+    let c = open_session(&url).await;
+    assert_eq!(session_post(&url, &a, ping.clone()).await, 200); // a is now used more recently than b
+    let d = open_session(&url).await; // over the cap: b, idle longest, goes
+    assert_eq!(session_post(&url, &b, ping.clone()).await, 404);
+    for live in [&a, &c, &d] {
+        assert_eq!(session_post(&url, live, ping.clone()).await, 200);
+    }
+    child.kill().await.ok();
+
+    let (mut child, url) = start_http(dir.path(), &["--session-idle-secs", "1"]).await;
+    let e = open_session(&url).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(session_post(&url, &e, ping.clone()).await, 404);
+    child.kill().await.ok();
+}
+
 /// The status of a `ping` POSTed to `url` with these headers.
 async fn ping_status(url: &str, headers: &[(&str, &str)]) -> u16 {
     let mut request = reqwest::Client::new()

@@ -38,6 +38,15 @@ pub struct Args {
     /// Repeatable.
     #[arg(long = "allow-origin", value_name = "ORIGIN", requires = "http")]
     pub allow_origin: Vec<String>,
+    /// With --http: most live sessions; when a new one would pass it, the session idle longest
+    /// is closed.
+    #[arg(long = "max-sessions", value_name = "N", default_value_t = super::sessions::DEFAULT_MAX_SESSIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_sessions: u32,
+    /// With --http: close a session after this many seconds without activity.
+    #[arg(long = "session-idle-secs", value_name = "S", default_value_t = super::sessions::DEFAULT_IDLE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub session_idle_secs: u64,
     /// Let `pixelate`'s `url` and `call_service` reach loopback, private, link-local and other
     /// non-public addresses (for local use; off by default, so a prompt cannot make the server
     /// fetch from your network or a cloud metadata service). `call_service` may always reach
@@ -75,6 +84,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let access = serve::HttpAccess {
                     hosts: args.allowed_host.clone(),
                     origins: args.allow_origin.clone(),
+                    max_sessions: args.max_sessions as usize,
+                    session_idle: std::time::Duration::from_secs(args.session_idle_secs),
                 };
                 serve::http(shared, addr, &access, stop, |bound| {
                     // Port 0 users (tests, scripts) learn the port from this line.

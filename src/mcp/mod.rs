@@ -25,6 +25,7 @@ mod pixelate;
 mod reply;
 pub mod serve;
 mod server;
+pub mod sessions;
 mod verbs;
 
 use std::path::PathBuf;

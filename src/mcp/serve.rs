@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rmcp::ServiceExt;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
+use super::sessions::CappedSessions;
 use super::{PixelsmithServer, Shared};
 
 /// The path the HTTP transport serves.
@@ -60,12 +60,16 @@ pub async fn stdio(shared: Arc<Shared>) -> Result<(), Error> {
 }
 
 /// Who may talk to the HTTP transport besides loopback clients of the bound address.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpAccess {
     /// More accepted `Host` header names (a reverse proxy's).
     pub hosts: Vec<String>,
     /// More accepted browser `Origin`s (`scheme://host[:port]`, `:*` for any port).
     pub origins: Vec<String>,
+    /// Most live sessions (the one idle longest is closed to make room).
+    pub max_sessions: usize,
+    /// A session idle this long is closed.
+    pub session_idle: std::time::Duration,
 }
 
 /// The `Host` names accepted: loopback names, the address actually bound, and `extra`.
@@ -122,10 +126,14 @@ pub async fn http(
         .with_max_request_body_bytes(super::limits::MAX_MESSAGE_BYTES)
         .with_cancellation_token(stop.child_token());
     let factory_shared = shared.clone();
-    let service: StreamableHttpService<PixelsmithServer, LocalSessionManager> =
+    let sessions = Arc::new(CappedSessions::new(
+        access.max_sessions,
+        access.session_idle,
+    ));
+    let service: StreamableHttpService<PixelsmithServer, CappedSessions> =
         StreamableHttpService::new(
             move || Ok(PixelsmithServer::new(factory_shared.clone())),
-            Default::default(),
+            sessions,
             config,
         );
     let app = axum::Router::new()
