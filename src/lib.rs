@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod gateway;
 pub mod mcp;
+pub mod net_guard;
 pub mod osc;
 pub mod pixelate;
 pub mod roots;

@@ -8,6 +8,12 @@ use pixelsmith::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(
+        cli.command,
+        Command::Mcp(_) | Command::RunLocal(_) | Command::Gateway(_)
+    ) {
+        die_quietly_on_closed_pipe();
+    }
     let outcome = match cli.command {
         Command::Pixelate(args) => pixelsmith::pixelate::cli::run(args),
         Command::Palettes(args) => pixelsmith::pixelate::cli::palettes(args),
@@ -27,8 +33,33 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_text(&err));
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error and its causes, each said once (many messages already quote their cause, which
+/// `{:#}` would then repeat).
+fn error_text(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+/// One-shot commands end like other Unix tools when their output pipe closes (`--json | head`):
+/// Rust ignores SIGPIPE, so `println!` would panic instead. Servers keep ignoring it.
+#[allow(unsafe_code)]
+fn die_quietly_on_closed_pipe() {
+    // SAFETY: called once at start-up before any thread is spawned; SIG_DFL is a valid
+    // disposition for SIGPIPE and no Rust handler is replaced.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

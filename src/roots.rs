@@ -145,6 +145,9 @@ impl Roots {
     /// that its real location is inside a root.
     pub fn resolve_existing(&self, path: impl AsRef<Path>) -> Result<PathBuf, Error> {
         let joined = self.absolute(path.as_ref())?;
+        // Containment first, on what the path would resolve to, so an outside path gets the same
+        // answer whether it exists or not.
+        self.check(resolve_lenient(&joined, 0), &joined)?;
         let real = std::fs::canonicalize(&joined).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 Error::NotFound {
@@ -158,7 +161,7 @@ impl Roots {
                 }
             }
         })?;
-        self.check(real)
+        self.check(real, &joined)
     }
 
     /// Resolves a path for a file to write. Its parent folder must exist; the parent's real path
@@ -169,6 +172,8 @@ impl Roots {
             Some(Component::Normal(name)) => name.to_owned(),
             _ => return Err(Error::NotAFileName(joined)),
         };
+        // Containment first (a missing folder or a dangling symlink outside says "outside" too).
+        self.check(resolve_lenient(&joined, 0), &joined)?;
         let parent = joined.parent().unwrap_or(Path::new("/"));
         let real_parent = std::fs::canonicalize(parent).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
@@ -183,14 +188,10 @@ impl Roots {
         let candidate = real_parent.join(name);
         // An existing entry may be a symlink to somewhere else: follow it before the check.
         let real = match std::fs::symlink_metadata(&candidate) {
-            Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(&candidate)
-                .map_err(|source| Error::Io {
-                    path: candidate.clone(),
-                    source,
-                })?,
+            Ok(meta) if meta.file_type().is_symlink() => resolve_lenient(&candidate, 0),
             _ => candidate,
         };
-        self.check(real)
+        self.check(real, &joined)
     }
 
     fn absolute(&self, path: &Path) -> Result<PathBuf, Error> {
@@ -209,15 +210,44 @@ impl Roots {
         })
     }
 
-    fn check(&self, real: PathBuf) -> Result<PathBuf, Error> {
+    /// `real` if it is inside a root; else the one "outside" error, naming the path as given.
+    fn check(&self, real: PathBuf, given: &Path) -> Result<PathBuf, Error> {
         if self.contains(&real) {
             Ok(real)
         } else {
             Err(Error::Outside {
-                path: real,
+                path: given.to_path_buf(),
                 roots: self.roots.clone(),
             })
         }
+    }
+}
+
+/// Where `path` leads, whether or not it exists: its real path when it exists; else the real
+/// path of what does exist (following dangling symlinks to their targets) with the rest
+/// appended. Bounded, so symlink loops end.
+fn resolve_lenient(path: &Path, depth: u32) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    if depth > 40 {
+        return path.to_path_buf();
+    }
+    if let Ok(target) = std::fs::read_link(path) {
+        let next = path.parent().unwrap_or(Path::new("/")).join(target);
+        return resolve_lenient(&next, depth + 1);
+    }
+    match (path.parent(), path.components().next_back()) {
+        (Some(parent), Some(Component::Normal(name))) => {
+            resolve_lenient(parent, depth + 1).join(name)
+        }
+        (Some(parent), Some(Component::ParentDir)) => {
+            let mut up = resolve_lenient(parent, depth + 1);
+            up.pop();
+            up
+        }
+        (Some(parent), Some(Component::CurDir)) => resolve_lenient(parent, depth + 1),
+        _ => path.to_path_buf(),
     }
 }
 
@@ -288,6 +318,35 @@ mod tests {
             );
             assert!(text.contains("--allow-root"), "{text}");
         }
+    }
+
+    #[test]
+    fn every_outside_path_gets_the_same_answer_whether_it_exists_or_not() {
+        let (inside, outside, roots) = setup();
+        std::fs::write(outside.path().join("secret.png"), b"x").unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("gone.png"),
+            inside.path().join("dangling.png"),
+        )
+        .unwrap();
+        let shape = |err: Error, given: &Path| {
+            assert!(matches!(err, Error::Outside { .. }), "{err}");
+            err.to_string()
+                .replace(&given.display().to_string(), "PATH")
+        };
+        let mut answers = Vec::new();
+        for name in ["secret.png", "missing.png", "no/such/dir/x.png"] {
+            let given = outside.path().join(name);
+            answers.push(shape(roots.resolve_existing(&given).unwrap_err(), &given));
+            answers.push(shape(roots.resolve_new(&given).unwrap_err(), &given));
+        }
+        let given = inside.path().join("dangling.png");
+        let resolved = roots.first().join("dangling.png");
+        let err = roots.resolve_new("dangling.png").unwrap_err();
+        answers.push(shape(err, &resolved));
+        let err = roots.resolve_existing(&given).unwrap_err();
+        answers.push(shape(err, &given));
+        assert!(answers.iter().all(|a| a == &answers[0]), "{answers:#?}");
     }
 
     #[test]

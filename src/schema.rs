@@ -4,6 +4,11 @@
 //! are not JSON Schema formats, and MCP hosts (the TypeScript SDK, the Inspector) print a warning
 //! for each. The bounds they stand for are kept as `minimum`/`maximum`, so dropping the format
 //! loses nothing. Every tool names its schemas through [`input`] and [`output`].
+//!
+//! Optional arguments are `Option<T>`, which schemars types as `["integer","null"]` (or an
+//! `anyOf` with `{"type":"null"}`). Form-based clients (MCP Inspector) then cannot tell the
+//! field's type and send `64` as the string `"64"`. Input schemas say the plain type instead:
+//! an optional argument is one that is not `required`, and leaving it out means its default.
 
 use std::sync::Arc;
 
@@ -15,7 +20,51 @@ use serde_json::Value;
 pub fn input<T: JsonSchema + 'static>() -> Arc<JsonObject> {
     let schema = rmcp::handler::server::common::schema_for_input::<T>()
         .unwrap_or_else(|e| panic!("input schema of {}: {e}", std::any::type_name::<T>()));
-    tidy(&schema)
+    let mut value = Value::Object((*schema).clone());
+    strip_null_alternatives(&mut value);
+    match value {
+        Value::Object(object) => tidy(&object),
+        _ => unreachable!("an object stays an object"),
+    }
+}
+
+/// `"type": [T, "null"]` becomes `"type": T`, and `"anyOf": [S, {"type": "null"}]` becomes S's
+/// keywords (next to the description and default already there), everywhere in the schema.
+fn strip_null_alternatives(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::Array(types)) = object.get("type") {
+                let rest: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+                if rest.len() == 1 && rest.len() < types.len() {
+                    object.insert("type".into(), rest[0].clone());
+                }
+            }
+            let single = match object.get("anyOf") {
+                Some(Value::Array(options)) if options.len() == 2 => {
+                    let non_null: Vec<&Value> = options
+                        .iter()
+                        .filter(|o| o.get("type").is_none_or(|t| t != "null"))
+                        .collect();
+                    (non_null.len() == 1).then(|| non_null[0].clone())
+                }
+                _ => None,
+            };
+            if let Some(Value::Object(inner)) = single {
+                object.remove("anyOf");
+                for (key, keyword) in inner {
+                    object.entry(key).or_insert(keyword);
+                }
+            }
+            if object.get("default").is_some_and(Value::is_null) {
+                object.remove("default");
+            }
+            for child in object.values_mut() {
+                strip_null_alternatives(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null_alternatives),
+        _ => {}
+    }
 }
 
 /// The output schema of a tool answering `T` (what `Serialize` writes).
@@ -95,6 +144,36 @@ mod tests {
         count: u32,
         nested: Vec<u16>,
         inner: Inner,
+    }
+
+    #[derive(JsonSchema, serde::Deserialize)]
+    #[allow(dead_code)]
+    enum Mode {
+        A,
+        B,
+    }
+
+    #[derive(JsonSchema, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Optional {
+        width: Option<u32>,
+        grid: Option<bool>,
+        mode: Option<Mode>,
+    }
+
+    #[test]
+    fn optional_inputs_have_plain_types() {
+        let schema = serde_json::Value::Object((*super::input::<Optional>()).clone());
+        let props = &schema["properties"];
+        assert_eq!(props["width"]["type"], "integer", "{schema:#}");
+        assert_eq!(props["grid"]["type"], "boolean", "{schema:#}");
+        assert!(props["mode"].get("anyOf").is_none(), "{schema:#}");
+        assert!(!schema.to_string().contains("\"null\""), "{schema:#}");
+        assert!(
+            schema
+                .get("required")
+                .is_none_or(|r| r.as_array().unwrap().is_empty())
+        );
     }
 
     #[test]

@@ -206,3 +206,102 @@ fn palettes_lists_every_built_in_and_renders_a_swatch() {
         "pico-8 starts with black"
     );
 }
+
+#[test]
+fn errors_are_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pixelsmith(&["pixelate", "missing.png"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn a_closed_output_pipe_ends_the_command_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let horse = fixture("horse.png");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith"))
+        .args(["pixelate", "--json", "-o", "out.png"])
+        .arg(&horse)
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before anything is written (`| head -c 0`).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}: {err}",
+        out.status
+    );
+}
+
+#[test]
+fn output_goes_only_to_regular_files_and_never_over_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let horse = dir.path().join("horse.png");
+    std::fs::copy(fixture("horse.png"), &horse).unwrap();
+    let original = std::fs::read(&horse).unwrap();
+    // The input itself, directly or through a link.
+    std::os::unix::fs::symlink(&horse, dir.path().join("link.png")).unwrap();
+    for output in ["horse.png", "link.png", "./horse.png"] {
+        let out = pixelsmith(&["pixelate", "horse.png", "-o", output], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{output}");
+        assert!(
+            text(&out.stderr).contains("it is the input image"),
+            "{output}"
+        );
+    }
+    assert_eq!(std::fs::read(&horse).unwrap(), original);
+    // A FIFO, a device and a folder are refused and left as they are.
+    let fifo = dir.path().join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::create_dir(dir.path().join("folder")).unwrap();
+    for (output, kind) in [
+        (fifo.to_str().unwrap(), "FIFO"),
+        ("/dev/null", "device"),
+        ("folder", "folder"),
+    ] {
+        let out = pixelsmith(&["pixelate", "horse.png", "-o", output], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{output}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("not a regular file") && err.contains(kind),
+            "{err}"
+        );
+    }
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    // A symlink to another file is written through: the link stays, its target changes.
+    let target = dir.path().join("target.png");
+    std::fs::write(&target, b"old").unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("out.png")).unwrap();
+    let out = pixelsmith(&["pixelate", "horse.png", "-o", "out.png"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("out.png"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::fs::read(&target).unwrap().starts_with(b"\x89PNG"));
+}

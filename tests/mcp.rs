@@ -32,8 +32,21 @@ fn client_info() -> ClientConfig {
 
 /// Starts `pixelsmith mcp` in `cwd` (the first root) with extra roots, over stdio.
 async fn connect(cwd: &Path, extra_roots: &[&Path], lifecycle: ClientLifecycleMode) -> Client {
+    connect_with(cwd, extra_roots, &[], lifecycle).await
+}
+
+/// [`connect`] with more `pixelsmith mcp` arguments.
+async fn connect_with(
+    cwd: &Path,
+    extra_roots: &[&Path],
+    args: &[&str],
+    lifecycle: ClientLifecycleMode,
+) -> Client {
     let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith")).configure(|c| {
-        c.arg("mcp").current_dir(cwd).env_remove("PIXELSMITH_ROOTS");
+        c.arg("mcp")
+            .args(args)
+            .current_dir(cwd)
+            .env_remove("PIXELSMITH_ROOTS");
         c.env("PIXELSMITH_LOG", "warn");
         for root in extra_roots {
             c.arg("--allow-root").arg(root);
@@ -290,7 +303,14 @@ async fn pixelate_takes_base64_data_and_http_urls() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let client = connect_legacy(dir.path(), &[]).await;
+    // A loopback server is only reachable with --allow-private-urls.
+    let client = connect_with(
+        dir.path(),
+        &[],
+        &["--allow-private-urls"],
+        ClientLifecycleMode::Initialize,
+    )
+    .await;
     let url = format!("http://{addr}/pictures/horse.png");
     let r = call(&client, "pixelate", json!({"url": url, "block": 16})).await;
     let out = structured(&r);
@@ -334,6 +354,67 @@ async fn pixelate_takes_base64_data_and_http_urls() {
     .await;
     assert_tool_error(&r, &["HTTP 404"]);
     client.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn url_and_call_service_refuse_non_public_addresses_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    // A listener that must never see a connection, and a port where nothing listens.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = connect_legacy(dir.path(), &[]).await;
+    let refusal = |text: &str, host: &str| {
+        text.replace(host, "HOST")
+            .replace(&open.to_string(), "PORT")
+            .replace(&closed.to_string(), "PORT")
+    };
+    let mut texts = Vec::new();
+    for (host, port) in [
+        ("127.0.0.1", open),
+        ("127.0.0.1", closed),
+        ("localhost", open),
+        ("0.0.0.0", open),
+        ("169.254.169.254", 80),
+        ("[::ffff:169.254.169.254]", 80),
+        ("[::ffff:127.0.0.1]", open),
+        ("[fe80::1]", 80),
+        ("10.0.0.1", 80),
+        ("[::1]", open),
+    ] {
+        let url = format!("http://{host}:{port}/cat.png");
+        let r = call(&client, "pixelate", json!({"url": url})).await;
+        assert_tool_error(&r, &["refused to connect", "--allow-private-urls"]);
+        texts.push(refusal(&text_of(&r), host));
+
+        let r = call(
+            &client,
+            "call_service",
+            json!({"url": format!("http://{host}:{port}")}),
+        )
+        .await;
+        let text = text_of(&r);
+        if r.is_error != Some(true) {
+            // A name is refused when it resolves: a failed check in the report.
+            let report = structured(&r);
+            assert_eq!(report["ok"], false, "{report:#}");
+            assert!(text.contains("refused to connect"), "{text}");
+        } else {
+            assert!(text.contains("refused to connect"), "{text}");
+        }
+    }
+    // The same words whether something listens on the port or not.
+    assert_eq!(texts[0], texts[1]);
+    client.cancel().await.ok();
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the loopback listener was connected to: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -528,9 +609,14 @@ async fn run_local_and_call_service_smoke_test_the_real_module() {
 
 /// Starts `pixelsmith mcp --http 127.0.0.1:0` and returns the child and its `/mcp` URL.
 async fn start_http(cwd: &Path, extra: &[&str]) -> (tokio::process::Child, String) {
+    start_http_at(cwd, "127.0.0.1:0", extra).await
+}
+
+/// [`start_http`] on another `--http` address.
+async fn start_http_at(cwd: &Path, addr: &str, extra: &[&str]) -> (tokio::process::Child, String) {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pixelsmith"))
-        .args(["mcp", "--http", "127.0.0.1:0"])
+        .args(["mcp", "--http", addr])
         .args(extra)
         .current_dir(cwd)
         .env("PIXELSMITH_LOG", "warn")
@@ -641,6 +727,242 @@ async fn streamable_http_serves_both_revisions_and_refuses_foreign_hosts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only listens on loopback"));
+}
+
+#[tokio::test]
+async fn oversized_images_get_an_answer_naming_the_limit_over_stdio_and_http() {
+    let limit = pixelsmith::mcp::limits::MAX_BASE64_CHARS;
+    let dir = tempfile::tempdir().unwrap();
+    // stdio: a 22 MiB line used to be dropped silently (the client waited forever).
+    let client = connect_legacy(dir.path(), &[]).await;
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"data_base64": "A".repeat(22 << 20)}),
+    )
+    .await;
+    assert_tool_error(&r, &["not"]);
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"data_base64": "A".repeat(limit + 4)}),
+    )
+    .await;
+    assert_tool_error(&r, &[&limit.to_string(), "`path`"]);
+    client.cancel().await.ok();
+
+    // HTTP: the same limit (bodies over 4 MiB got a plain-text 413).
+    let (mut child, url) = start_http(dir.path(), &[]).await;
+    let http = reqwest::Client::new();
+    let post = |body: String, session: Option<&str>| {
+        let mut request = http
+            .post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(session) = session {
+            request = request
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        request
+    };
+    let answer = post(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}})
+        .to_string(),
+        None,
+    )
+    .send()
+    .await
+    .unwrap();
+    let session = answer.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    messages(answer).await;
+    let sent = post(
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+        Some(&session),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert!(sent.status().is_success());
+    let call_with = |id: u32, data: String| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+               "params": {"name": "pixelate", "arguments": {"data_base64": data}}})
+        .to_string()
+    };
+    // Within the message limit, over the data_base64 limit: the tool says so.
+    let answer = post(call_with(2, "A".repeat(limit + 4)), Some(&session))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let reply = messages(answer)
+        .await
+        .into_iter()
+        .find(|m| m["id"] == 2)
+        .unwrap();
+    assert_eq!(reply["result"]["isError"], true, "{reply}");
+    let text = reply["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains(&limit.to_string()) && text.contains("`path`"),
+        "{text}"
+    );
+    // Over the message limit: a JSON-RPC error for that request, not a plain-text 413.
+    let huge = pixelsmith::mcp::limits::MAX_MESSAGE_BYTES + 10;
+    let answer = post(call_with(3, "A".repeat(huge)), Some(&session))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let reply: Value = answer.json().await.unwrap();
+    assert_eq!(reply["id"], 3, "{reply}");
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&pixelsmith::mcp::limits::MAX_MESSAGE_BYTES.to_string())
+            && message.contains("`path`"),
+        "{message}"
+    );
+    // The session still works.
+    let answer = post(
+        json!({"jsonrpc": "2.0", "id": 4, "method": "ping"}).to_string(),
+        Some(&session),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 200);
+    child.kill().await.ok();
+}
+
+/// Opens a 2025-11-25 session on `url` (initialize + initialized) and returns its id.
+async fn open_session(url: &str) -> String {
+    let http = reqwest::Client::new();
+    let answer = http
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = answer.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    messages(answer).await;
+    assert_eq!(
+        session_post(
+            url,
+            &id,
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        )
+        .await,
+        202
+    );
+    id
+}
+
+/// The status of `body` POSTed in session `id`.
+async fn session_post(url: &str, id: &str, body: Value) -> u16 {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", id)
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    let _ = answer.bytes().await;
+    status
+}
+
+#[tokio::test]
+async fn http_sessions_are_capped_oldest_idle_first_and_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_http(dir.path(), &["--max-sessions", "3"]).await;
+    let ping = json!({"jsonrpc": "2.0", "id": 9, "method": "ping"});
+    let a = open_session(&url).await;
+    let b = open_session(&url).await;
+    let c = open_session(&url).await;
+    assert_eq!(session_post(&url, &a, ping.clone()).await, 200); // a is now used more recently than b
+    let d = open_session(&url).await; // over the cap: b, idle longest, goes
+    assert_eq!(session_post(&url, &b, ping.clone()).await, 404);
+    for live in [&a, &c, &d] {
+        assert_eq!(session_post(&url, live, ping.clone()).await, 200);
+    }
+    child.kill().await.ok();
+
+    let (mut child, url) = start_http(dir.path(), &["--session-idle-secs", "1"]).await;
+    let e = open_session(&url).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(session_post(&url, &e, ping.clone()).await, 404);
+    child.kill().await.ok();
+}
+
+/// The status of a `ping` POSTed to `url` with these headers.
+async fn ping_status(url: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}}),
+        );
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn streamable_http_refuses_foreign_origins_and_answers_the_address_it_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_http(dir.path(), &["--allow-origin", "https://app.example"]).await;
+    let port = url.rsplit(':').next().unwrap().trim_end_matches("/mcp");
+    let own = format!("http://127.0.0.1:{port}");
+    let localhost = format!("http://localhost:{port}");
+    assert_eq!(
+        ping_status(&url, &[("origin", "http://evil.example")]).await,
+        403
+    );
+    assert_eq!(ping_status(&url, &[("origin", "null")]).await, 403);
+    // Loopback on another port is another origin (another local web page).
+    assert_eq!(
+        ping_status(&url, &[("origin", "http://127.0.0.1:1")]).await,
+        403
+    );
+    assert_eq!(ping_status(&url, &[("origin", &own)]).await, 200);
+    assert_eq!(ping_status(&url, &[("origin", &localhost)]).await, 200);
+    assert_eq!(
+        ping_status(&url, &[("origin", "https://app.example")]).await,
+        200
+    );
+    // Clients that are not browsers send no Origin.
+    assert_eq!(ping_status(&url, &[]).await, 200);
+    child.kill().await.ok();
+
+    // Any loopback address works, with its own Host header; localhost:PORT is a listen address.
+    let (mut child, url) = start_http_at(dir.path(), "127.0.0.2:0", &[]).await;
+    assert!(url.starts_with("http://127.0.0.2:"), "{url}");
+    assert_eq!(ping_status(&url, &[]).await, 200);
+    assert_eq!(ping_status(&url, &[("host", "evil.example")]).await, 403);
+    child.kill().await.ok();
+    let (mut child, url) = start_http_at(dir.path(), "localhost:0", &[]).await;
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(ping_status(&url, &[]).await, 200);
+    child.kill().await.ok();
 }
 
 #[tokio::test]

@@ -175,6 +175,15 @@ pub struct PixelateCheck {
 /// Runs the requested checks against the runner at `request.url`.
 pub async fn call_service(request: &CallRequest) -> Result<CallReport, Error> {
     let upstream = Upstream::new(&request.url, request.timeout)?;
+    call_service_via(upstream, request).await
+}
+
+/// [`call_service`] through a given runner client (e.g. [`Upstream::public_only`]);
+/// `request.url` and `request.timeout` are the client's.
+pub async fn call_service_via(
+    upstream: Upstream,
+    request: &CallRequest,
+) -> Result<CallReport, Error> {
     let plan = request.pixelate.as_ref().map(Plan::new).transpose()?;
     let health = if request.health {
         Some(check::health(&upstream).await)

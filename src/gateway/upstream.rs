@@ -28,6 +28,10 @@ pub enum UpstreamError {
     /// The runner URL cannot be used.
     #[error("`{url}` is not a usable runner URL: {reason}")]
     InvalidUrl { url: String, reason: String },
+    /// The URL's address is not public and this caller only reaches public ones (the MCP
+    /// server's `call_service`); refused before connecting, whatever listens there.
+    #[error("{0}")]
+    Forbidden(#[from] crate::net_guard::Forbidden),
     /// Nothing answered (refused, DNS, TLS, reset).
     #[error("could not reach the runner at {url}: {detail}")]
     Unreachable { url: String, detail: String },
@@ -72,6 +76,7 @@ impl UpstreamError {
     pub fn code(&self) -> &'static str {
         match self {
             UpstreamError::InvalidUrl { .. } => "invalid_runner_url",
+            UpstreamError::Forbidden(_) => "address_not_allowed",
             UpstreamError::Unreachable { .. } => "runner_unreachable",
             UpstreamError::Timeout { .. } => "runner_timeout",
             UpstreamError::Status { .. } => "runner_status",
@@ -130,6 +135,22 @@ impl Upstream {
     /// A client for the runner at `url` (`http(s)://host[:port][/path]`); `timeout` bounds each
     /// whole call, connecting included.
     pub fn new(url: &str, timeout: Duration) -> Result<Upstream, UpstreamError> {
+        Self::build(url, timeout, reqwest::Client::builder())
+    }
+
+    /// Like [`Upstream::new`], but only ever connecting to public addresses
+    /// ([`crate::net_guard`]): a non-public IP literal is refused here, a name when it resolves.
+    pub fn public_only(url: &str, timeout: Duration) -> Result<Upstream, UpstreamError> {
+        let upstream = Self::build(url, timeout, crate::net_guard::guarded_client(5))?;
+        crate::net_guard::check_url(&upstream.url)?;
+        Ok(upstream)
+    }
+
+    fn build(
+        url: &str,
+        timeout: Duration,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<Upstream, UpstreamError> {
         let invalid = |reason: String| UpstreamError::InvalidUrl {
             url: redact(url),
             reason,
@@ -146,7 +167,7 @@ impl Upstream {
                 "it carries credentials; the runner needs none".to_string(),
             ));
         }
-        let client = reqwest::Client::builder()
+        let client = builder
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(15)))
             .user_agent(concat!("pixelsmith/", env!("CARGO_PKG_VERSION")))
@@ -231,6 +252,9 @@ impl Upstream {
                 url,
                 after: self.timeout,
             };
+        }
+        if let Some(forbidden) = crate::net_guard::forbidden_cause(&err) {
+            return UpstreamError::Forbidden(forbidden);
         }
         // The innermost cause says the most ("Connection refused", "dns error", a TLS failure).
         let mut detail = err.to_string();

@@ -1,5 +1,7 @@
 //! Downloading an image for `pixelate` from an http(s) URL, with a size limit (checked on the
 //! declared length and again while streaming), a total time limit, and at most 5 redirects.
+//! Unless the server allows private URLs, only public addresses are connected to, redirects
+//! included ([`crate::net_guard`]).
 
 use std::time::Duration;
 
@@ -15,6 +17,8 @@ pub enum Error {
     NotHttp(String),
     #[error("downloading {url} failed: {detail}")]
     Request { url: String, detail: String },
+    #[error("downloading {url} failed: {0}", url = .1)]
+    Forbidden(crate::net_guard::Forbidden, String),
     #[error("{url} answered HTTP {status}: check the URL (and that it needs no login)")]
     Status { url: String, status: u16 },
     #[error(
@@ -25,32 +29,53 @@ pub enum Error {
     Timeout { url: String },
 }
 
-/// A client with the limits above (built once per server).
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// Most redirects followed.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// A client with the limits above (built once per server); `public_only` keeps it to public
+/// addresses.
+pub fn client(public_only: bool) -> reqwest::Client {
+    let builder = if public_only {
+        crate::net_guard::guarded_client(MAX_REDIRECTS)
+    } else {
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+    };
+    builder
         .timeout(DOWNLOAD_TIMEOUT)
         .connect_timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::limited(5))
         .user_agent(concat!("pixelsmith/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()
 }
 
-/// Downloads `url` into memory, refusing more than `limit` bytes.
-pub async fn download(client: &reqwest::Client, url: &str, limit: usize) -> Result<Vec<u8>, Error> {
+/// Downloads `url` into memory, refusing more than `limit` bytes; with `public_only`, an IP
+/// literal that is not public is refused before anything is sent (the client checks names and
+/// redirects).
+pub async fn download(
+    client: &reqwest::Client,
+    url: &str,
+    limit: usize,
+    public_only: bool,
+) -> Result<Vec<u8>, Error> {
     let parsed = reqwest::Url::parse(url).map_err(|_| Error::NotHttp(url.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(Error::NotHttp(url.to_string()));
     }
+    if public_only {
+        crate::net_guard::check_url(&parsed).map_err(|f| Error::Forbidden(f, url.to_string()))?;
+    }
     let request_err = |e: reqwest::Error| {
-        if e.is_timeout() {
+        if let Some(forbidden) = crate::net_guard::forbidden_cause(&e) {
+            Error::Forbidden(forbidden, url.to_string())
+        } else if e.is_timeout() {
             Error::Timeout {
                 url: url.to_string(),
             }
         } else {
             Error::Request {
                 url: url.to_string(),
-                detail: e.to_string(),
+                // The whole chain: reqwest alone says only "error sending request".
+                detail: crate::net_guard::error_chain(&e),
             }
         }
     };
@@ -100,16 +125,28 @@ mod tests {
     #[tokio::test]
     async fn downloads_within_the_limit_and_refuses_beyond_it() {
         let url = serve(vec![7u8; 1000], 200).await;
-        let client = client();
-        assert_eq!(download(&client, &url, 1000).await.unwrap().len(), 1000);
-        let err = download(&client, &url, 999).await.unwrap_err();
+        let client = client(false);
+        assert_eq!(
+            download(&client, &url, 1000, false).await.unwrap().len(),
+            1000
+        );
+        let err = download(&client, &url, 999, false).await.unwrap_err();
         assert!(matches!(err, Error::TooLarge { .. }), "{err}");
         let missing = serve(Vec::new(), 404).await;
-        let err = download(&client, &missing, 10).await.unwrap_err();
+        let err = download(&client, &missing, 10, false).await.unwrap_err();
         assert!(err.to_string().contains("HTTP 404"), "{err}");
-        let err = download(&client, "file:///etc/passwd", 10)
+        let err = download(&client, "file:///etc/passwd", 10, false)
             .await
             .unwrap_err();
         assert!(matches!(err, Error::NotHttp(_)), "{err}");
+        // The cause is kept: reqwest alone says only "error sending request".
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = download(&client, &format!("http://{closed}/x"), 10, false)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("onnection refused"), "{err}");
     }
 }

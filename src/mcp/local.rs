@@ -67,6 +67,20 @@ impl Registry {
             .collect()
     }
 
+    /// Whether `url` points at the exact address (host and port) of a runner or gateway this
+    /// server started and still runs.
+    pub async fn started_here(&self, url: &str) -> bool {
+        let Ok(url) = reqwest::Url::parse(url.trim()) else {
+            return false;
+        };
+        let origin = url.origin();
+        self.running.lock().await.values().any(|(i, _)| {
+            [&i.runner_url, &i.gateway_url]
+                .iter()
+                .any(|own| reqwest::Url::parse(own).is_ok_and(|own| own.origin() == origin))
+        })
+    }
+
     /// Stops every pair (when the server shuts down).
     pub async fn stop_all(&self) -> Vec<String> {
         let all = std::mem::take(&mut *self.running.lock().await);

@@ -18,12 +18,14 @@ mod app;
 pub mod cli;
 mod deploy_tools;
 mod fetch;
+pub mod limits;
 mod local;
 pub mod params;
 mod pixelate;
 mod reply;
 pub mod serve;
 mod server;
+pub mod sessions;
 mod verbs;
 
 use std::path::PathBuf;
@@ -42,6 +44,9 @@ pub use server::PixelsmithServer;
 pub struct Shared {
     /// The folders tools may read and write.
     pub roots: Roots,
+    /// `url` downloads and `call_service` may reach loopback and private addresses
+    /// (`--allow-private-urls`); off by default.
+    pub allow_private_urls: bool,
     http: OnceLock<reqwest::Client>,
     /// Bounds how many engine runs use the CPU at once (each holds its image in memory).
     engine_slots: Semaphore,
@@ -54,6 +59,7 @@ impl Shared {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         Shared {
             roots,
+            allow_private_urls: false,
             http: OnceLock::new(),
             engine_slots: Semaphore::new(cpus.max(2)),
             local: local::Registry::default(),
@@ -72,7 +78,8 @@ impl Shared {
 
     /// The download client, built on first use (it costs a few ms that start-up should not pay).
     fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(fetch::client)
+        self.http
+            .get_or_init(|| fetch::client(!self.allow_private_urls))
     }
 
     /// Runs CPU-bound engine work on the blocking pool, a bounded number at a time.

@@ -22,7 +22,7 @@ pub const PREVIEW_MAX_SIDE: u32 = 512;
 /// The most bytes a preview PNG may have (hosts reject large tool results).
 pub const PREVIEW_MAX_BYTES: usize = 64 * 1024;
 /// The most base64 text accepted in `data_base64`.
-const MAX_BASE64_CHARS: usize = 48 * 1024 * 1024;
+pub const MAX_BASE64_CHARS: usize = 48 * 1024 * 1024;
 
 /// What `pixelate` answers.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -251,9 +251,14 @@ async fn read_source(
         });
     }
     let url = params.url.as_deref().unwrap_or_default();
-    let bytes = fetch::download(shared.http(), url, limit.min(fetch::MAX_DOWNLOAD_BYTES))
-        .await
-        .map_err(|e| e.to_string())?;
+    let bytes = fetch::download(
+        shared.http(),
+        url,
+        limit.min(fetch::MAX_DOWNLOAD_BYTES),
+        !shared.allow_private_urls,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(Source {
         bytes,
         label: url.to_string(),

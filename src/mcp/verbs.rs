@@ -13,6 +13,7 @@ use super::{Shared, reply};
 use crate::build::{self, BuildReport};
 use crate::call::{self, CallReport, CallRequest, PixelateCall};
 use crate::check;
+use crate::gateway::Upstream;
 
 /// `build_service`: builds in the project folder (inside the roots), reporting progress when the
 /// client asked for it (a progress token), stopping everything when the request is cancelled.
@@ -105,7 +106,16 @@ pub async fn call_service(shared: &Shared, params: CallParams) -> Result<CallRep
     if let Some(secs) = params.timeout_secs {
         request.timeout = Duration::from_secs(secs);
     }
-    call::call_service(&request)
+    // Loopback is refused unless allowed, except the runners and gateways this server started
+    // itself with `run_local` (their exact address and port).
+    let own = shared.local.started_here(&params.url).await;
+    let upstream = if shared.allow_private_urls || own {
+        Upstream::new(&request.url, request.timeout)
+    } else {
+        Upstream::public_only(&request.url, request.timeout)
+    }
+    .map_err(|e| reply::failure(&call::Error::from(e)))?;
+    call::call_service_via(upstream, &request)
         .await
         .map_err(|e| reply::failure(&e))
 }

@@ -29,6 +29,8 @@ pub struct Args {
     pub input: PathBuf,
 
     /// Where to write the PNG (`-` writes stdout). Default: `<name>.pixel.png` in the current folder.
+    /// Only regular files are written (replaced atomically); a symlink is written through to the
+    /// file it points to; devices, FIFOs, folders and the input itself are refused.
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
 
@@ -196,11 +198,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let options = args.options()?;
-    let result = super::pixelate_file(&args.input, &options)?;
     let output = args
         .output
         .clone()
         .unwrap_or_else(|| super::default_output(&args.input, std::path::Path::new(".")));
+    super::check_not_input(&args.input, &output)?;
+    let result = super::pixelate_file(&args.input, &options)?;
     super::write_output(&output, &result.png)?;
     let r = &result.report;
     if args.json {

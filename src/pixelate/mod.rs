@@ -24,6 +24,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `-o` names something that is not a regular file (a device, FIFO, socket or folder).
+    #[error(
+        "refusing to write {path}: it is {kind}, not a regular file; give the path of a PNG \
+         file to create or replace"
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    /// `-o` names the input itself.
+    #[error(
+        "refusing to write {path}: it is the input image; give another output path (the default \
+         is <name>.pixel.png)"
+    )]
+    SameAsInput { path: PathBuf },
     #[error("{path}: {source}")]
     Engine {
         path: PathBuf,
@@ -83,6 +95,29 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Error> {
             .and_then(|()| out.flush())
             .map_err(write_err);
     }
+    // Only regular files are written: an existing symlink is written through (the file it points
+    // to is replaced, the link stays); devices, FIFOs, sockets and folders are refused.
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            let real = std::fs::canonicalize(path).map_err(write_err)?;
+            let meta = std::fs::metadata(&real).map_err(write_err)?;
+            if !meta.is_file() {
+                return Err(Error::NotRegular {
+                    path: path.to_path_buf(),
+                    kind: kind_of(&meta.file_type()),
+                });
+            }
+            real
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(Error::NotRegular {
+                path: path.to_path_buf(),
+                kind: kind_of(&meta.file_type()),
+            });
+        }
+        _ => path.to_path_buf(),
+    };
+    let path = target.as_path();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -99,6 +134,39 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Error> {
             let _ = std::fs::remove_file(&tmp);
             write_err(e)
         })
+}
+
+/// What a non-regular file is, for messages.
+fn kind_of(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+/// Refuses an `output` that is the `input` file itself (through any path or link).
+pub fn check_not_input(input: &Path, output: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    if input == Path::new("-") || output == Path::new("-") {
+        return Ok(());
+    }
+    if let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(output))
+        && a.dev() == b.dev()
+        && a.ino() == b.ino()
+    {
+        return Err(Error::SameAsInput {
+            path: output.to_path_buf(),
+        });
+    }
+    Ok(())
 }
 
 /// The default output path for an input: `<stem>.pixel.png` in `dir`.
