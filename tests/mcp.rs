@@ -533,7 +533,7 @@ async fn check_module_explains_a_broken_module_and_passes_the_real_one() {
     let r = call(&client, "check_module", json!({"path": built})).await;
     let report = structured(&r);
     assert_eq!(report["passed"], true, "{report:#}");
-    assert_eq!(report["dynamic"]["probes"].as_array().unwrap().len(), 2);
+    assert_eq!(report["dynamic"]["probes"].as_array().unwrap().len(), 4);
     client.cancel().await.ok();
 }
 
