@@ -68,7 +68,7 @@ impl CappedSessions {
                     .cloned()
             };
             let Some(oldest) = oldest else { return };
-            tracing::info!(session = %oldest, max = self.max, "session cap reached: closing the session idle longest");
+            tracing::debug!(session = %oldest, max = self.max, "session cap reached: closing the session idle longest");
             if let Ok(mut used) = self.last_used.lock() {
                 used.remove(&oldest);
             }
