@@ -331,6 +331,36 @@ async fn a_runner_answering_html_gives_a_clear_502() {
 }
 
 #[tokio::test]
+async fn a_proxy_timeout_or_unavailable_runner_keeps_its_status() {
+    // OSC's proxy answers 504 when the runner is too slow, 503 while an app starts: a client
+    // must see those (retry later), not a 502 that reads as "the module is broken".
+    for (status, page) in [
+        (
+            StatusCode::GATEWAY_TIMEOUT,
+            "<html>504 Gateway Time-out</html>",
+        ),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "<html>503 Service Unavailable</html>",
+        ),
+    ] {
+        let proxy = stub(status, "text/html", page, Duration::ZERO).await;
+        let gateway = gateway_to(&proxy.url(), Duration::from_secs(10)).await;
+        let response = client()
+            .post(format!("{}/pixelate", gateway.url()))
+            .body(fixture("rocket.jpg"))
+            .send()
+            .await
+            .unwrap();
+        let (got, code, message) = error_of(response).await;
+        assert_eq!((got, code.as_str()), (status.as_u16(), "runner_status"));
+        assert!(message.contains(&status.as_u16().to_string()), "{message}");
+        gateway.shutdown().await;
+        proxy.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn a_runner_that_is_slow_unreachable_or_not_a_pixelsmith_module_is_explained() {
     let slow = stub(StatusCode::OK, "text/plain", "late", Duration::from_secs(5)).await;
     let gateway = gateway_to(&slow.url(), Duration::from_secs(1)).await;

@@ -160,10 +160,12 @@ pub fn fit(
     let grid = engine::decode_only(image, &options).map_err(FitError::Engine)?;
     let redraw = (options.output == Output::Original).then(|| output_spans(&options, &info, grid));
 
+    let candidates = factors(options.grid, (info.width, info.height));
     let mut tried = Vec::new();
-    let mut d = 2u32;
+    let mut last: Option<(u32, usize)> = None;
+    let mut from = 2u32;
     while tried.len() < MAX_TRIES {
-        let Some(factor) = next_factor(options.grid, (info.width, info.height), d) else {
+        let Some(factor) = next_factor(&candidates, from) else {
             break;
         };
         let (sent_grid, block) = match options.grid {
@@ -193,23 +195,40 @@ pub fn fit(
                 block,
             });
         }
-        // PNG size falls roughly with the pixel count: jump to a factor that may fit.
+        last = Some((factor, size));
+        // PNG size falls roughly with the pixel count: jump to a factor that may fit (the
+        // search then takes the smallest valid factor at or past it, or the largest one left).
         let needed = (size as f64 / limit.max(1) as f64).sqrt() * f64::from(factor);
-        d = (factor + 1).max(needed.floor() as u32);
-    }
-    Err(FitError::TooLarge(too_large_reason(options.grid, &tried)))
-}
-
-/// The smallest factor ≥ `from` that keeps the grid: a divisor of the block size, or (for a grid
-/// given by width) any factor that leaves at least that many columns.
-fn next_factor(grid: Grid, (width, height): (u32, u32), from: u32) -> Option<u32> {
-    match grid {
-        Grid::Block(b) => (from..=b).find(|d| b % d == 0),
-        Grid::Width(cols) => {
-            let max = (width / cols.max(1)).min(height);
-            (from <= max).then_some(from)
+        from = (factor + 1).max(needed.floor() as u32);
+        if next_factor(&candidates, from).is_none() {
+            from = factor + 1;
+            if let Some(&largest) = candidates.last().filter(|&&d| d > factor) {
+                from = largest;
+            }
         }
     }
+    Err(FitError::TooLarge(too_large_reason(
+        options.grid,
+        grid,
+        &tried,
+        last,
+        limit,
+    )))
+}
+
+/// Every reduction factor ≥ 2 that can keep the grid, smallest first: the divisors of the block
+/// size, or (for a grid given by width) every factor that leaves at least that many columns and
+/// one row. Whether the grid really stays is checked for each one tried.
+fn factors(grid: Grid, (width, height): (u32, u32)) -> Vec<u32> {
+    match grid {
+        Grid::Block(b) => (2..=b).filter(|d| b % d == 0).collect(),
+        Grid::Width(cols) => (2..=(width / cols.max(1)).min(height)).collect(),
+    }
+}
+
+/// The smallest candidate factor ≥ `from`.
+fn next_factor(candidates: &[u32], from: u32) -> Option<u32> {
+    candidates.iter().copied().find(|&d| d >= from)
 }
 
 /// Every `factor × factor` square to its mean, nothing else: the colour work the client asked for
@@ -273,8 +292,14 @@ pub(crate) fn output_spans(
     }
 }
 
-fn too_large_reason(grid: Grid, tried: &[String]) -> String {
-    let hint = match grid {
+fn too_large_reason(
+    asked: Grid,
+    (cols, rows): (u32, u32),
+    tried: &[String],
+    last: Option<(u32, usize)>,
+    limit: usize,
+) -> String {
+    let hint = match asked {
         Grid::Block(1) => "block 1 keeps every pixel, so nothing can be reduced".to_string(),
         Grid::Block(b) => format!(
             "only factors dividing the block size {b} keep the grid; a block size with more small \
@@ -287,9 +312,21 @@ fn too_large_reason(grid: Grid, tried: &[String]) -> String {
     } else {
         format!("tried factors {}", tried.join(", "))
     };
+    // The grid itself must travel: its size says how many cells would fit.
+    let suggestion = match last {
+        Some((_, size)) if size > limit && cols > 1 => {
+            let shrink = (limit as f64 / size as f64).sqrt() * 0.9;
+            let width = ((f64::from(cols) * shrink).floor() as u32).max(1);
+            format!(
+                "; the {cols}x{rows} grid itself is too large to send, a grid about {width} \
+                 cells wide would fit (width={width}, or a larger block)"
+            )
+        }
+        _ => String::new(),
+    };
     format!(
-        "the image does not fit the runner's 1 MiB request limit even reduced ({tried}); {hint}; \
-         or send a smaller image"
+        "the image does not fit the runner's 1 MiB request limit even reduced ({tried}); \
+         {hint}{suggestion}; or send a smaller image"
     )
 }
 
@@ -378,12 +415,52 @@ mod tests {
 
     #[test]
     fn factors_divide_the_block() {
-        assert_eq!(next_factor(Grid::Block(12), (100, 100), 2), Some(2));
-        assert_eq!(next_factor(Grid::Block(12), (100, 100), 5), Some(6));
-        assert_eq!(next_factor(Grid::Block(7), (100, 100), 2), Some(7));
-        assert_eq!(next_factor(Grid::Block(1), (100, 100), 2), None);
-        assert_eq!(next_factor(Grid::Width(40), (100, 100), 2), Some(2));
-        assert_eq!(next_factor(Grid::Width(40), (100, 100), 3), None);
+        assert_eq!(factors(Grid::Block(12), (100, 100)), [2, 3, 4, 6, 12]);
+        assert_eq!(
+            next_factor(&factors(Grid::Block(12), (100, 100)), 5),
+            Some(6)
+        );
+        assert_eq!(factors(Grid::Block(7), (100, 100)), [7]);
+        assert!(factors(Grid::Block(1), (100, 100)).is_empty());
+        assert_eq!(factors(Grid::Width(40), (100, 100)), [2]);
+        assert_eq!(next_factor(&factors(Grid::Width(40), (100, 100)), 3), None);
+    }
+
+    #[test]
+    fn the_search_reaches_the_largest_factor_when_a_jump_overshoots() {
+        // A source whose envelope only fits at the strongest reduction (factor 8 for block 8),
+        // with sizes that make the jump after factor 2 overshoot past 8: the search must still
+        // try 8 (it used to stop after 2).
+        let image = crate::call::sample_png();
+        let info = engine::probe(&image).unwrap();
+        let full = u64::from(info.width) * u64::from(info.height);
+        let limit = 1000;
+        let size = |img: &[u8], _: &str| {
+            let sent = engine::probe(img).unwrap();
+            let pixels = u64::from(sent.width) * u64::from(sent.height);
+            if pixels * 64 > full {
+                limit * 1000
+            } else {
+                limit
+            }
+        };
+        let fitted = fit(&image, "block=8", size, limit).unwrap();
+        assert_eq!(fitted.factor, 8);
+        assert!(fitted.query.contains("block=1"), "{}", fitted.query);
+
+        // When even the grid is too large, the error names every factor tried and a grid width
+        // that would fit.
+        let never = |_: &[u8], _: &str| limit * 4;
+        match fit(&image, "block=8", never, limit) {
+            Err(FitError::TooLarge(reason)) => {
+                assert!(
+                    reason.contains("tried factors 2") && reason.contains(", 8 ("),
+                    "{reason}"
+                );
+                assert!(reason.contains("width="), "{reason}");
+            }
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
     }
 
     #[test]

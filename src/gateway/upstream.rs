@@ -64,10 +64,16 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    /// The status a gateway answers with: 504 for a timeout, 502 for the rest.
+    /// The status a gateway answers with: 504 for a timeout (ours, or a 504 from the runner's
+    /// proxy), 503 when the runner's side said it is unavailable (an app starting or asleep),
+    /// 502 for the rest.
     pub fn http_status(&self) -> u16 {
         match self {
             UpstreamError::Timeout { .. } => 504,
+            UpstreamError::Status {
+                status: status @ (503 | 504),
+                ..
+            } => *status,
             _ => 502,
         }
     }

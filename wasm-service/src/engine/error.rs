@@ -2,6 +2,19 @@
 
 use std::fmt;
 
+/// The most characters of caller input quoted back in a message: enough to recognise it, never
+/// enough to turn an error into an echo of a multi-megabyte path, option or body.
+pub const QUOTE_LIMIT: usize = 60;
+
+/// `text` as quoted in a message: whole when at most [`QUOTE_LIMIT`] characters, else its first
+/// [`QUOTE_LIMIT`] characters, `…` and its full length in bytes.
+pub fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_LIMIT) {
+        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()),
+        None => text.to_string(),
+    }
+}
+
 /// Why the engine refused an input or an option. Each variant's message says what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

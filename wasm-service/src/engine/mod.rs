@@ -27,7 +27,7 @@ mod quantize;
 mod sort;
 
 pub use color_profile::ProfileReport;
-pub use error::Error;
+pub use error::{Error, QUOTE_LIMIT, quote};
 pub use options::{
     Colors, DEFAULT_ALPHA_THRESHOLD, DEFAULT_BLOCK, DEFAULT_COLORS, DctScale, Dither, Grid, Limits,
     OPTION_NAMES, Options, Output,

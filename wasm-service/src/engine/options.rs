@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 pub use super::decode::DctScale;
-use super::error::Error;
+use super::error::{Error, quote};
 use super::palettes::{self, Palette};
 
 /// Default block size in source pixels when neither a block size nor a grid width is given.
@@ -264,7 +264,7 @@ impl Options {
                     _ => {
                         return Err(Error::option(
                             "dct_scale",
-                            format!("`{value}` is not a DCT scale; use full or fast"),
+                            format!("`{}` is not a DCT scale; use full or fast", quote(value)),
                         ));
                     }
                 }
@@ -275,7 +275,8 @@ impl Options {
                 return Err(Error::InvalidOption {
                     name: "name",
                     detail: format!(
-                        "unknown option `{name}`; known options: {}",
+                        "unknown option `{}`; known options: {}",
+                        quote(name),
                         known.join(", ")
                     ),
                 });
@@ -289,7 +290,7 @@ fn parse_int(name: &'static str, value: &str, min: u32, max: u32) -> Result<u32,
     let n: u32 = value.parse().map_err(|_| {
         Error::option(
             name,
-            format!("`{value}` is not a whole number ({min}..={max})"),
+            format!("`{}` is not a whole number ({min}..={max})", quote(value)),
         )
     })?;
     if !(min..=max).contains(&n) {
@@ -307,7 +308,7 @@ fn parse_bool(name: &'static str, value: &str) -> Result<bool, Error> {
         "0" | "false" | "no" | "off" => Ok(false),
         _ => Err(Error::option(
             name,
-            format!("`{value}` is not true or false"),
+            format!("`{}` is not true or false", quote(value)),
         )),
     }
 }

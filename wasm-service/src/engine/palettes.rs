@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::error::Error;
+use super::error::{Error, quote};
 
 /// A fixed palette: a name (a built-in one's, or `custom`) and its colours.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -176,7 +176,8 @@ pub fn resolve(spec: &str) -> Result<Palette, Error> {
     Err(Error::option(
         "palette",
         format!(
-            "unknown palette `{spec}`; built-in palettes: {} (or give hex colours like `#1a1c2c,#f4f4f4`)",
+            "unknown palette `{}`; built-in palettes: {} (or give hex colours like `#1a1c2c,#f4f4f4`)",
+            quote(spec),
             names().join(", ")
         ),
     ))
@@ -214,7 +215,10 @@ fn parse_custom(spec: &str) -> Result<Palette, Error> {
         let bad = || {
             Error::option(
                 "palette",
-                format!("`{token}` is not a hex colour like #1a1c2c or #fc0"),
+                format!(
+                    "`{}` is not a hex colour like #1a1c2c or #fc0",
+                    quote(token)
+                ),
             )
         };
         if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {

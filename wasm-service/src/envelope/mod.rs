@@ -18,7 +18,7 @@ use std::fmt;
 
 pub use json::Json;
 pub use request::{REQUEST_FIELDS, Request};
-pub use response::Response;
+pub use response::{MAX_ERROR_MESSAGE, Response};
 
 /// The protocol tag every response carries (and requests may carry) as `"envelope"`.
 pub const ENVELOPE_TAG: &str = "pixelsmith/1";

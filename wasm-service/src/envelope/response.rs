@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{ENVELOPE_TAG, EnvelopeError, Json, base64, body_bytes};
 
+/// The most characters an error message carries ([`Response::error`]); the longest message the
+/// module writes itself (what it accepts on stdin) is well under it.
+pub const MAX_ERROR_MESSAGE: usize = 2_000;
+
 /// A response as the one JSON line the module writes to stdout.
 ///
 /// Build one with the constructors; [`Response::to_line`] gives the stdout text and
@@ -69,7 +73,18 @@ impl Response {
     }
 
     /// The error shape every failure uses: `{"error":{"code":…,"message":…}}`.
+    ///
+    /// Messages longer than [`MAX_ERROR_MESSAGE`] characters are cut there (with a note), so no
+    /// error can echo unbounded input back, whichever message forgot to quote it briefly.
     pub fn error(status: u16, code: &str, message: &str) -> Self {
+        let message = match message.char_indices().nth(MAX_ERROR_MESSAGE) {
+            Some((at, _)) => format!(
+                "{}… (message cut at {MAX_ERROR_MESSAGE} of {} characters)",
+                &message[..at],
+                message.chars().count()
+            ),
+            None => message.to_string(),
+        };
         Response::json(
             status,
             Json::object([(

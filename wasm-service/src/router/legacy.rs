@@ -9,6 +9,7 @@
 use super::pixelate::Job;
 use super::reject::Reject;
 use super::{SERVICE, VERSION, info};
+use crate::engine::quote;
 use crate::envelope::{Json, Response, base64};
 
 const ACTIONS: &str = "health, pixelate";
@@ -31,12 +32,15 @@ pub(super) fn handle(value: &Json) -> Response {
             "pixelate" => pixelate(fields),
             _ => flat_error(Reject::bad(
                 "unknown_action",
-                format!("unknown action `{action}`; actions: {ACTIONS}"),
+                format!("unknown action `{}`; actions: {ACTIONS}", quote(action)),
             )),
         },
         Some(other) => flat_error(Reject::bad(
             "unknown_action",
-            format!("`action` must be a string ({ACTIONS}), not {other}"),
+            format!(
+                "`action` must be a string ({ACTIONS}), not {}",
+                quote(&other.to_string())
+            ),
         )),
     }
 }

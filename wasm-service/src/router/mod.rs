@@ -12,7 +12,7 @@ mod pixelate;
 mod query;
 mod reject;
 
-use crate::engine;
+use crate::engine::{self, quote};
 use crate::envelope::{Json, Request, Response};
 use reject::Reject;
 
@@ -132,7 +132,9 @@ fn route(request: Request, raw_body: Option<&[u8]>) -> Response {
             404,
             "not_found",
             &format!(
-                "no route {method} {path}; routes: {} (GET / describes them)",
+                "no route {} {}; routes: {} (GET / describes them)",
+                quote(&method),
+                quote(path),
                 route_list()
             ),
         );
@@ -142,8 +144,10 @@ fn route(request: Request, raw_body: Option<&[u8]>) -> Response {
             405,
             "method_not_allowed",
             &format!(
-                "{path} takes {} not {method}: {}",
-                route.method, route.about
+                "{path} takes {} not {}: {}",
+                route.method,
+                quote(&method),
+                route.about
             ),
         )
         .with_header("allow", route.method);

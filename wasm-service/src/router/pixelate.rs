@@ -5,7 +5,7 @@
 //! where the text comes from.
 
 use super::reject::Reject;
-use crate::engine::{self, Options, Pixelated};
+use crate::engine::{self, Options, Pixelated, quote};
 use crate::envelope::{Json, Request, Response, base64};
 
 /// Fields of a JSON body that are not engine options.
@@ -120,7 +120,7 @@ fn gather(request: &Request, query: &str, raw_body: Option<&[u8]>) -> Result<Job
                 format!(
                     "a JSON body for /pixelate must be an object like \
                      {{\"image_base64\":\"…\",\"block\":8}}, not `{}`",
-                    short(&other.to_string())
+                    quote(&other.to_string())
                 ),
             ));
         }
@@ -243,7 +243,7 @@ pub(super) fn field_text(name: &str, value: &Json) -> Result<Option<String>, Rej
             format!(
                 "field `{name}` has a value of the wrong kind (`{}`): give a string, number, boolean \
                  or a list of those",
-                short(&value.to_string())
+                quote(&value.to_string())
             ),
         )
     })
@@ -255,15 +255,11 @@ fn parse_flag(name: &str, value: &str) -> Result<bool, Reject> {
         "0" | "false" | "no" | "off" => Ok(false),
         _ => Err(Reject::bad(
             "invalid_option",
-            format!("invalid option `{name}`: `{value}` is not true or false"),
+            format!(
+                "invalid option `{}`: `{}` is not true or false",
+                quote(name),
+                quote(value)
+            ),
         )),
-    }
-}
-
-/// At most 60 characters of `text`, for quoting input in messages.
-fn short(text: &str) -> String {
-    match text.char_indices().nth(60) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
     }
 }

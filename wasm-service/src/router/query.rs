@@ -3,6 +3,8 @@
 //! Only splits and percent-decodes; what the names mean is up to the route (and, for options, the
 //! engine's `Options::set`).
 
+use crate::engine::quote;
+
 /// One query string parsed into `(name, value)` pairs, in order, repeats kept.
 pub(crate) fn parse(query: &str) -> Result<Vec<(String, String)>, String> {
     let query = query.strip_prefix('?').unwrap_or(query);
@@ -39,8 +41,12 @@ fn decode(text: &str) -> Result<String, String> {
         }
         i += 1;
     }
-    String::from_utf8(out)
-        .map_err(|_| format!("the query part `{text}` does not decode to UTF-8 text"))
+    String::from_utf8(out).map_err(|_| {
+        format!(
+            "the query part `{}` does not decode to UTF-8 text",
+            quote(text)
+        )
+    })
 }
 
 fn hex_value(digit: u8) -> u8 {

@@ -149,6 +149,54 @@ fn palettes_route_lists_the_built_ins() {
 }
 
 #[test]
+fn errors_quote_long_input_briefly_whatever_carries_it() {
+    // A 4 MB path, method, option value, palette, legacy action and query part: each error names
+    // the input by its start and length, never echoes it whole.
+    let huge = "a".repeat(4 << 20);
+    let mut method = Request::get("/health");
+    method.method = "X".repeat(4 << 20);
+    let mut bad_utf8_query = Request::post("/pixelate");
+    bad_utf8_query.query = format!("block=%ff{huge}");
+    let cases = [
+        handle(Request::get(&format!("/{huge}"))),
+        handle(method),
+        handle(Request::post("/pixelate").with_query(&format!("block={huge}"))),
+        handle(Request::post("/pixelate").with_query(&format!("palette={huge}"))),
+        handle(Request::post("/pixelate").with_query(&format!("{huge}=1"))),
+        handle(bad_utf8_query),
+        stdin(&format!(r#"{{"action":"{huge}"}}"#)),
+    ];
+    for (i, r) in cases.iter().enumerate() {
+        let line = r.to_line();
+        // The legacy shape (an `action` field) answers with a flat `error` string.
+        let message = r
+            .error_message()
+            .or_else(|| body(r).get("error")?.as_str())
+            .unwrap_or_else(|| {
+                panic!(
+                    "case {i} is not an error: {}",
+                    line.get(..200).unwrap_or(&line)
+                )
+            });
+        assert!(
+            message.chars().count() <= crate::envelope::MAX_ERROR_MESSAGE + 60,
+            "case {i}: {} characters: {}…",
+            message.len(),
+            &message[..200]
+        );
+        assert!(
+            message.contains("aaa") || message.contains("XXX"),
+            "case {i}: {message}"
+        );
+    }
+    // The safety net holds for any message, not just the quoted ones.
+    let r = Response::error(500, "internal", &"m".repeat(10_000));
+    let message = r.error_message().unwrap();
+    assert!(message.starts_with("mmm") && message.ends_with("of 10000 characters)"));
+    assert!(message.len() < 2_100);
+}
+
+#[test]
 fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
     let r = handle(Request::get("/nope"));
     assert_error(&r, 404, "not_found", "GET /nope");
