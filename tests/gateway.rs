@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use pixelsmith::call::{CallRequest, PixelateCall, call_service};
 use pixelsmith::engine::{self, Options};
 use pixelsmith::gateway::local::{LocalOptions, LocalServices, start_local};
-use pixelsmith::gateway::{self, FITTED_HEADER, GatewayConfig};
+use pixelsmith::gateway::{self, CONVERTED_HEADER, FITTED_HEADER, GatewayConfig};
 use pixelsmith::runner::{self, Runner, RunnerConfig, Served};
 use serde_json::Value;
 
@@ -85,6 +85,77 @@ async fn a_raw_png_comes_back_as_a_raw_png_equal_to_the_native_engine() {
         png.as_ref(),
         expected.as_slice(),
         "same bytes as the native engine"
+    );
+    services.shutdown().await;
+}
+
+/// `image` as a lossless WebP (RGBA) carrying an EXIF Orientation tag.
+fn webp_with_orientation(image: &image::RgbaImage, orientation: u16) -> Vec<u8> {
+    // A little-endian TIFF stream with one IFD entry: Orientation (0x0112), SHORT, 1 value.
+    let mut exif = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0".to_vec();
+    exif.extend_from_slice(&orientation.to_le_bytes());
+    exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let mut out = Vec::new();
+    let mut encoder = image_webp::WebPEncoder::new(&mut out);
+    encoder.set_exif_metadata(exif);
+    encoder
+        .encode(
+            image.as_raw(),
+            image.width(),
+            image.height(),
+            image_webp::ColorType::Rgba8,
+        )
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn webp_the_module_cannot_decode_is_converted_and_answered_as_natively() {
+    let services = local().await;
+    // Semi-transparent edges and an EXIF rotation: both must survive the conversion.
+    let source = rgba(&fixture("horse-transparent.png"));
+    let webp = webp_with_orientation(&source, 6);
+    let response = client()
+        .post(format!(
+            "{}/pixelate?block=5&colors=8&dither=atkinson",
+            services.gateway_url()
+        ))
+        .header("content-type", "image/webp")
+        .body(webp.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let converted = response.headers()[CONVERTED_HEADER].to_str().unwrap();
+    assert!(converted.starts_with("webp -> png"), "{converted}");
+    let png = response.bytes().await.unwrap();
+    let expected = native(
+        &webp,
+        &[("block", "5"), ("colors", "8"), ("dither", "atkinson")],
+    );
+    assert_eq!(
+        png.as_ref(),
+        expected.as_slice(),
+        "the native engine's bytes"
+    );
+    let out = rgba(&png);
+    assert_eq!(
+        (out.width(), out.height()),
+        (source.height(), source.width()),
+        "rotated by the EXIF orientation"
+    );
+
+    // A broken WebP gets the engine's own answer for it, not "unsupported in this build".
+    let response = client()
+        .post(format!("{}/pixelate", services.gateway_url()))
+        .body(webp[..webp.len() / 2].to_vec())
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(response).await;
+    assert!(
+        matches!(code.as_str(), "truncated" | "malformed"),
+        "{status} {code}: {message}"
     );
     services.shutdown().await;
 }

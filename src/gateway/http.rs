@@ -16,11 +16,15 @@ use serde_json::Value;
 use wasm_service::envelope::{Json, Request as Envelope, Response as Answer};
 
 use super::fit::{self, FitError};
+use super::transcode::{self, Transcoded};
 use super::upstream::Upstream;
 use crate::studio;
 
 /// Header that says an image was reduced to fit the runner's request limit, and how.
 pub const FITTED_HEADER: &str = "x-pixelsmith-fitted";
+
+/// Header that says an upload in a format the module cannot decode was rewritten as PNG.
+pub const CONVERTED_HEADER: &str = "x-pixelsmith-converted";
 
 #[derive(Clone)]
 pub(super) struct Gateway {
@@ -86,15 +90,27 @@ async fn forward(
     } else {
         method.as_str()
     };
-    let content_type = header_text(headers, header::CONTENT_TYPE);
+    let mut content_type = header_text(headers, header::CONTENT_TYPE);
     let accept = header_text(headers, header::ACCEPT);
+    let mut converted: Option<Transcoded> = None;
+    if is_pixelate(method_name, path) {
+        match transcode::for_module(&body) {
+            Ok(Some(done)) => {
+                content_type = Some("image/png".into());
+                converted = Some(done);
+            }
+            Ok(None) => {}
+            Err(err) => return to_http(wasm_service::router::engine_error(&err), &[]),
+        }
+    }
+    let sent_body = converted.as_ref().map_or(body.as_slice(), |done| &done.png);
     let request = envelope_for(
         method_name,
         path,
         query,
         content_type.as_deref(),
         accept.as_deref(),
-        &body,
+        sent_body,
     );
     let mut text = request.to_json();
     let mut fitted = None;
@@ -134,6 +150,14 @@ async fn forward(
         HeaderName::from_static("server-timing"),
         format!("runner;dur={:.1}", exchange.latency.as_secs_f64() * 1000.0),
     )];
+    if let Some(done) = &converted
+        && fitted.is_none()
+    {
+        extra.push((
+            HeaderName::from_static(CONVERTED_HEADER),
+            done.describe(body.len()),
+        ));
+    }
     let answer = match &fitted {
         Some(done) => {
             extra.push((
@@ -269,7 +293,7 @@ fn to_http(answer: Answer, extra: &[(HeaderName, String)]) -> Response {
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     headers.insert(
         "access-control-expose-headers",
-        HeaderValue::from_static("x-pixelsmith-fitted, server-timing"),
+        HeaderValue::from_static("x-pixelsmith-fitted, x-pixelsmith-converted, server-timing"),
     );
     response
 }

@@ -15,6 +15,9 @@
 //! - Failures: every runner call has a timeout (504 when it passes); a runner that is unreachable,
 //!   answers a non-200 status, an HTML page (a proxy's error page) or text that is not an envelope
 //!   gives 502. Gateway errors use the module's error shape `{"error":{"code","message"}}`.
+//! - Formats the module leaves out (WebP): a raw upload to `POST /pixelate` is rewritten as a PNG
+//!   with the same pixels, ICC profile and EXIF (see `transcode`), said in
+//!   `x-pixelsmith-converted`; the answer is the one the native engine gives for the upload.
 //! - `server-timing: runner;dur=MS` tells how long the runner took.
 //!
 //! # API
@@ -26,6 +29,7 @@
 pub(crate) mod fit;
 mod http;
 mod redraw;
+mod transcode;
 mod upstream;
 
 pub mod cli;
@@ -38,7 +42,7 @@ use axum::Router;
 
 use crate::runner::{self, Served};
 
-pub use http::FITTED_HEADER;
+pub use http::{CONVERTED_HEADER, FITTED_HEADER};
 pub use upstream::{DEFAULT_TIMEOUT, Exchange, RUNNER_BODY_LIMIT, Upstream, UpstreamError};
 
 /// The largest upload the gateway reads by default (the engine's own input limit).
