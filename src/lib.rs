@@ -9,6 +9,7 @@ pub mod call;
 pub mod check;
 pub mod cli;
 pub mod gateway;
+pub mod listen;
 pub mod mcp;
 pub mod net_guard;
 pub mod osc;

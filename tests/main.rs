@@ -8,6 +8,8 @@ mod support;
 mod check;
 /// The `pixelate` and `palettes` commands: real binary, files, exit codes, messages.
 mod cli;
+/// Slow, stalled, idle, too many and abandoned connections: bounded, refused with a reason.
+mod connections;
 /// Deploying to OSC: the real client and git against a loopback stand-in that runs what is pushed.
 mod deploy;
 /// The deployment tools over MCP: the real binary deploying to the OSC stand-in, no token returned.

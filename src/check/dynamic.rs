@@ -101,6 +101,7 @@ fn exit_text(outcome: &RunOutcome) -> String {
         Exit::Trap(reason) => format!("trap: {reason}"),
         Exit::TimedOut(limit) => format!("timed out after {} s", limit.as_secs_f64()),
         Exit::Instantiate(reason) => format!("could not instantiate: {reason}"),
+        Exit::Abandoned => "stopped: nobody waited for the answer".to_string(),
     }
 }
 
@@ -149,7 +150,7 @@ fn judge_health(outcome: &RunOutcome, findings: &mut Vec<Finding>) -> (Probe, Op
             ));
             return (probe, None);
         }
-        Exit::Instantiate(_) => {
+        Exit::Instantiate(_) | Exit::Abandoned => {
             probe.detail = format!("the module failed: {}", probe.exit);
             findings.push(Finding::error(
                 "empty_request",

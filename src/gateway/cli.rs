@@ -37,6 +37,9 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+
+    #[command(flatten)]
+    pub connections: crate::listen::ConnectionArgs,
 }
 
 /// Serves the gateway until Ctrl-C.
@@ -46,6 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let mut config = GatewayConfig::new(args.runner);
         config.timeout = Duration::from_secs(args.timeout);
+        config.connections = args.connections.limits();
         let served = super::start(&config, args.listen).await?;
         println!(
             "gateway  {}   -> runner {}",

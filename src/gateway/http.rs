@@ -46,7 +46,15 @@ async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
     let headers = request.headers().clone();
     let body = match axum::body::to_bytes(request.into_body(), gateway.max_upload).await {
         Ok(body) => body.to_vec(),
-        Err(_) => {
+        Err(err) if crate::listen::is_body_timeout(&err) => {
+            return error(
+                408,
+                "request_timeout",
+                "the request body stopped arriving (no data for longer than the body timeout); \
+                 send it again",
+            );
+        }
+        Err(err) if is_length_limit(&err) => {
             return error(
                 413,
                 "payload_too_large",
@@ -54,6 +62,13 @@ async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
                     "the body is over {} bytes, the most this gateway reads",
                     gateway.max_upload
                 ),
+            );
+        }
+        Err(err) => {
+            return error(
+                400,
+                "bad_request",
+                &format!("the request body could not be read: {err}"),
             );
         }
     };
@@ -93,8 +108,16 @@ async fn forward(
     let mut content_type = header_text(headers, header::CONTENT_TYPE);
     let accept = header_text(headers, header::ACCEPT);
     let mut converted: Option<Transcoded> = None;
-    if is_pixelate(method_name, path) {
-        match transcode::for_module(&body) {
+    let foreign = wasm_service::engine::probe(&body)
+        .is_ok_and(|info| !transcode::module_decodes(info.format));
+    if foreign && is_pixelate(method_name, path) {
+        let upload = body.clone();
+        let Ok(transcoding) =
+            tokio::task::spawn_blocking(move || transcode::for_module(&upload)).await
+        else {
+            return error(500, "internal", "converting the image failed unexpectedly");
+        };
+        match transcoding {
             Ok(Some(done)) => {
                 content_type = Some("image/png".into());
                 converted = Some(done);
@@ -127,8 +150,20 @@ async fn forward(
                 ),
             );
         }
-        let size = |image: &[u8], query: &str| with_image(&request, image, query).to_json().len();
-        match fit::fit(&body, query, size, gateway.runner_limit) {
+        // Fitting decodes the whole image natively (seconds for 50 MP): off the async workers,
+        // so other requests (a `/health`) are still answered meanwhile.
+        let job = (request.clone(), body.clone(), query.to_string());
+        let limit = gateway.runner_limit;
+        let fitting = tokio::task::spawn_blocking(move || {
+            let (request, body, query) = job;
+            let size =
+                |image: &[u8], query: &str| with_image(&request, image, query).to_json().len();
+            fit::fit(&body, &query, size, limit)
+        });
+        let Ok(fitting) = fitting.await else {
+            return error(500, "internal", "fitting the image failed unexpectedly");
+        };
+        match fitting {
             Ok(done) => {
                 text = with_image(&request, &done.image, &done.query).to_json();
                 fitted = Some(done);
@@ -312,6 +347,18 @@ fn is_hop_or_framing(name: &HeaderName) -> bool {
 /// A gateway error in the module's error shape, so clients parse one shape.
 fn error(status: u16, code: &str, message: &str) -> Response {
     to_http(Answer::error(status, code, message), &[])
+}
+
+/// Whether reading a body failed on `to_bytes`' size limit.
+fn is_length_limit(err: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(err) = cause {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

@@ -23,6 +23,8 @@ pub struct LocalOptions {
     pub runner: RunnerConfig,
     /// The gateway's timeout for each runner call.
     pub gateway_timeout: Duration,
+    /// Connections each server takes at once, and their header, idle and body timeouts.
+    pub connections: crate::listen::ConnectionLimits,
 }
 
 impl LocalOptions {
@@ -35,6 +37,7 @@ impl LocalOptions {
             gateway_addr: any_port,
             runner: RunnerConfig::default(),
             gateway_timeout: super::DEFAULT_TIMEOUT,
+            connections: Default::default(),
         }
     }
 }
@@ -94,9 +97,11 @@ pub async fn start_local(options: LocalOptions) -> Result<LocalServices, LocalEr
             source: std::io::Error::other(join.to_string()),
         })??;
     let module_bytes = runner.module_bytes();
-    let runner_served = runner::start(runner, options.runner_addr).await?;
+    let runner_served =
+        runner::start_with(runner, options.runner_addr, options.connections).await?;
     let mut gateway_config = GatewayConfig::new(runner_served.url());
     gateway_config.timeout = options.gateway_timeout;
+    gateway_config.connections = options.connections;
     let gateway = match super::start(&gateway_config, options.gateway_addr).await {
         Ok(gateway) => gateway,
         Err(err) => {

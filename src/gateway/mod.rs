@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use axum::Router;
 
+use crate::listen::ConnectionLimits;
 use crate::runner::{self, Served};
 
 pub use http::{CONVERTED_HEADER, FITTED_HEADER};
@@ -71,16 +72,20 @@ pub struct GatewayConfig {
     pub runner_limit: usize,
     /// The largest upload the gateway reads from its own clients.
     pub max_upload: usize,
+    /// How many client connections it serves at once, and its header, idle and body timeouts.
+    pub connections: ConnectionLimits,
 }
 
 impl GatewayConfig {
-    /// Defaults for a runner URL: 120 s timeout, OSC's 1 MiB limit, 64 MiB uploads.
+    /// Defaults for a runner URL: 120 s timeout, OSC's 1 MiB limit, 64 MiB uploads, the default
+    /// [`ConnectionLimits`].
     pub fn new(runner_url: impl Into<String>) -> Self {
         GatewayConfig {
             runner_url: runner_url.into(),
             timeout: DEFAULT_TIMEOUT,
             runner_limit: RUNNER_BODY_LIMIT,
             max_upload: DEFAULT_MAX_UPLOAD,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -98,7 +103,7 @@ pub fn router(config: &GatewayConfig) -> Result<Router, Error> {
 /// Serves a gateway on `addr` (loopback only; port 0 picks a free port).
 pub async fn start(config: &GatewayConfig, addr: SocketAddr) -> Result<Served, Error> {
     let app = router(config)?;
-    let served = runner::serve(app, addr).await?;
+    let served = runner::serve_with(app, addr, config.connections).await?;
     tracing::info!(url = %served.url(), runner = %config.runner_url, "gateway listening");
     Ok(served)
 }

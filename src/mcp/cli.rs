@@ -47,6 +47,8 @@ pub struct Args {
     #[arg(long = "session-idle-secs", value_name = "S", default_value_t = super::sessions::DEFAULT_IDLE.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub session_idle_secs: u64,
+    #[command(flatten)]
+    pub connections: crate::listen::ConnectionArgs,
     /// Let `pixelate`'s `url` and `call_service` reach loopback, private, link-local and other
     /// non-public addresses (for local use; off by default, so a prompt cannot make the server
     /// fetch from your network or a cloud metadata service). `call_service` may always reach
@@ -86,6 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     origins: args.allow_origin.clone(),
                     max_sessions: args.max_sessions as usize,
                     session_idle: std::time::Duration::from_secs(args.session_idle_secs),
+                    connections: args.connections.limits(),
                 };
                 serve::http(shared, addr, &access, stop, |bound| {
                     // Port 0 users (tests, scripts) learn the port from this line.

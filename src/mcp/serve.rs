@@ -70,6 +70,8 @@ pub struct HttpAccess {
     pub max_sessions: usize,
     /// A session idle this long is closed.
     pub session_idle: std::time::Duration,
+    /// Connections served at once, and the header, idle and body timeouts.
+    pub connections: crate::listen::ConnectionLimits,
 }
 
 /// The `Host` names accepted: loopback names, the address actually bound, and `extra`.
@@ -141,8 +143,7 @@ pub async fn http(
         .layer(axum::middleware::from_fn(super::limits::refuse_oversized));
     tracing::info!("MCP over Streamable HTTP at http://{bound}{HTTP_PATH}");
     ready(bound);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled_owned().await })
+    let served = crate::listen::serve_connections(listener, app, access.connections, stop)
         .await
         .map_err(Error::Http);
     shared.shutdown().await;

@@ -63,6 +63,9 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub time_limit: u64,
+
+    #[command(flatten)]
+    pub connections: crate::listen::ConnectionArgs,
 }
 
 /// Starts both servers, prints their URLs, and serves until Ctrl-C.
@@ -74,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         options.runner_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.runner_port));
         options.gateway_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.gateway_port));
         options.runner.time_limit = Duration::from_secs(args.time_limit);
+        options.connections = args.connections.limits();
         let services = start_local(options).await?;
         println!(
             "runner   {}   OSC's wasm runner: GET / and POST / (text/plain), always 200",

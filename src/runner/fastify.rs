@@ -51,6 +51,18 @@ pub fn body_too_large() -> Response {
     )
 }
 
+/// A body that stops arriving. Node's HTTP server answers a request it times out with a bare
+/// `408` (no body) and closes the connection; so does this emulation, after the body timeout of
+/// `crate::listen` (OSC's runner waits longer: Node's `requestTimeout` is 300 s).
+pub fn request_timeout() -> Response {
+    let mut response = StatusCode::REQUEST_TIMEOUT.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 /// `FST_ERR_CTP_EMPTY_JSON_BODY`.
 pub fn empty_json_body() -> Response {
     error(

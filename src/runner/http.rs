@@ -180,6 +180,7 @@ enum BodyKind {
 enum Refusal {
     MediaType(Option<String>),
     TooLarge,
+    Stalled,
     InvalidContentLength,
     EmptyJson,
     InvalidJson(String),
@@ -193,6 +194,7 @@ impl Refusal {
                 fastify::unsupported_media_type(content_type.as_deref())
             }
             Refusal::TooLarge => fastify::body_too_large(),
+            Refusal::Stalled => fastify::request_timeout(),
             Refusal::InvalidContentLength => fastify::invalid_content_length(),
             Refusal::EmptyJson => fastify::empty_json_body(),
             Refusal::InvalidJson(message) => fastify::json_syntax_error(&message),
@@ -249,7 +251,13 @@ async fn read_limited(body: Body) -> Result<Vec<u8>, Refusal> {
     axum::body::to_bytes(body, BODY_LIMIT)
         .await
         .map(|bytes| bytes.to_vec())
-        .map_err(|_| Refusal::TooLarge)
+        .map_err(|err| {
+            if crate::listen::is_body_timeout(&err) {
+                Refusal::Stalled
+            } else {
+                Refusal::TooLarge
+            }
+        })
 }
 
 /// The hex rule: a body that is entirely hex digits (`/^[\da-f]+$/i`) is decoded pair by pair

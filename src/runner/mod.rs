@@ -70,7 +70,7 @@ pub use error::Error;
 pub use fastify::BODY_LIMIT;
 pub use http::{router, stdin_for};
 pub use module::{EPIPE_UNREAD_BYTES, Exit, RunOutcome, Runner, RunnerConfig};
-pub use serve::{Served, serve};
+pub use serve::{Served, serve, serve_with};
 
 /// Serves `runner` on `addr` (loopback only; port 0 picks a free port) until the returned
 /// handle is shut down.
@@ -79,9 +79,18 @@ pub use serve::{Served, serve};
 /// [`EPIPE_UNREAD_BYTES`]): that request's connection is closed without an answer and the server
 /// stops listening, so later requests are refused until it is started again.
 pub async fn start(runner: Runner, addr: SocketAddr) -> Result<Served, Error> {
+    start_with(runner, addr, Default::default()).await
+}
+
+/// [`start`] with chosen connection limits.
+pub async fn start_with(
+    runner: Runner,
+    addr: SocketAddr,
+    limits: crate::listen::ConnectionLimits,
+) -> Result<Served, Error> {
     let stop = tokio_util::sync::CancellationToken::new();
     let app = http::crashing_router(runner.clone(), stop.clone());
-    let served = serve::serve_until(app, addr, stop).await?;
+    let served = serve::serve_until(app, addr, limits, stop).await?;
     tracing::info!(url = %served.url(), module = %runner.origin(), "runner emulation listening");
     Ok(served)
 }

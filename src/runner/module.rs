@@ -10,6 +10,7 @@
 
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -64,6 +65,9 @@ pub enum Exit {
     TimedOut(Duration),
     /// A fresh instance could not be created (e.g. its start function trapped).
     Instantiate(String),
+    /// Nobody waits for the answer any more (the client hung up), so the run was stopped at its
+    /// next fuel slice (this emulation only; OSC's runner lets the process finish).
+    Abandoned,
 }
 
 /// Everything one run produced.
@@ -145,6 +149,8 @@ struct Inner {
     module_bytes: usize,
     /// The module's bytes, loaded and validated again for every run, as OSC's runner does.
     bytes: Arc<[u8]>,
+    /// Runs executing now (see [`Runner::runs_in_progress`]).
+    running: AtomicUsize,
 }
 
 impl std::fmt::Debug for Runner {
@@ -208,6 +214,7 @@ impl Runner {
                 path: None,
                 module_bytes: bytes.len(),
                 bytes: bytes.into(),
+                running: AtomicUsize::new(0),
             }),
         };
         runner.check_links()?;
@@ -243,6 +250,25 @@ impl Runner {
     /// calling thread for as long as the module runs (at most the time limit); from async code
     /// use [`Runner::run_async`].
     pub fn run(&self, stdin: &[u8]) -> RunOutcome {
+        self.run_until(stdin, &AtomicBool::new(false))
+    }
+
+    /// How many runs are executing now, on any thread. A run whose client has gone stops at its
+    /// next fuel slice, so this falls back to zero soon after the clients hang up.
+    pub fn runs_in_progress(&self) -> usize {
+        self.inner.running.load(Ordering::SeqCst)
+    }
+
+    /// [`Runner::run`], stopping with [`Exit::Abandoned`] at the next fuel slice once `abandon`
+    /// is set.
+    fn run_until(&self, stdin: &[u8], abandon: &AtomicBool) -> RunOutcome {
+        self.inner.running.fetch_add(1, Ordering::SeqCst);
+        let outcome = self.run_counted(stdin, abandon);
+        self.inner.running.fetch_sub(1, Ordering::SeqCst);
+        outcome
+    }
+
+    fn run_counted(&self, stdin: &[u8], abandon: &AtomicBool) -> RunOutcome {
         let started = Instant::now();
         let (ctx, pipes) = fresh_ctx(stdin);
         let limits = Limits {
@@ -257,7 +283,7 @@ impl Runner {
         let module = Module::new(&self.inner.engine, &self.inner.bytes[..]);
         let load = started.elapsed();
         let ended = match module {
-            Ok(module) => self.execute(&mut store, &module, started),
+            Ok(module) => self.execute(&mut store, &module, started, abandon),
             Err(err) => Ended::Exit(Exit::Instantiate(format!("loading failed: {err}"))),
         };
         let (exit, runtime_stdout) = match ended {
@@ -292,7 +318,10 @@ impl Runner {
         let limit = self.inner.config.time_limit;
         let grace = (limit / 2).min(Duration::from_secs(5));
         let started = Instant::now();
-        let task = tokio::task::spawn_blocking(move || runner.run(&stdin));
+        // Set when this future is dropped (its HTTP client hung up): the run then stops.
+        let abandon = AbandonOnDrop(Arc::new(AtomicBool::new(false)));
+        let flag = abandon.0.clone();
+        let task = tokio::task::spawn_blocking(move || runner.run_until(&stdin, &flag));
         let failed = |exit: Exit| RunOutcome {
             stdout: Vec::new(),
             stderr: Vec::new(),
@@ -310,7 +339,13 @@ impl Runner {
         }
     }
 
-    fn execute(&self, store: &mut Store<WasiCtx>, module: &Module, started: Instant) -> Ended {
+    fn execute(
+        &self,
+        store: &mut Store<WasiCtx>,
+        module: &Module,
+        started: Instant,
+        abandon: &AtomicBool,
+    ) -> Ended {
         let limit = self.inner.config.time_limit;
         let fuel = |store: &mut Store<WasiCtx>, at_least: u64| {
             store
@@ -335,6 +370,9 @@ impl Runner {
                 Ok(TypedResumableCall::OutOfFuel(pending)) => {
                     if started.elapsed() >= limit {
                         return Ended::Exit(Exit::TimedOut(limit));
+                    }
+                    if abandon.load(Ordering::Relaxed) {
+                        return Ended::Exit(Exit::Abandoned);
                     }
                     fuel(store, pending.required_fuel());
                     call = pending.resume(&mut *store);
@@ -494,6 +532,15 @@ impl Write for CappedBuffer {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Sets its flag when dropped: how a run learns that nobody awaits its answer any more.
+struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 

@@ -1,5 +1,5 @@
 //! Serving an axum app on a loopback port with a handle to learn the bound address and stop it.
-//! Shared by the runner emulation and the gateway.
+//! Shared by the runner emulation and the gateway; connections are bounded by `crate::listen`.
 
 use std::net::SocketAddr;
 
@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::Error;
+use crate::listen::{ConnectionLimits, serve_connections};
 
 /// A running loopback HTTP server. Dropping the handle does not stop it; call
 /// [`Served::shutdown`] (or cancel the token from [`Served::cancel_token`]).
@@ -52,15 +53,26 @@ impl Served {
     }
 }
 
-/// Binds `addr` (loopback only) and serves `app` on it in a background task.
+/// Binds `addr` (loopback only) and serves `app` on it in a background task, with the default
+/// [`ConnectionLimits`].
 pub async fn serve(app: Router, addr: SocketAddr) -> Result<Served, Error> {
-    serve_until(app, addr, CancellationToken::new()).await
+    serve_with(app, addr, ConnectionLimits::default()).await
 }
 
-/// [`serve`], stopping when `stop` is cancelled (by the handle or by the app itself).
+/// [`serve`] with chosen connection limits.
+pub async fn serve_with(
+    app: Router,
+    addr: SocketAddr,
+    limits: ConnectionLimits,
+) -> Result<Served, Error> {
+    serve_until(app, addr, limits, CancellationToken::new()).await
+}
+
+/// [`serve_with`], stopping when `stop` is cancelled (by the handle or by the app itself).
 pub(crate) async fn serve_until(
     app: Router,
     addr: SocketAddr,
+    limits: ConnectionLimits,
     stop: CancellationToken,
 ) -> Result<Served, Error> {
     if !addr.ip().is_loopback() {
@@ -72,12 +84,7 @@ pub(crate) async fn serve_until(
     let bound = listener
         .local_addr()
         .map_err(|source| Error::Bind { addr, source })?;
-    let stopped = stop.clone();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stopped.cancelled().await })
-            .await
-    });
+    let task = tokio::spawn(serve_connections(listener, app, limits, stop.clone()));
     Ok(Served {
         addr: bound,
         stop,
