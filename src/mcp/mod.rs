@@ -23,6 +23,7 @@ mod local;
 pub mod params;
 mod pixelate;
 mod reply;
+pub mod result_cap;
 pub mod serve;
 mod server;
 pub mod sessions;

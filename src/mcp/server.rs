@@ -212,6 +212,21 @@ impl ServerHandler for PixelsmithServer {
         .with_instructions(instructions(&self.shared))
     }
 
+    /// Every tool call goes through the router, then through the result size cap.
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, ErrorData> {
+        let call = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        Ok(match self.tool_router.call(call).await? {
+            rmcp::model::CallToolResponse::Complete(result) => {
+                rmcp::model::CallToolResponse::Complete(super::result_cap::cap(result))
+            }
+            other => other,
+        })
+    }
+
     /// One resource: Pixelsmith Studio, the `pixelate` tool's MCP App.
     async fn list_resources(
         &self,
