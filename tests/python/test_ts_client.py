@@ -49,9 +49,11 @@ def run_client(mode: str, *transport: str) -> dict:
         missing(f"{CLIENT_DIR}/node_modules is missing (npm ci --prefix tests/ts-client)")
     env = {k: v for k, v in os.environ.items() if k != "PIXELSMITH_ROOTS"}
     out = subprocess.run(
-        [node(20), str(SCRIPT), mode, json.dumps(CALLS), *transport], cwd=CLIENT_DIR, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 0, f"client.mjs {mode} {' '.join(transport)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}"
+        [node(20), str(SCRIPT), mode, json.dumps(CALLS), *transport],
+        cwd=CLIENT_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    what = f"client.mjs {mode} {' '.join(transport)}"
+    assert out.returncode == 0, f"{what} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}"
     return json.loads(out.stdout)
 
 
