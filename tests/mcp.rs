@@ -417,6 +417,71 @@ async fn url_and_call_service_refuse_non_public_addresses_before_connecting() {
     }
 }
 
+/// Whether this machine lets an unprivileged process make a user + network namespace.
+fn can_unshare_net() -> bool {
+    std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--net", "true"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `pixelsmith mcp` in a network namespace of its own (only a loopback device, down): nothing
+/// it does can reach another machine.
+async fn connect_isolated(cwd: &Path, args: &[&str]) -> Client {
+    let command = tokio::process::Command::new("unshare").configure(|c| {
+        c.args(["--user", "--map-root-user", "--net"])
+            .arg(env!("CARGO_BIN_EXE_pixelsmith"))
+            .arg("mcp")
+            .args(args)
+            .current_dir(cwd)
+            .env_remove("PIXELSMITH_ROOTS")
+            .env("PIXELSMITH_LOG", "warn");
+    });
+    let (transport, _stderr) = TokioChildProcess::builder(command)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("pixelsmith mcp starts in a namespace");
+    client_info()
+        .serve_with_lifecycle(transport, ClientLifecycleMode::Initialize)
+        .await
+        .expect("the MCP handshake succeeds")
+}
+
+#[tokio::test]
+async fn off_machine_addresses_are_refused_before_any_connect_in_an_isolated_network() {
+    if !can_unshare_net() {
+        eprintln!("skipped: this machine does not allow unprivileged network namespaces");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let urls = [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://10.0.0.1/cat.png",
+        "http://[fe80::1]/cat.png",
+        "http://[fd00::1]/cat.png",
+    ];
+    // Guarded (the default): the guard's own refusal, before a socket is opened.
+    let guarded = connect_isolated(dir.path(), &[]).await;
+    for url in urls {
+        let r = call(&guarded, "pixelate", json!({"url": url})).await;
+        assert_tool_error(&r, &["refused to connect", "--allow-private-urls"]);
+    }
+    guarded.cancel().await.ok();
+    // Unguarded, the same URLs do try to connect and fail on the namespace's missing network:
+    // so the words above came from the guard, not from a failed connection.
+    let open = connect_isolated(dir.path(), &["--allow-private-urls"]).await;
+    for url in urls {
+        let r = call(&open, "pixelate", json!({"url": url})).await;
+        let text = text_of(&r);
+        assert_eq!(r.is_error, Some(true), "{text}");
+        assert!(!text.contains("--allow-private-urls"), "{url}: {text}");
+        assert!(text.contains("tcp connect error"), "{url}: {text}");
+    }
+    open.cancel().await.ok();
+}
+
 #[tokio::test]
 async fn failures_are_tool_results_that_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
