@@ -814,6 +814,24 @@ async fn oversized_images_get_an_answer_naming_the_limit_over_stdio_and_http() {
     )
     .await;
     assert_tool_error(&r, &[&limit.to_string(), "`path`"]);
+    // Over the message limit: a JSON-RPC error for that very request (rmcp dropped such lines
+    // silently and the client waited forever), then the session goes on.
+    let max = pixelsmith::mcp::limits::MAX_MESSAGE_BYTES;
+    let Value::Object(arguments) = json!({"data_base64": "A".repeat(max + 10)}) else {
+        unreachable!()
+    };
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        client.call_tool(CallToolRequestParams::new("pixelate").with_arguments(arguments)),
+    )
+    .await
+    .expect("an answer, not silence");
+    let err = answer.expect_err("a JSON-RPC error").to_string();
+    assert!(
+        err.contains(&max.to_string()) && err.contains("`path`"),
+        "{err}"
+    );
+    assert!(!client.list_all_tools().await.unwrap().is_empty());
     client.cancel().await.ok();
 
     // HTTP: the same limit (bodies over 4 MiB got a plain-text 413).
@@ -891,6 +909,35 @@ async fn oversized_images_get_an_answer_naming_the_limit_over_stdio_and_http() {
         message.contains(&pixelsmith::mcp::limits::MAX_MESSAGE_BYTES.to_string())
             && message.contains("`path`"),
         "{message}"
+    );
+    // The same without a declared length (chunked): still that request's JSON-RPC error.
+    let text = call_with(5, "A".repeat(huge));
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = text
+        .into_bytes()
+        .chunks(1 << 20)
+        .map(|c| Ok(c.to_vec()))
+        .collect();
+    let answer = http
+        .post(&url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let reply: Value = answer.json().await.unwrap();
+    assert_eq!(reply["id"], 5, "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`path`"),
+        "{reply}"
     );
     // The session still works.
     let answer = post(

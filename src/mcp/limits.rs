@@ -20,7 +20,7 @@ pub use super::pixelate::MAX_BASE64_CHARS;
 pub const MAX_MESSAGE_BYTES: usize = MAX_BASE64_CHARS + 1024 * 1024;
 
 /// How many bytes of an oversized body's start and end are kept to find its id.
-const SCAN_BYTES: usize = 64 * 1024;
+pub(crate) const SCAN_BYTES: usize = 64 * 1024;
 /// Past this, an oversized body is not drained any further (the id is then unknown).
 const MAX_DRAIN_BYTES: u64 = 1024 * 1024 * 1024;
 
@@ -41,11 +41,45 @@ pub async fn refuse_oversized(request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let over = declared.is_some_and(|n| n > MAX_MESSAGE_BYTES as u64);
-    if request.method() != Method::POST || !over {
+    if request.method() != Method::POST {
         return next.run(request).await;
     }
-    let id = drain_for_id(request.into_body()).await;
+    let (id, size) = match declared {
+        Some(n) if n > MAX_MESSAGE_BYTES as u64 => {
+            (drain_for_id(request.into_body()).await, Some(n))
+        }
+        Some(_) => return next.run(request).await,
+        // No declared length (chunked): read up to the limit here, and pass the request on only
+        // if it stays within it.
+        None => {
+            let (parts, body) = request.into_parts();
+            let mut stream = body.into_data_stream();
+            let mut kept: Vec<u8> = Vec::new();
+            let mut over = false;
+            while let Some(chunk) = stream.next().await {
+                let Ok(chunk) = chunk else { break };
+                if kept.len() + chunk.len() > MAX_MESSAGE_BYTES {
+                    over = true;
+                    kept.extend_from_slice(&chunk);
+                    break;
+                }
+                kept.extend_from_slice(&chunk);
+            }
+            if !over {
+                let request = Request::from_parts(parts, axum::body::Body::from(kept));
+                return next.run(request).await;
+            }
+            let head = kept[..SCAN_BYTES.min(kept.len())].to_vec();
+            let rest = axum::body::Body::from_stream(stream);
+            let (tail_id, seen) = drain_tail(rest, kept).await;
+            let id = match find_id(&head, &[]) {
+                Value::Null => tail_id,
+                id => id,
+            };
+            (id, Some(seen))
+        }
+    };
+    let declared = size;
     let body = json!({
         "jsonrpc": "2.0",
         "id": id,
@@ -86,10 +120,30 @@ async fn drain_for_id(body: axum::body::Body) -> Value {
     find_id(&head, &tail)
 }
 
+/// Drains the rest of an oversized chunked body after `seen_so_far`, returning the id found in
+/// its last bytes and the total size.
+async fn drain_tail(rest: axum::body::Body, seen_so_far: Vec<u8>) -> (Value, u64) {
+    let mut seen = seen_so_far.len() as u64;
+    let mut tail = seen_so_far[seen_so_far.len().saturating_sub(SCAN_BYTES)..].to_vec();
+    drop(seen_so_far);
+    let mut stream = rest.into_data_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len() as u64;
+        tail.extend_from_slice(&chunk);
+        if tail.len() > 2 * SCAN_BYTES {
+            tail.drain(..tail.len() - SCAN_BYTES);
+        }
+        if seen > MAX_DRAIN_BYTES {
+            return (Value::Null, seen);
+        }
+    }
+    (find_id(&[], &tail), seen)
+}
+
 /// The id of a JSON-RPC request from its start and end: SDKs write it before `params` (TS, Rust)
 /// or after them (Python), so the first `"id"` before `"params"` in the head, else the last one
 /// in the tail.
-fn find_id(head: &[u8], tail: &[u8]) -> Value {
+pub(crate) fn find_id(head: &[u8], tail: &[u8]) -> Value {
     let head = String::from_utf8_lossy(head);
     let before_params = head.find("\"params\"").map_or(&head[..], |at| &head[..at]);
     if let Some(id) = before_params

@@ -27,6 +27,7 @@ pub mod result_cap;
 pub mod serve;
 mod server;
 pub mod sessions;
+mod stdio_frames;
 mod verbs;
 
 use std::path::PathBuf;

@@ -41,8 +41,10 @@ pub enum Error {
 pub async fn stdio(shared: Arc<Shared>) -> Result<(), Error> {
     let server = PixelsmithServer::new(shared.clone());
     let (stdin, stdout) = rmcp::transport::io::stdio_pipes();
-    let transport = rmcp::transport::async_rw::AsyncRwTransport::new(stdin, stdout)
-        .with_max_line_length(super::limits::MAX_MESSAGE_BYTES);
+    // Oversized lines are answered by the framing layer; rmcp never sees one.
+    let framed = super::stdio_frames::frame(stdin, stdout);
+    let transport = rmcp::transport::async_rw::AsyncRwTransport::new(framed.input, framed.output)
+        .with_max_line_length(super::limits::MAX_MESSAGE_BYTES + 2);
     let running = server
         .serve(transport)
         .await
@@ -55,6 +57,8 @@ pub async fn stdio(shared: Arc<Shared>) -> Result<(), Error> {
             .map_err(|e| Error::Session(e.to_string())),
         Err(e) => Err(e),
     };
+    // Everything answered reaches stdout before the process ends.
+    let _ = framed.done.await;
     shared.shutdown().await;
     outcome
 }
