@@ -179,9 +179,14 @@ async fn refuse_busy(mut stream: TcpStream, max_connections: usize) {
 
 /// Whether an error reading a request body came from [`ConnectionLimits::body_timeout`].
 pub fn is_body_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    caused_by::<tower_http::timeout::TimeoutError>(err)
+}
+
+/// Whether `err` or any error in its `source()` chain is a `T`.
+pub fn caused_by<T: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(err);
     while let Some(err) = cause {
-        if err.is::<tower_http::timeout::TimeoutError>() {
+        if err.is::<T>() {
             return true;
         }
         cause = err.source();

@@ -54,7 +54,7 @@ async fn handle(State(gateway): State<Gateway>, request: Request) -> Response {
                  send it again",
             );
         }
-        Err(err) if is_length_limit(&err) => {
+        Err(err) if crate::listen::caused_by::<http_body_util::LengthLimitError>(&err) => {
             return error(
                 413,
                 "payload_too_large",
@@ -347,18 +347,6 @@ fn is_hop_or_framing(name: &HeaderName) -> bool {
 /// A gateway error in the module's error shape, so clients parse one shape.
 fn error(status: u16, code: &str, message: &str) -> Response {
     to_http(Answer::error(status, code, message), &[])
-}
-
-/// Whether reading a body failed on `to_bytes`' size limit.
-fn is_length_limit(err: &axum::Error) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(err) = cause {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        cause = err.source();
-    }
-    false
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
