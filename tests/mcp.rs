@@ -951,6 +951,42 @@ async fn oversized_images_get_an_answer_naming_the_limit_over_stdio_and_http() {
     child.kill().await.ok();
 }
 
+#[tokio::test]
+async fn bodies_that_are_not_json_rpc_get_json_rpc_errors_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_http(dir.path(), &[]).await;
+    let http = reqwest::Client::new();
+    for (body, code) in [
+        ("{\"jsonrpc\": \"2.0\", \"id\": 1, \"meth", -32700),
+        ("not json at all", -32700),
+        ("{\"hello\": \"world\"}", -32600),
+    ] {
+        let answer = http
+            .post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "{body}");
+        let reply: Value = answer.json().await.unwrap();
+        assert_eq!(reply["error"]["code"], code, "{body}: {reply}");
+        assert!(reply["error"]["message"].is_string());
+    }
+    // The wrong content type is still the transport's 415.
+    let answer = http
+        .post(&url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 415);
+    child.kill().await.ok();
+}
+
 /// Opens a 2025-11-25 session on `url` (initialize + initialized) and returns its id.
 async fn open_session(url: &str) -> String {
     let http = reqwest::Client::new();

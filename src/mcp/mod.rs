@@ -18,6 +18,7 @@ mod app;
 pub mod cli;
 mod deploy_tools;
 mod fetch;
+mod http_errors;
 pub mod limits;
 mod local;
 pub mod params;

@@ -144,7 +144,10 @@ pub async fn http(
         );
     let app = axum::Router::new()
         .nest_service(HTTP_PATH, service)
-        .layer(axum::middleware::from_fn(super::limits::refuse_oversized));
+        .layer(axum::middleware::from_fn(super::limits::refuse_oversized))
+        .layer(axum::middleware::from_fn(
+            super::http_errors::json_rpc_errors,
+        ));
     tracing::info!("MCP over Streamable HTTP at http://{bound}{HTTP_PATH}");
     ready(bound);
     let served = crate::listen::serve_connections(listener, app, access.connections, stop)
