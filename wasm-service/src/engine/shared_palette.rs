@@ -96,8 +96,10 @@ mod tests {
         // One large red image and one tiny blue one: with 2 colours, both keep their colour.
         let red = flat_png(256, 256, [200, 20, 20]);
         let blue = flat_png(8, 8, [20, 20, 200]);
-        let mut options = Options::default();
-        options.colors = Colors::Count(2);
+        let options = Options {
+            colors: Colors::Count(2),
+            ..Options::default()
+        };
         let palette = shared_palette(&[&red, &blue], &options).unwrap();
         assert_eq!(palette.colors.len(), 2, "{palette:?}");
         let mut fixed = options.clone();
