@@ -495,6 +495,21 @@ fn palette_files_round_trip_through_hex_gpl_and_png() {
         (png.width(), png.height()),
         (first.lines().count() as u32, 1)
     );
+    // One file: the palette written is the colours its output uses.
+    run(&[
+        "pixelate",
+        "a.png",
+        "-o",
+        "one.png",
+        "--colors",
+        "6",
+        "--palette-out",
+        "one.hex",
+    ]);
+    assert_eq!(
+        hex_palette(&dir.path().join("one.hex")),
+        colours_of(&dir.path().join("one.png"))
+    );
     // The same palette gives the same pixels, whichever file it came from.
     for o in ["o2", "o3", "o4"] {
         assert_eq!(

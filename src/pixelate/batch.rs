@@ -51,6 +51,11 @@ pub(super) fn run(args: &Args, mut options: Options) -> anyhow::Result<ExitCode>
         );
     }
     let plan = plan(&args.inputs, &out_dir, args.recursive)?;
+    if let Some(path) = &args.palette_out {
+        for job in &plan.jobs {
+            super::check_not_input(&job.input, path)?;
+        }
+    }
     std::fs::create_dir_all(&out_dir).map_err(|source| Error::Write {
         path: out_dir.clone(),
         source,

@@ -226,6 +226,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--json and `-o -` both want stdout: write the PNG to a file, or drop --json"
         );
     }
+    if let Some(path) = &args.palette_out
+        && palette_file::Kind::of(path).is_none()
+    {
+        anyhow::bail!(
+            "--palette-out {}: give a file ending in .hex, .gpl or .png",
+            path.display()
+        );
+    }
     let options = args.options()?;
     if args.inputs.len() > 1 || args.inputs.iter().any(|p| p.is_dir()) {
         return super::batch::run(&args, options);
@@ -241,6 +249,9 @@ fn run_single(args: &Args, options: Options) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| super::default_output(input, std::path::Path::new(".")));
     super::check_not_input(input, &output)?;
+    if let Some(path) = &args.palette_out {
+        super::check_not_input(input, path)?;
+    }
     let result = super::pixelate_file(input, &options)?;
     super::write_output(&output, &result.png)?;
     let r = &result.report;
