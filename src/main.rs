@@ -1,5 +1,5 @@
 //! `pixelsmith`: parse the command line, run the verb, map the outcome to an exit code
-//! (0 ok, 1 a check found problems, 2 error).
+//! (0 ok, 1 a check found problems or some files of a batch failed, 2 error).
 
 use std::process::ExitCode;
 

@@ -305,3 +305,298 @@ fn output_goes_only_to_regular_files_and_never_over_the_input() {
     );
     assert!(std::fs::read(&target).unwrap().starts_with(b"\x89PNG"));
 }
+
+// Batches and shared palettes (issue 14, "Animations and batches": the batch part).
+
+/// A `size`×`size` sprite: a diagonal gradient between two colours picked by `seed`, so each file
+/// has its own colours.
+fn sprite(path: &Path, seed: u32, size: u32) {
+    let a = [
+        (seed * 53 % 256) as u8,
+        (seed * 97 % 256) as u8,
+        (seed * 31 % 256) as u8,
+    ];
+    let b = [255 - a[0], a[2], 255 - a[1]];
+    let img = image::RgbImage::from_fn(size, size, |x, y| {
+        let t = (x + y) as f32 / (2 * size - 2) as f32;
+        image::Rgb([0, 1, 2].map(|k| (f32::from(a[k]) * (1.0 - t) + f32::from(b[k]) * t) as u8))
+    });
+    img.save(path).unwrap();
+}
+
+/// Twenty sprites in `dir/sprites`; the eleventh (`s10.png`) cut short when `corrupt`.
+fn sprite_folder(dir: &Path, corrupt: bool) -> PathBuf {
+    let sprites = dir.join("sprites");
+    std::fs::create_dir_all(&sprites).unwrap();
+    for i in 0..20 {
+        sprite(&sprites.join(format!("s{i:02}.png")), i + 1, 48);
+    }
+    if corrupt {
+        let bytes = std::fs::read(sprites.join("s10.png")).unwrap();
+        std::fs::write(sprites.join("s10.png"), &bytes[..bytes.len() / 2]).unwrap();
+    }
+    sprites
+}
+
+/// Every RGB colour of the opaque pixels of the PNG at `path`.
+fn colours_of(path: &Path) -> std::collections::BTreeSet<[u8; 3]> {
+    let img = image::open(path).unwrap().to_rgba8();
+    img.pixels()
+        .filter(|p| p[3] > 0)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect()
+}
+
+fn hex_palette(path: &Path) -> std::collections::BTreeSet<[u8; 3]> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v = u32::from_str_radix(l.trim(), 16).unwrap();
+            [(v >> 16) as u8, (v >> 8) as u8, v as u8]
+        })
+        .collect()
+}
+
+fn pngs_in(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_batch_with_one_corrupt_file_writes_the_rest_names_the_failure_once_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    sprite_folder(dir.path(), true);
+    std::fs::write(dir.path().join("sprites/readme.txt"), "not an image").unwrap();
+    let out = pixelsmith(&["pixelate", "sprites", "-o", "out"], dir.path());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(pngs_in(&dir.path().join("out")).len(), 19, "{stderr}");
+    assert!(!dir.path().join("out/s10.png").exists());
+    assert_eq!(stderr.matches("s10.png").count(), 1, "{stderr}");
+    assert!(stderr.contains("truncated"), "{stderr}");
+    // Not a terminal: one plain line per file, no bar.
+    assert_eq!(stderr.lines().filter(|l| l.starts_with('[')).count(), 20);
+    assert!(
+        stderr.contains("[20/20]") && !stderr.contains('\r'),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("19 done, 1 failed, 1 skipped (not images) of 20 files"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn shared_palette_is_written_and_every_output_uses_only_its_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    sprite_folder(dir.path(), false);
+    let out = pixelsmith(
+        &[
+            "pixelate",
+            "sprites",
+            "-o",
+            "out",
+            "--shared-palette",
+            "--colors",
+            "12",
+            "--palette-out",
+            "set.hex",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let palette = hex_palette(&dir.path().join("set.hex"));
+    assert!(palette.len() > 2 && palette.len() <= 12, "{palette:?}");
+    let outputs = pngs_in(&dir.path().join("out"));
+    assert_eq!(outputs.len(), 20);
+    let mut union = std::collections::BTreeSet::new();
+    for png in &outputs {
+        let used = colours_of(png);
+        assert!(
+            used.is_subset(&palette),
+            "{} uses colours outside the shared palette:\n{:?}\npalette:\n{palette:?}",
+            png.display(),
+            used.difference(&palette).collect::<Vec<_>>()
+        );
+        union.extend(used);
+    }
+    // Twenty different gradients in 12 colours: the outputs share them, none has its own set.
+    assert!(union.len() <= 12, "{union:?}");
+}
+
+#[test]
+fn palette_files_round_trip_through_hex_gpl_and_png() {
+    let dir = tempfile::tempdir().unwrap();
+    sprite(&dir.path().join("a.png"), 3, 32);
+    sprite(&dir.path().join("b.png"), 7, 32);
+    let run = |args: &[&str]| {
+        let out = pixelsmith(args, dir.path());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    };
+    run(&[
+        "pixelate",
+        "a.png",
+        "b.png",
+        "-o",
+        "o1",
+        "--shared-palette",
+        "--palette-out",
+        "p.hex",
+    ]);
+    run(&[
+        "pixelate",
+        "a.png",
+        "b.png",
+        "-o",
+        "o2",
+        "--palette",
+        "p.hex",
+        "--palette-out",
+        "p.gpl",
+    ]);
+    run(&[
+        "pixelate",
+        "a.png",
+        "b.png",
+        "-o",
+        "o3",
+        "--palette",
+        "p.gpl",
+        "--palette-out",
+        "p.png",
+    ]);
+    run(&[
+        "pixelate",
+        "a.png",
+        "b.png",
+        "-o",
+        "o4",
+        "--palette",
+        "p.png",
+        "--palette-out",
+        "q.hex",
+    ]);
+    let first = std::fs::read_to_string(dir.path().join("p.hex")).unwrap();
+    let last = std::fs::read_to_string(dir.path().join("q.hex")).unwrap();
+    assert_eq!(
+        first, last,
+        "the palette changed on its way through .gpl and .png"
+    );
+    let gpl = std::fs::read_to_string(dir.path().join("p.gpl")).unwrap();
+    assert!(gpl.starts_with("GIMP Palette\nName: "), "{gpl}");
+    let png = image::open(dir.path().join("p.png")).unwrap();
+    assert_eq!(
+        (png.width(), png.height()),
+        (first.lines().count() as u32, 1)
+    );
+    // One file: the palette written is the colours its output uses.
+    run(&[
+        "pixelate",
+        "a.png",
+        "-o",
+        "one.png",
+        "--colors",
+        "6",
+        "--palette-out",
+        "one.hex",
+    ]);
+    assert_eq!(
+        hex_palette(&dir.path().join("one.hex")),
+        colours_of(&dir.path().join("one.png"))
+    );
+    // The same palette gives the same pixels, whichever file it came from.
+    for o in ["o2", "o3", "o4"] {
+        assert_eq!(
+            std::fs::read(dir.path().join(o).join("a.png")).unwrap(),
+            std::fs::read(dir.path().join("o2/a.png")).unwrap(),
+            "{o}"
+        );
+    }
+}
+
+#[test]
+fn json_batch_prints_one_report_per_file_and_nothing_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    sprite_folder(dir.path(), false);
+    std::fs::create_dir_all(dir.path().join("sprites/more")).unwrap();
+    sprite(&dir.path().join("sprites/more/deep.png"), 40, 16);
+    let out = pixelsmith(
+        &["pixelate", "sprites", "-o", "out", "--recursive", "--json"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    let stdout = text(&out.stdout);
+    let reports: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(reports.len(), 21, "{stdout}");
+    assert!(reports.iter().all(|r| r["grid_width"].is_u64()));
+    // A recursive folder keeps its sub-paths.
+    assert!(dir.path().join("out/more/deep.png").exists());
+}
+
+#[test]
+fn batch_progress_on_a_terminal_is_a_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    sprite_folder(dir.path(), false);
+    let command = format!(
+        "{} pixelate sprites -o out",
+        env!("CARGO_BIN_EXE_pixelsmith")
+    );
+    // `script` runs the command on a pseudo-terminal, as a user's shell would.
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .output()
+        .expect("util-linux script runs");
+    let screen = text(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("/20") && screen.contains('\r') && screen.contains("=>"),
+        "no progress bar in:\n{screen}"
+    );
+    assert!(screen.contains("20 done, 0 failed of 20 files"), "{screen}");
+    assert_eq!(pngs_in(&dir.path().join("out")).len(), 20);
+}
+
+#[test]
+fn batch_refuses_clashing_names_and_overwriting_inputs_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    sprite(&dir.path().join("a.png"), 1, 16);
+    std::fs::create_dir(dir.path().join("more")).unwrap();
+    sprite(&dir.path().join("more/a.png"), 2, 16);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["pixelate", "a.png", "more", "-o", "out"],
+            "would both be written to",
+        ),
+        (&["pixelate", "a.png", "more"], "need -o DIR"),
+        (&["pixelate", "more"], "is a directory"),
+        (
+            &["pixelate", "more", "-o", "more"],
+            "it is one of the inputs",
+        ),
+        (
+            &["pixelate", "a.png", "more", "-o", "a.png"],
+            "is not a folder",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = pixelsmith(args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected `{expected}` in:\n{stderr}"
+        );
+    }
+    assert!(!dir.path().join("out").exists());
+}

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{ArgGroup, ValueEnum};
 
+use super::palette_file;
 use crate::engine::{self, Dither, Limits, Options, palettes};
 
 /// Turn an image into pixel art.
@@ -22,17 +23,37 @@ use crate::engine::{self, Dither, Limits, Options, palettes};
     group(ArgGroup::new("size").args(["block", "width"])),
     group(ArgGroup::new("reduce").args(["colors", "palette", "levels"])),
     group(ArgGroup::new("upscale").args(["scale", "grid"])),
-    after_help = "Examples:\n  pixelsmith pixelate photo.jpg                      # 8 px blocks, 16 colours → photo.pixel.png\n  pixelsmith pixelate photo.jpg --width 64 --palette pico-8 --dither bayer4 -o sprite.png\n  pixelsmith pixelate logo.png --block 4 --levels 4 --grid --json\n  pixelsmith palettes                                 # list the retro palettes"
+    after_help = "Examples:\n  pixelsmith pixelate photo.jpg                      # 8 px blocks, 16 colours → photo.pixel.png\n  pixelsmith pixelate photo.jpg --width 64 --palette pico-8 --dither bayer4 -o sprite.png\n  pixelsmith pixelate logo.png --block 4 --levels 4 --grid --json\n  pixelsmith pixelate a.png sprites/ -o out/ --shared-palette --palette-out set.hex\n  pixelsmith palettes                                 # list the retro palettes"
 )]
 pub struct Args {
-    /// The image to pixelate (`-` reads stdin).
-    pub input: PathBuf,
+    /// The images to pixelate (`-` reads stdin), or folders of images. With more than one, or a
+    /// folder, every file is done in parallel into the folder -o names, as `<name>.png`; a folder
+    /// gives the files whose header is an image (others are skipped and counted). Exit code 1
+    /// when some files failed (the rest are still written).
+    #[arg(required = true, num_args = 1.., value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
 
     /// Where to write the PNG (`-` writes stdout). Default: `<name>.pixel.png` in the current folder.
     /// Only regular files are written (replaced atomically); a symlink is written through to the
-    /// file it points to; devices, FIFOs, folders and the input itself are refused.
+    /// file it points to; devices, FIFOs, folders and the input itself are refused. With several
+    /// inputs or a folder: the folder for the outputs (created if missing).
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
+
+    /// Folders given as inputs: descend into their subfolders too (outputs keep the sub-paths).
+    #[arg(long)]
+    pub recursive: bool,
+
+    /// Several inputs: build one palette (--colors N) from all of them together, every image
+    /// weighing the same, and use it for every output, so a sprite set matches.
+    #[arg(long, conflicts_with_all = ["palette", "levels", "full_color"])]
+    pub shared_palette: bool,
+
+    /// Also write the palette used (the shared one, a fixed one, or the single output's) to this
+    /// file: .hex (one rrggbb a line), .gpl (GIMP palette) or .png (one pixel per colour).
+    /// --palette reads these files back.
+    #[arg(long, value_name = "FILE")]
+    pub palette_out: Option<PathBuf>,
 
     /// Block size: each N×N square of source pixels becomes one pixel. [default: 8]
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -46,8 +67,9 @@ pub struct Args {
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=256))]
     pub colors: Option<u16>,
 
-    /// Use a fixed palette: a built-in name (see `pixelsmith palettes`) or hex colours "#000,#fff,…".
-    #[arg(short, long, value_name = "NAME|HEX")]
+    /// Use a fixed palette: a built-in name (see `pixelsmith palettes`), hex colours
+    /// "#000,#fff,…", or a palette file (.hex, .gpl, .png: as --palette-out writes them).
+    #[arg(short, long, value_name = "NAME|HEX|FILE")]
     pub palette: Option<String>,
 
     /// Posterise each RGB channel to L levels (2–8), like the original pixel-art service.
@@ -148,8 +170,9 @@ impl From<DitherArg> for Dither {
 }
 
 impl Args {
-    /// The engine options these arguments ask for (palette names go through the engine's parser).
-    pub fn options(&self) -> Result<Options, engine::Error> {
+    /// The engine options these arguments ask for (palette names go through the engine's parser;
+    /// an existing file ending in .hex, .gpl or .png is read as a palette file).
+    pub fn options(&self) -> anyhow::Result<Options> {
         let mut o = Options::default();
         if let Some(b) = self.block {
             o.set("block", &b.to_string())?;
@@ -161,7 +184,12 @@ impl Args {
             o.set("colors", &c.to_string())?;
         }
         if let Some(p) = &self.palette {
-            o.set("palette", p)?;
+            let path = std::path::Path::new(p);
+            if palette_file::Kind::of(path).is_some() && path.is_file() {
+                o.colors = engine::Colors::Palette(palette_file::read(path)?);
+            } else {
+                o.set("palette", p)?;
+            }
         }
         if let Some(l) = self.levels {
             o.set("levels", &l.to_string())?;
@@ -191,21 +219,62 @@ impl Args {
     }
 }
 
+/// `pixelsmith pixelate`: one file as ever, or a batch (several inputs or a folder).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json && args.output.as_deref() == Some(std::path::Path::new("-")) {
         anyhow::bail!(
             "--json and `-o -` both want stdout: write the PNG to a file, or drop --json"
         );
     }
+    if let Some(path) = &args.palette_out
+        && palette_file::Kind::of(path).is_none()
+    {
+        anyhow::bail!(
+            "--palette-out {}: give a file ending in .hex, .gpl or .png",
+            path.display()
+        );
+    }
     let options = args.options()?;
+    if args.inputs.len() > 1 || args.inputs.iter().any(|p| p.is_dir()) {
+        return super::batch::run(&args, options);
+    }
+    run_single(&args, options)
+}
+
+/// One input, one output file (or stdout).
+fn run_single(args: &Args, options: Options) -> anyhow::Result<ExitCode> {
+    let input = &args.inputs[0];
     let output = args
         .output
         .clone()
-        .unwrap_or_else(|| super::default_output(&args.input, std::path::Path::new(".")));
-    super::check_not_input(&args.input, &output)?;
-    let result = super::pixelate_file(&args.input, &options)?;
+        .unwrap_or_else(|| super::default_output(input, std::path::Path::new(".")));
+    super::check_not_input(input, &output)?;
+    if let Some(path) = &args.palette_out {
+        super::check_not_input(input, path)?;
+    }
+    let result = super::pixelate_file(input, &options)?;
     super::write_output(&output, &result.png)?;
     let r = &result.report;
+    if let Some(path) = &args.palette_out {
+        if r.palette.is_empty() {
+            anyhow::bail!(
+                "--palette-out: the output keeps more than 256 colours, so it has no palette; \
+                 use --colors N or --palette"
+            );
+        }
+        let colors = r
+            .palette
+            .iter()
+            .map(|hex| {
+                let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
+                [(v >> 16) as u8, (v >> 8) as u8, v as u8]
+            })
+            .collect();
+        let name = input
+            .file_stem()
+            .map_or("stdin".into(), |s| s.to_string_lossy().into_owned());
+        palette_file::write(&engine::Palette { name, colors }, path)?;
+    }
     if args.json {
         let mut value = serde_json::to_value(r)?;
         value["output"] = serde_json::Value::String(output.display().to_string());

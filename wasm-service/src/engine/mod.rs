@@ -24,6 +24,7 @@ pub mod palettes;
 mod png_writer;
 mod probe;
 mod quantize;
+mod shared_palette;
 mod sort;
 
 pub use color_profile::ProfileReport;
@@ -34,6 +35,7 @@ pub use options::{
 };
 pub use palettes::Palette;
 pub use probe::{Format, ImageInfo, probe};
+pub use shared_palette::{PaletteSample, palette_sample, shared_palette, shared_palette_from};
 
 use serde::Serialize;
 

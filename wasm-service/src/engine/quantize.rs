@@ -95,23 +95,10 @@ impl BitSet {
 
 pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Error> {
     let n = cells.len();
-    let threshold = f32::from(options.alpha_threshold);
-    let mut opaque = BitSet::new(n);
-    for i in 0..n {
-        let alpha = cells.get(i).alpha;
-        if alpha > 0.0 && alpha * 255.0 + 0.5 >= threshold {
-            opaque.insert(i);
-        }
-    }
+    let opaque = opaque_cells(cells, options.alpha_threshold);
     let has_transparency = (0..n).any(|i| !opaque.contains(i));
     let cols = cells.layout.cols() as usize;
-    let metric = Metric {
-        chroma: if options.vivid {
-            VIVID_CHROMA_WEIGHT
-        } else {
-            1.0
-        },
-    };
+    let metric = Metric::of(options);
     let cache = LabCache::new(srgb8_to_oklab);
     let lab_of = |i: usize| opaque.contains(i).then(|| metric.lab(cells, i, &cache));
 
@@ -156,6 +143,19 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
     Ok(index(codes, &colors, opaque, has_transparency))
 }
 
+/// One bit per cell: whether its mean alpha reaches `alpha_threshold` (0..=255).
+fn opaque_cells(cells: &Cells, alpha_threshold: u8) -> BitSet {
+    let threshold = f32::from(alpha_threshold);
+    let mut opaque = BitSet::new(cells.len());
+    for i in 0..cells.len() {
+        let alpha = cells.get(i).alpha;
+        if alpha > 0.0 && alpha * 255.0 + 0.5 >= threshold {
+            opaque.insert(i);
+        }
+    }
+    opaque
+}
+
 /// How much chroma (a, b) counts against lightness in `--vivid` mode. Error-minimising palettes
 /// spend their entries on large areas of lightness detail and drop small saturated ones (a flag, a
 /// badge); stretching a and b makes a small blue patch as costly to lose as a large grey ramp.
@@ -168,6 +168,16 @@ struct Metric {
 }
 
 impl Metric {
+    fn of(options: &Options) -> Self {
+        Metric {
+            chroma: if options.vivid {
+                VIVID_CHROMA_WEIGHT
+            } else {
+                1.0
+            },
+        }
+    }
+
     fn stretch(self, lab: Lab) -> Lab {
         [lab[0], lab[1] * self.chroma, lab[2] * self.chroma]
     }
@@ -302,12 +312,47 @@ pub(crate) fn nearest(entries: &[Lab], c: Lab) -> usize {
 /// A palette of at most `n` colours for the opaque cells: Wu-style variance splits, refined by
 /// k-means, all in Oklab and weighted by cell area. Deterministic: stable sorts, first-wins ties.
 fn build_palette(cells: &Cells, opaque: &BitSet, n: usize, metric: Metric) -> Vec<[u8; 3]> {
+    palette_from_points(cell_points(cells, opaque, metric), n, metric)
+}
+
+/// The opaque cells as palette points (in `metric`'s space, weighted by cell area), merged into
+/// small Oklab bins.
+fn cell_points(cells: &Cells, opaque: &BitSet, metric: Metric) -> Vec<(Lab, f32)> {
     let cache = LabCache::new(srgb8_to_oklab);
-    let points = binned(
+    binned(
         (0..cells.len())
             .filter(|&i| opaque.contains(i))
             .map(|i| (metric.lab(cells, i, &cache), cells.area(i))),
-    );
+    )
+}
+
+/// One image's contribution to a palette shared by several: its opaque cells as binned points,
+/// with weights summing to 1, so every image counts the same whatever its size.
+pub(crate) fn sample_points(cells: &Cells, options: &Options) -> Vec<(Lab, f32)> {
+    let opaque = opaque_cells(cells, options.alpha_threshold);
+    let mut points = cell_points(cells, &opaque, Metric::of(options));
+    let total: f64 = points.iter().map(|p| f64::from(p.1)).sum();
+    if total > 0.0 {
+        points
+            .iter_mut()
+            .for_each(|p| p.1 = (f64::from(p.1) / total) as f32);
+    }
+    points
+}
+
+/// The palette of at most `n` colours for several images' [`sample_points`] pooled together:
+/// the very builder a single image's adaptive palette uses.
+pub(crate) fn pooled_palette(
+    samples: &[&[(Lab, f32)]],
+    n: usize,
+    options: &Options,
+) -> Vec<[u8; 3]> {
+    let points = binned(samples.iter().flat_map(|s| s.iter().copied()));
+    palette_from_points(points, n, Metric::of(options))
+}
+
+/// Variance splits then k-means over binned `points`, back to distinct sRGB colours.
+fn palette_from_points(points: Vec<(Lab, f32)>, n: usize, metric: Metric) -> Vec<[u8; 3]> {
     if points.is_empty() {
         return Vec::new();
     }

@@ -1,0 +1,404 @@
+//! `pixelsmith pixelate a.png b.png sprites/ -o out/`: many files at once. Plans the jobs (files,
+//! folders, output names, refusing clashes and inputs overwritten before any work), runs them on
+//! rayon's pool, reports progress (a bar on a terminal, plain lines otherwise, JSON lines with
+//! `--json`) and sums up. A file that fails is reported once and the rest still finish. The
+//! pixel work itself is the engine's; with `--shared-palette` the engine also builds the palette.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use super::cli::Args;
+use super::{Error, palette_file};
+use crate::engine::{self, Colors, Options, Palette};
+
+/// One file to pixelate and where its PNG goes.
+#[derive(Debug, Clone)]
+struct Job {
+    input: PathBuf,
+    output: PathBuf,
+}
+
+/// The jobs a command line asks for.
+#[derive(Debug, Default)]
+struct Plan {
+    jobs: Vec<Job>,
+    /// Files in the folders given whose header is no image the engine reads.
+    skipped: usize,
+}
+
+/// How many header bytes decide whether a file in a folder is an image: the probe needs the
+/// signature and, for JPEG, the frame header, which follows EXIF and ICC segments.
+const HEADER_BYTES: u64 = 64 * 1024;
+
+/// Runs a batch: `args.inputs` (files and folders) into the folder `args.output`.
+pub(super) fn run(args: &Args, mut options: Options) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let out_dir = out_dir(args)?;
+    if args.palette_out.is_some()
+        && !args.shared_palette
+        && !matches!(options.colors, Colors::Palette(_))
+    {
+        anyhow::bail!(
+            "--palette-out with several inputs writes the palette they share: add \
+             --shared-palette (or give --palette)"
+        );
+    }
+    let plan = plan(&args.inputs, &out_dir, args.recursive)?;
+    if let Some(path) = &args.palette_out {
+        for job in &plan.jobs {
+            super::check_not_input(&job.input, path)?;
+        }
+    }
+    std::fs::create_dir_all(&out_dir).map_err(|source| Error::Write {
+        path: out_dir.clone(),
+        source,
+    })?;
+    let progress = Progress::new(args.json, plan.jobs.len());
+    let mut failed: Vec<bool> = vec![false; plan.jobs.len()];
+
+    let mut palette_note = String::new();
+    if args.shared_palette {
+        progress.phase("palette", 0);
+        let samples: Vec<Result<engine::PaletteSample, Error>> = plan
+            .jobs
+            .par_iter()
+            .map(|job| {
+                let sample = sample(&job.input, &options);
+                progress.step();
+                sample
+            })
+            .collect();
+        let mut ok = Vec::with_capacity(samples.len());
+        for (i, sample) in samples.into_iter().enumerate() {
+            match sample {
+                Ok(s) => ok.push(s),
+                Err(err) => {
+                    failed[i] = true;
+                    progress.failed(&plan.jobs[i], &err);
+                }
+            }
+        }
+        let palette = engine::shared_palette_from(&ok, &options)?;
+        options.colors = Colors::Palette(palette);
+        progress.phase("pixelate", failed.iter().filter(|&&f| f).count());
+    }
+    if let (Some(path), Colors::Palette(palette)) = (&args.palette_out, &options.colors) {
+        let palette = Palette {
+            name: palette.name.clone(),
+            colors: palette.colors.clone(),
+        };
+        palette_file::write(&palette, path)?;
+        palette_note = format!(
+            "; palette of {} colours in {}",
+            palette.colors.len(),
+            path.display()
+        );
+    }
+
+    let failures = AtomicUsize::new(failed.iter().filter(|&&f| f).count());
+    plan.jobs
+        .par_iter()
+        .zip(&failed)
+        .filter(|&(_, &f)| !f)
+        .for_each(|(job, _)| match one(job, &options) {
+            Ok(report) => progress.done(job, &report),
+            Err(err) => {
+                failures.fetch_add(1, Ordering::Relaxed);
+                progress.failed(job, &err);
+            }
+        });
+    progress.finish();
+
+    let failures = failures.into_inner();
+    let total = plan.jobs.len();
+    if !args.json {
+        let skipped = match plan.skipped {
+            0 => String::new(),
+            n => format!(", {n} skipped (not images)"),
+        };
+        println!(
+            "{} done, {failures} failed{skipped} of {total} files into {} in {:.2} s{palette_note}",
+            total - failures,
+            out_dir.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(if failures > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The output folder: `-o`, which must not be stdout or an existing non-folder.
+fn out_dir(args: &Args) -> anyhow::Result<PathBuf> {
+    let Some(dir) = args.output.clone() else {
+        if let [only] = args.inputs.as_slice() {
+            anyhow::bail!(
+                "{} is a directory: to pixelate the images in it, give -o DIR, a folder for \
+                 the outputs (and --recursive for its subfolders)",
+                only.display()
+            );
+        }
+        anyhow::bail!(
+            "several inputs need -o DIR, a folder for the outputs (each written as <name>.png)"
+        );
+    };
+    if dir == Path::new("-") {
+        anyhow::bail!("several inputs cannot all go to stdout: give -o DIR, a folder");
+    }
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!(
+            "-o {} is not a folder: with several inputs or a folder, -o names the folder the \
+             outputs go to",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// Expands folders, names every output and refuses, before any work, an output that two inputs
+/// would share or that is an input itself.
+fn plan(inputs: &[PathBuf], out_dir: &Path, recursive: bool) -> anyhow::Result<Plan> {
+    let mut found: Vec<(PathBuf, PathBuf)> = Vec::new(); // (input, sub-folder of the output)
+    let mut skipped = 0;
+    for input in inputs {
+        if input == Path::new("-") {
+            anyhow::bail!("`-` (stdin) can only be pixelated alone");
+        }
+        if input.is_dir() {
+            walk(input, Path::new(""), recursive, &mut found, &mut skipped)?;
+        } else {
+            // Named files are taken as they are; a missing or broken one fails on its own.
+            found.push((input.clone(), PathBuf::new()));
+        }
+    }
+    let mut seen_inputs = Vec::new();
+    let mut by_output: HashMap<PathBuf, PathBuf> = HashMap::new();
+    let mut jobs = Vec::new();
+    for (input, sub) in found {
+        let real = std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone());
+        if seen_inputs.contains(&real) {
+            continue; // the same file named twice (`sprites/ sprites/a.png`)
+        }
+        seen_inputs.push(real);
+        let stem = input
+            .file_stem()
+            .map_or("image".into(), |s| s.to_string_lossy().into_owned());
+        let output = out_dir.join(sub).join(format!("{stem}.png"));
+        if let Some(other) = by_output.insert(output.clone(), input.clone()) {
+            anyhow::bail!(
+                "{} and {} would both be written to {}: rename one, or pixelate them in two runs",
+                other.display(),
+                input.display(),
+                output.display()
+            );
+        }
+        jobs.push(Job { input, output });
+    }
+    for job in &jobs {
+        if let Ok(real) = std::fs::canonicalize(&job.output)
+            && seen_inputs.contains(&real)
+        {
+            anyhow::bail!(
+                "refusing to write {}: it is one of the inputs; give -o another folder",
+                job.output.display()
+            );
+        }
+    }
+    Ok(Plan { jobs, skipped })
+}
+
+/// The image files of `dir` (by name order), descending into subfolders when `recursive`.
+/// Symlinked folders are not descended into, so a link loop cannot make the walk endless.
+fn walk(
+    dir: &Path,
+    sub: &Path,
+    recursive: bool,
+    found: &mut Vec<(PathBuf, PathBuf)>,
+    skipped: &mut usize,
+) -> anyhow::Result<()> {
+    let read_err = |source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)
+        .map_err(read_err)?
+        .collect::<Result<_, _>>()
+        .map_err(read_err)?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        if path.is_dir() {
+            if recursive && !is_link {
+                walk(&path, &sub.join(entry.file_name()), true, found, skipped)?;
+            }
+        } else if path.is_file() {
+            if looks_like_image(&path) {
+                found.push((path, sub.to_path_buf()));
+            } else {
+                *skipped += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the engine's probe recognises the file's header. A file that cannot be read is taken,
+/// so its error is reported rather than hidden.
+fn looks_like_image(path: &Path) -> bool {
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(HEADER_BYTES).read_to_end(&mut head));
+    if read.is_err() {
+        return true;
+    }
+    !matches!(
+        engine::probe(&head),
+        Err(engine::Error::Empty
+            | engine::Error::UnsupportedFormat { .. }
+            | engine::Error::NotInThisBuild { .. })
+    )
+}
+
+/// One input's palette points for the shared palette.
+fn sample(input: &Path, options: &Options) -> Result<engine::PaletteSample, Error> {
+    let bytes = super::read_input(input, options.limits.max_input_bytes)?;
+    engine::palette_sample(&bytes, options).map_err(|source| Error::Engine {
+        path: input.to_path_buf(),
+        source,
+    })
+}
+
+/// Pixelates one job and writes its PNG.
+fn one(job: &Job, options: &Options) -> Result<engine::Report, Error> {
+    super::check_not_input(&job.input, &job.output)?;
+    let result = super::pixelate_file(&job.input, options)?;
+    if let Some(parent) = job.output.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Write {
+            path: job.output.clone(),
+            source,
+        })?;
+    }
+    super::write_output(&job.output, &result.png)?;
+    Ok(result.report)
+}
+
+/// Where progress goes: a bar on a terminal, one line per file on a pipe, JSON lines (and errors
+/// alone on stderr) with `--json`. Shared by rayon's threads: the bar is thread-safe and each
+/// line is written with one locked call, so lines never interleave.
+enum Progress {
+    Bar(ProgressBar),
+    Lines { total: usize, done: AtomicUsize },
+    Json,
+}
+
+impl Progress {
+    fn new(json: bool, total: usize) -> Self {
+        if json {
+            return Progress::Json;
+        }
+        if std::io::stderr().is_terminal() {
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {prefix:>9} [{bar:32}] {pos}/{len} {elapsed} {wide_msg}",
+                )
+                .expect("the template is valid")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix("pixelate");
+            bar.tick();
+            return Progress::Bar(bar);
+        }
+        Progress::Lines {
+            total,
+            done: AtomicUsize::new(0),
+        }
+    }
+
+    /// A new pass over the files (`palette`, then `pixelate`): the bar starts again, at the files
+    /// already failed.
+    fn phase(&self, name: &'static str, start: usize) {
+        if let Progress::Bar(bar) = self {
+            bar.set_prefix(name);
+            bar.set_position(start as u64);
+        }
+    }
+
+    /// One file passed a phase that prints nothing per file (the palette pass).
+    fn step(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.inc(1);
+        }
+    }
+
+    fn done(&self, job: &Job, r: &engine::Report) {
+        match self {
+            Progress::Bar(bar) => {
+                bar.set_message(job.input.display().to_string());
+                bar.inc(1);
+            }
+            Progress::Lines { total, done } => {
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                eprintln!(
+                    "[{n}/{total}] {} → {} (grid {}x{}, {} colours, {:.1} ms)",
+                    job.input.display(),
+                    job.output.display(),
+                    r.grid_width,
+                    r.grid_height,
+                    r.palette.len(),
+                    r.timings.total_ms
+                );
+            }
+            Progress::Json => {
+                let mut value = serde_json::to_value(r).unwrap_or_default();
+                value["input"] = job.input.display().to_string().into();
+                value["output"] = job.output.display().to_string().into();
+                println!("{value}");
+            }
+        }
+    }
+
+    /// A file failed: said once, with its name and the engine's message.
+    fn failed(&self, job: &Job, err: &Error) {
+        match self {
+            Progress::Bar(bar) => {
+                bar.println(format!("error: {err}"));
+                bar.inc(1);
+            }
+            Progress::Lines { total, done } => {
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                eprintln!("[{n}/{total}] error: {err}");
+            }
+            Progress::Json => {
+                eprintln!("error: {err}");
+                let code = match err {
+                    Error::Engine { source, .. } => source.code(),
+                    Error::Read { .. } => "read_failed",
+                    _ => "write_failed",
+                };
+                let value = serde_json::json!({
+                    "input": job.input.display().to_string(),
+                    "error": err.to_string(),
+                    "code": code,
+                });
+                println!("{value}");
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
