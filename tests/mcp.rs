@@ -155,6 +155,7 @@ async fn tools_list_matches_the_golden_snapshot_and_is_well_formed() {
             "deployment_status",
             "list_deployments",
             "pixelate",
+            "pixelate_batch",
             "remove_deployment",
             "restart_deployment",
             "run_local"

@@ -15,6 +15,7 @@
 //! logs go to stderr through `tracing`.
 
 mod app;
+mod batch;
 pub mod cli;
 mod deploy_tools;
 mod fetch;

@@ -329,6 +329,31 @@ pub struct PixelateParams {
 }
 }
 
+with_engine_options! {
+/// Arguments of `pixelate_batch`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchParams {
+    /// Image files and folders inside the allowed roots (relative paths start at the first root).
+    /// A folder gives the images directly in it (`recursive` for its subfolders); other files in
+    /// it are skipped and counted. At most 200 files in all.
+    #[schemars(length(min = 1, max = 200))]
+    pub paths: Vec<String>,
+    /// The folder for the PNGs, inside the allowed roots, created when missing: `<name>.png`
+    /// each (subfolders kept with `recursive`). Existing files of those names are replaced; an
+    /// input is never overwritten, and two inputs that would share an output name are refused.
+    #[schemars(length(min = 1, max = 4096))]
+    pub output_dir: String,
+    /// Descend into the subfolders of the folders given. Default false.
+    pub recursive: Option<bool>,
+    /// Build one palette from all the images together (each image weighs the same) and use it
+    /// for every output, so a sprite set or the frames of a clip match. Needs an adaptive
+    /// palette (`colors`, the default); with `palette` every output shares that one anyway.
+    /// Default false.
+    pub shared_palette: Option<bool>,
+}
+}
+
 /// Arguments of `build_service`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

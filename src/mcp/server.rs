@@ -16,9 +16,11 @@ use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, tool, tool_handler, tool_
 use tokio_util::sync::CancellationToken;
 
 use super::local::RunLocalOutput;
-use super::params::{Args, BuildParams, CallParams, CheckParams, PixelateParams, RunLocalParams};
+use super::params::{
+    Args, BatchParams, BuildParams, CallParams, CheckParams, PixelateParams, RunLocalParams,
+};
 use super::pixelate::PixelateOutput;
-use super::{Shared, app, local, pixelate, verbs};
+use super::{Shared, app, batch, local, pixelate, verbs};
 use crate::build::BuildReport;
 use crate::call::CallReport;
 use crate::check::Report;
@@ -70,6 +72,46 @@ impl PixelsmithServer {
     )]
     async fn pixelate(&self, Args(params): Args<PixelateParams>) -> Result<CallToolResult, String> {
         pixelate::run(&self.shared, params).await
+    }
+
+    #[tool(
+        name = "pixelate_batch",
+        title = "Pixelate many images",
+        description = "Pixelate many images at once with the same options as `pixelate`: \
+            `paths` lists image files and folders inside the allowed roots (folders give the \
+            images in them; `recursive` for subfolders; at most 200 files), and every PNG goes \
+            to `output_dir` as `<name>.png`. With `shared_palette`, one palette is built from all \
+            the images together and used for every output, so a sprite set matches. A file that \
+            fails is reported and the rest still finish. Sends a progress notification per file \
+            when the request has a progress token; cancelling stops between files. Returns a line \
+            per file (output, grid, colours or the error) and the shared palette; no previews \
+            (open the files, or call `pixelate` on one).",
+        input_schema = input::<BatchParams>(),
+        output_schema = output::<batch::BatchOutput>(),
+        annotations(
+            title = "Pixelate many images",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn pixelate_batch(
+        &self,
+        Args(params): Args<BatchParams>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+        cancel: CancellationToken,
+    ) -> Result<Json<batch::BatchOutput>, String> {
+        batch::run(
+            &self.shared,
+            params,
+            meta.get_progress_token(),
+            peer,
+            cancel,
+        )
+        .await
+        .map(Json)
     }
 
     #[tool(
@@ -253,6 +295,8 @@ fn instructions(shared: &Shared) -> String {
          Tools:\n\
          - pixelate: image (path, base64 or URL) → pixel-art PNG written inside the allowed \
          roots, with report and preview.\n\
+         - pixelate_batch: many files and folders → one output folder, optionally one shared \
+         palette for all (a matching sprite set); progress per file.\n\
          - build_service: cargo build of wasm-service for wasm32-wasip1 (release), then \
          check_module on it. Slow when cold: ask for progress.\n\
          - check_module: pre-deploy contract check of any .wasm against OSC's runner.\n\

@@ -20,17 +20,17 @@ use crate::engine::{self, Colors, Options, Palette};
 
 /// One file to pixelate and where its PNG goes.
 #[derive(Debug, Clone)]
-struct Job {
-    input: PathBuf,
-    output: PathBuf,
+pub(crate) struct Job {
+    pub(crate) input: PathBuf,
+    pub(crate) output: PathBuf,
 }
 
-/// The jobs a command line asks for.
+/// The jobs a command line (or the MCP `pixelate_batch` tool) asks for.
 #[derive(Debug, Default)]
-struct Plan {
-    jobs: Vec<Job>,
+pub(crate) struct Plan {
+    pub(crate) jobs: Vec<Job>,
     /// Files in the folders given whose header is no image the engine reads.
-    skipped: usize,
+    pub(crate) skipped: usize,
 }
 
 /// How many header bytes decide whether a file in a folder is an image: the probe needs the
@@ -166,7 +166,7 @@ fn out_dir(args: &Args) -> anyhow::Result<PathBuf> {
 
 /// Expands folders, names every output and refuses, before any work, an output that two inputs
 /// would share or that is an input itself.
-fn plan(inputs: &[PathBuf], out_dir: &Path, recursive: bool) -> anyhow::Result<Plan> {
+pub(crate) fn plan(inputs: &[PathBuf], out_dir: &Path, recursive: bool) -> anyhow::Result<Plan> {
     let mut found: Vec<(PathBuf, PathBuf)> = Vec::new(); // (input, sub-folder of the output)
     let mut skipped = 0;
     for input in inputs {
@@ -269,7 +269,7 @@ fn looks_like_image(path: &Path) -> bool {
 }
 
 /// One input's palette points for the shared palette.
-fn sample(input: &Path, options: &Options) -> Result<engine::PaletteSample, Error> {
+pub(crate) fn sample(input: &Path, options: &Options) -> Result<engine::PaletteSample, Error> {
     let bytes = super::read_input(input, options.limits.max_input_bytes)?;
     engine::palette_sample(&bytes, options).map_err(|source| Error::Engine {
         path: input.to_path_buf(),
@@ -278,7 +278,7 @@ fn sample(input: &Path, options: &Options) -> Result<engine::PaletteSample, Erro
 }
 
 /// Pixelates one job and writes its PNG.
-fn one(job: &Job, options: &Options) -> Result<engine::Report, Error> {
+pub(crate) fn one(job: &Job, options: &Options) -> Result<engine::Report, Error> {
     super::check_not_input(&job.input, &job.output)?;
     let result = super::pixelate_file(&job.input, options)?;
     if let Some(parent) = job.output.parent() {

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("PIXELSMITH_BIN", REPO / "target" / "debug" / "pixelsmith"))
 TOOLS = [
     "build_service", "call_service", "check_module", "deploy", "deployment_logs", "deployment_status",
-    "list_deployments", "pixelate", "remove_deployment", "restart_deployment", "run_local",
+    "list_deployments", "pixelate", "pixelate_batch", "remove_deployment", "restart_deployment", "run_local",
 ]  # fmt: skip
 
 pytestmark = pytest.mark.anyio
@@ -137,3 +137,56 @@ async def test_the_2026_07_28_revision_without_initialize(workdir: Path) -> None
         assert not result.is_error, text_of(result)
         assert result.structured_content["passed"] is False
         assert result.structured_content["findings"][0]["rule"] == "not_wasm"
+
+
+async def test_pixelate_batch_shares_one_palette_and_reports_each_file(workdir: Path) -> None:
+    """Five sprites, a corrupt file, a text file and a symlink out of the roots, in one call."""
+    import tempfile
+
+    from PIL import Image
+
+    sprites = workdir / "sprites"
+    sprites.mkdir()
+    for i in range(5):
+        image = Image.new("RGB", (48, 32), (40 * i, 200 - 30 * i, 90 + 25 * i))
+        for x in range(0, 48, 3):  # a second colour per sprite: the palette has work to do
+            image.putpixel((x, x % 32), (250 - 40 * i, 30 * i, 60))
+        image.save(sprites / f"sprite{i}.png")
+    (sprites / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    (sprites / "notes.txt").write_text("not an image")
+    outside = Path(tempfile.mkdtemp())
+    Image.new("RGB", (16, 16), (255, 0, 0)).save(outside / "secret.png")
+    (sprites / "link.png").symlink_to(outside / "secret.png")
+
+    progress: list[tuple[float, float | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, total))
+
+    async with Client(server(workdir), mode="legacy", read_timeout_seconds=300) as client:
+        result = await client.call_tool(
+            "pixelate_batch",
+            {"paths": ["sprites"], "output_dir": "out", "shared_palette": True, "colors": 6, "grid": True},
+            progress_callback=on_progress,
+        )
+        assert not result.is_error, text_of(result)
+        report = result.structured_content
+        assert (report["done"], report["failed"], report["skipped"]) == (5, 2, 1), report
+        assert report["cancelled"] is False
+        failures = {Path(f["input"]).name: f["error"] for f in report["files"] if not f["ok"]}
+        assert set(failures) == {"broken.png", "link.png"}, failures
+        assert "outside the allowed roots" in failures["link.png"]
+        palette = {tuple(int(h[i : i + 2], 16) for i in (1, 3, 5)) for h in report["palette"]}
+        assert 2 <= len(palette) <= 6, report["palette"]
+        for entry in report["files"]:
+            if entry["ok"]:
+                with Image.open(entry["output"]) as out:
+                    used = {c[:3] for _, c in out.convert("RGBA").getcolors(1 << 16)}
+                assert used <= palette, (entry["output"], used, palette)
+        assert not (workdir / "out" / "secret.png").exists()
+        values = [v for v, _ in progress]
+        assert values and values == sorted(values), progress
+        assert all(total is not None and v <= total for v, total in progress), progress
+
+        empty = await client.call_tool("pixelate_batch", {"paths": [], "output_dir": "out"})
+        assert empty.is_error, text_of(empty)
