@@ -54,6 +54,7 @@ pub fn status_for(err: &engine::Error) -> u16 {
         E::Empty | E::InvalidOption { .. } => 400,
         E::InputTooLarge { .. }
         | E::TooManyPixels { .. }
+        | E::TooManyFramePixels { .. }
         | E::OutputTooLarge { .. }
         | E::OverMemoryBudget { .. }
         | E::OutOfMemory { .. } => 413,
