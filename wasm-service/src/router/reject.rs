@@ -54,13 +54,14 @@ pub fn status_for(err: &engine::Error) -> u16 {
         E::Empty | E::InvalidOption { .. } => 400,
         E::InputTooLarge { .. }
         | E::TooManyPixels { .. }
-        | E::TooManyFramePixels { .. }
         | E::OutputTooLarge { .. }
         | E::OverMemoryBudget { .. }
         | E::OutOfMemory { .. } => 413,
         E::UnsupportedFormat { .. } | E::NotInThisBuild { .. } | E::UnsupportedFeature { .. } => {
             415
         }
+        #[cfg(feature = "animation")]
+        E::TooManyFramePixels { .. } => 413,
         E::ZeroSize { .. } | E::Truncated { .. } | E::Malformed { .. } => 422,
         E::Encode(_) => 500,
     }
