@@ -226,6 +226,5 @@ pub(crate) fn write(
     if let Some(last) = pending.take() {
         emit(&last)?;
     }
-    drop(emit);
     encoder.into_inner().map_err(encode_err)
 }

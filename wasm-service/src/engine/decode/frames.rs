@@ -22,6 +22,9 @@ pub(crate) struct Header {
     pub loops: Option<u16>,
 }
 
+/// Called with each composited frame: the RGBA canvas and the frame's delay in milliseconds.
+pub(crate) type EachFrame<'a> = dyn FnMut(&[u8], u32) -> Result<(), Error> + 'a;
+
 /// The header of `input` (already probed and checked): `None` when its format has no animation.
 pub(crate) fn header(
     input: &[u8],
@@ -45,7 +48,7 @@ pub(crate) fn composite(
     info: &ImageInfo,
     limits: &Limits,
     last: Option<usize>,
-    each: &mut dyn FnMut(&[u8], u32) -> Result<(), Error>,
+    each: &mut EachFrame<'_>,
 ) -> Result<(), Error> {
     match info.format {
         Format::Gif => gif_frames(input, limits, last, each),
@@ -228,7 +231,7 @@ fn gif_frames(
     input: &[u8],
     limits: &Limits,
     last: Option<usize>,
-    each: &mut dyn FnMut(&[u8], u32) -> Result<(), Error>,
+    each: &mut EachFrame<'_>,
 ) -> Result<(), Error> {
     let mut decoder = gif_options(limits, false)
         .read_info(input)
@@ -338,7 +341,7 @@ fn apng_frames(
     input: &[u8],
     limits: &Limits,
     last: Option<usize>,
-    each: &mut dyn FnMut(&[u8], u32) -> Result<(), Error>,
+    each: &mut EachFrame<'_>,
 ) -> Result<(), Error> {
     let mut reader = apng_reader(input, limits)?;
     let (width, height) = (reader.info().width, reader.info().height);
@@ -469,7 +472,7 @@ fn webp_frames(
     input: &[u8],
     limits: &Limits,
     last: Option<usize>,
-    each: &mut dyn FnMut(&[u8], u32) -> Result<(), Error>,
+    each: &mut EachFrame<'_>,
 ) -> Result<(), Error> {
     let mut decoder = webp_decoder(input, limits)?;
     let (width, height) = decoder.dimensions();
