@@ -4,6 +4,8 @@
 /// Shared helpers: the built module, WAT fixture modules, stand-ins.
 mod support;
 
+/// Animations (issue 14): animated GIF/APNG in and out, one frame, budget, report.
+mod animation;
 /// `check_module`: fixtures breaking OSC's runner contract, and the real module passing it.
 mod check;
 /// The `pixelate` and `palettes` commands: real binary, files, exit codes, messages.

@@ -17,7 +17,8 @@ use crate::engine::{self, Dither, Limits, Options, palettes};
 /// levels (--levels), optionally dithered. The result is an indexed PNG, drawn at the source's size
 /// unless --grid or --scale says otherwise.
 ///
-/// Reads PNG, JPEG (EXIF orientation honoured), WebP, GIF (first frame) and BMP.
+/// Reads PNG, JPEG (EXIF orientation honoured), WebP, GIF and BMP. Animated GIF, APNG and WebP
+/// become animations (`-o out.gif`, `--format apng`) or one frame (`--frame N`).
 #[derive(Debug, clap::Args)]
 #[command(
     group(ArgGroup::new("size").args(["block", "width"])),
@@ -125,9 +126,30 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(16..=1 << 20))]
     pub max_memory: u64,
 
-    /// Print the report as JSON on stdout (grid size, palette, timings, output path).
+    /// Print the report as JSON on stdout (grid size, palette, timings, output path; for an
+    /// animation also its frames and delays).
     #[arg(long)]
     pub json: bool,
+
+    /// Pixelate only frame N (0-based) of an animated GIF, APNG or WebP, as a still PNG.
+    #[arg(long, value_name = "N")]
+    pub frame: Option<u32>,
+
+    /// Output format. Default: from the output's extension (`.gif` animated GIF, `.apng`
+    /// animated PNG), else PNG. An animated source keeps every frame, with one palette.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// A still PNG (an animated source needs --frame).
+    Png,
+    /// An animated GIF (every frame, one palette, delays and loop count kept).
+    Gif,
+    /// An animated PNG.
+    Apng,
 }
 
 /// Dithering kinds.
@@ -252,7 +274,10 @@ fn run_single(args: &Args, options: Options) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.palette_out {
         super::check_not_input(input, path)?;
     }
-    let result = super::pixelate_file(input, &options)?;
+    let result = match super::animate::run(args, input, &options, &output)? {
+        super::animate::Outcome::Done(code) => return Ok(code),
+        super::animate::Outcome::Still(result) => *result,
+    };
     super::write_output(&output, &result.png)?;
     let r = &result.report;
     if let Some(path) = &args.palette_out {

@@ -2,6 +2,7 @@
 //! limit, running the engine, and writing the PNG atomically. Roots and URLs are the MCP layer's
 //! business; this module takes paths it is given.
 
+pub mod animate;
 pub(crate) mod batch;
 pub mod cli;
 pub mod palette_file;

@@ -34,6 +34,15 @@ pub enum Error {
     /// The image declares more pixels than the pixel limit (every decoder checks the sizes its
     /// headers declare before it decodes a pixel).
     TooManyPixels { width: u32, height: u32, limit: u64 },
+    /// An animation's frames together (frame count × canvas) are more pixels than the pixel
+    /// limit; checked from the headers before any frame is decoded.
+    #[cfg(feature = "animation")]
+    TooManyFramePixels {
+        frames: u32,
+        width: u32,
+        height: u32,
+        limit: u64,
+    },
     /// The picture asked for would be more pixels than the output limit (a few cells drawn at a
     /// large scale are an output bomb).
     OutputTooLarge { width: u32, height: u32, limit: u64 },
@@ -72,6 +81,8 @@ impl Error {
             Error::UnsupportedFormat { .. } | Error::NotInThisBuild { .. } => "unsupported_format",
             Error::InputTooLarge { .. } => "input_too_large",
             Error::TooManyPixels { .. } => "too_many_pixels",
+            #[cfg(feature = "animation")]
+            Error::TooManyFramePixels { .. } => "too_many_pixels",
             Error::OutputTooLarge { .. } => "output_too_large",
             Error::OverMemoryBudget { .. } => "over_memory_budget",
             Error::OutOfMemory { .. } => "out_of_memory",
@@ -135,6 +146,19 @@ impl fmt::Display for Error {
                 "the image declares {width}x{height} = {} pixels, over the limit of {limit} pixels; \
                  it was refused before decoding (scale it down first)",
                 u64::from(*width) * u64::from(*height)
+            ),
+            #[cfg(feature = "animation")]
+            Error::TooManyFramePixels {
+                frames,
+                width,
+                height,
+                limit,
+            } => write!(
+                f,
+                "the animation has {frames} frames of {width}x{height}, {} pixels in all, over the \
+                 limit of {limit} pixels; it was refused before decoding: pixelate one frame \
+                 (`--frame N`, the `frame` option) or raise the pixel limit (`--max-pixels`)",
+                u64::from(*frames) * u64::from(*width) * u64::from(*height)
             ),
             Error::OutputTooLarge {
                 width,

@@ -14,6 +14,12 @@ use super::matching::{Matcher, srgb8_to_cielab};
 use super::options::{Colors, Options};
 use super::sort::sort_by;
 
+/// One palette for all the frames of an animation.
+#[cfg(feature = "animation")]
+mod frames;
+#[cfg(feature = "animation")]
+pub(crate) use frames::reduce_frames;
+
 /// Each cell's palette entry (or, past 256 colours, the cells' own colours), and the palette
 /// (only colours some cell uses, darkest first).
 #[derive(Debug, Clone)]
@@ -351,7 +357,8 @@ pub(crate) fn pooled_palette(
     palette_from_points(points, n, Metric::of(options))
 }
 
-/// Variance splits then k-means over binned `points`, back to distinct sRGB colours.
+/// Variance splits then k-means over binned `points`, back to distinct sRGB colours (stills,
+/// shared palettes, and animations, which pool every frame's cells into one set of points).
 fn palette_from_points(points: Vec<(Lab, f32)>, n: usize, metric: Metric) -> Vec<[u8; 3]> {
     if points.is_empty() {
         return Vec::new();

@@ -7,6 +7,8 @@
 
 mod bmp;
 mod exif;
+#[cfg(feature = "animation")]
+pub(crate) mod frames;
 mod gif;
 mod jpeg;
 #[cfg(not(target_arch = "wasm32"))]

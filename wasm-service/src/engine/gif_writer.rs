@@ -1,0 +1,230 @@
+//! Animated GIF output with the `gif` crate's encoder: one global palette, frame delays and the
+//! loop count kept, transparency kept, and only the rectangle that changed stored per frame.
+//!
+//! Frames are drawn (nearest-neighbour, like the PNG output) one at a time, and each is written
+//! once the next is known: a pixel that turns transparent cannot be drawn over with GIF's "keep"
+//! disposal, so the frame before it is then disposed "to background" over a rectangle that covers
+//! those pixels, and the next frame redraws that rectangle in full.
+
+use super::encode::Spans;
+use super::error::{Error, zeroed};
+
+/// One frame drawn at the output size: a palette index per pixel.
+pub(crate) struct Drawn {
+    pub pixels: Vec<u8>,
+    pub width: usize,
+}
+
+/// A rectangle of output pixels: x, y, width, height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Area {
+    pub x: usize,
+    pub y: usize,
+    pub w: usize,
+    pub h: usize,
+}
+
+impl Area {
+    pub fn union(self, other: Option<Area>) -> Area {
+        let Some(o) = other else { return self };
+        let (x, y) = (self.x.min(o.x), self.y.min(o.y));
+        let right = (self.x + self.w).max(o.x + o.w);
+        let bottom = (self.y + self.h).max(o.y + o.h);
+        Area {
+            x,
+            y,
+            w: right - x,
+            h: bottom - y,
+        }
+    }
+}
+
+/// Draws one frame's cell codes (0 transparent, `k` palette entry `k - 1`) at the output size:
+/// `index(code)` is the pixel value for a code.
+pub(crate) fn draw(
+    codes: &[u16],
+    cols: usize,
+    spans: &Spans,
+    index: &dyn Fn(u16) -> u8,
+) -> Result<Drawn, Error> {
+    let (w, h) = spans.size();
+    let (w, h) = (w as usize, h as usize);
+    let mut pixels: Vec<u8> = zeroed(w * h)?;
+    let mut y = 0;
+    for (r, &rh) in spans.heights.iter().enumerate() {
+        let start = y * w;
+        let mut x = 0;
+        for (c, &cw) in spans.widths.iter().enumerate() {
+            let v = index(codes[r * cols + c]);
+            pixels[start + x..start + x + cw as usize].fill(v);
+            x += cw as usize;
+        }
+        for k in 1..rh as usize {
+            pixels.copy_within(start..start + w, start + k * w);
+        }
+        y += rh as usize;
+    }
+    Ok(Drawn { pixels, width: w })
+}
+
+/// The bounding box of the pixels where `keep(before, after)` is true, if any.
+pub(crate) fn bbox(prev: &Drawn, cur: &Drawn, keep: impl Fn(u8, u8) -> bool) -> Option<Area> {
+    let w = cur.width;
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for (y, (a, b)) in prev
+        .pixels
+        .chunks_exact(w)
+        .zip(cur.pixels.chunks_exact(w))
+        .enumerate()
+    {
+        if a == b {
+            continue;
+        }
+        for x in 0..w {
+            if keep(a[x], b[x]) {
+                x0 = x0.min(x);
+                x1 = x1.max(x);
+                y0 = y0.min(y);
+                y1 = y1.max(y);
+            }
+        }
+    }
+    (x0 != usize::MAX).then(|| Area {
+        x: x0,
+        y: y0,
+        w: x1 - x0 + 1,
+        h: y1 - y0 + 1,
+    })
+}
+
+/// The pixels of `area` in `drawn`, row by row.
+pub(crate) fn crop(drawn: &Drawn, area: Area) -> Vec<u8> {
+    let mut out = Vec::with_capacity(area.w * area.h);
+    for y in area.y..area.y + area.h {
+        let at = y * drawn.width + area.x;
+        out.extend_from_slice(&drawn.pixels[at..at + area.w]);
+    }
+    out
+}
+
+/// A GIF frame waiting for the next one (which may change its area and disposal).
+struct Pending {
+    drawn: Drawn,
+    area: Area,
+    delay_ms: u32,
+    background: bool,
+}
+
+/// Writes an animated GIF. `frames[f]` are frame `f`'s cell codes (0 transparent, `k` for
+/// `palette[k - 1]`), `delays_ms` their display times, `loops` the loop count (`Some(0)`
+/// forever, `None` no loop extension: play once).
+pub(crate) fn write(
+    frames: &[Vec<u16>],
+    cols: usize,
+    spans: &Spans,
+    palette: &[[u8; 3]],
+    has_transparency: bool,
+    delays_ms: &[u32],
+    loops: Option<u16>,
+) -> Result<Vec<u8>, Error> {
+    let (w, h) = spans.size();
+    let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
+        return Err(Error::Encode(format!(
+            "a GIF is at most 65535 pixels on a side, and this one would be {w}x{h}: ask for a \
+             smaller `scale` or the grid itself (`grid`)"
+        )));
+    };
+    let transparent = palette.len() as u8; // Only used when has_transparency (then ≤ 255).
+    let mut table: Vec<u8> = palette.iter().flatten().copied().collect();
+    if has_transparency {
+        table.extend_from_slice(&[0, 0, 0]);
+    }
+    if table.is_empty() {
+        table.extend_from_slice(&[0, 0, 0]);
+    }
+    let index = |code: u16| {
+        if code == 0 {
+            transparent
+        } else {
+            (code - 1) as u8
+        }
+    };
+    let encode_err = |e: gif::EncodingError| Error::Encode(e.to_string());
+    let mut encoder = gif::Encoder::new(Vec::new(), w16, h16, &table).map_err(encode_err)?;
+    if let Some(n) = loops {
+        let repeat = if n == 0 {
+            gif::Repeat::Infinite
+        } else {
+            gif::Repeat::Finite(n)
+        };
+        encoder.set_repeat(repeat).map_err(encode_err)?;
+    }
+    let trns = has_transparency.then_some(transparent);
+    let mut emit = |p: &Pending| -> Result<(), Error> {
+        let frame = gif::Frame {
+            delay: u16::try_from((p.delay_ms + 5) / 10).unwrap_or(u16::MAX),
+            dispose: if p.background {
+                gif::DisposalMethod::Background
+            } else {
+                gif::DisposalMethod::Keep
+            },
+            transparent: trns,
+            left: p.area.x as u16,
+            top: p.area.y as u16,
+            width: p.area.w as u16,
+            height: p.area.h as u16,
+            buffer: std::borrow::Cow::Owned(crop(&p.drawn, p.area)),
+            ..gif::Frame::default()
+        };
+        encoder.write_frame(&frame).map_err(encode_err)
+    };
+
+    let full = Area {
+        x: 0,
+        y: 0,
+        w: w as usize,
+        h: h as usize,
+    };
+    let mut pending: Option<Pending> = None;
+    for (codes, &delay_ms) in frames.iter().zip(delays_ms) {
+        let drawn = draw(codes, cols, spans, &index)?;
+        let area = match pending.as_mut() {
+            None => full,
+            Some(prev) => {
+                let changed = bbox(&prev.drawn, &drawn, |a, b| a != b);
+                let cleared = bbox(&prev.drawn, &drawn, |a, b| {
+                    has_transparency && a != transparent && b == transparent
+                });
+                match cleared {
+                    // The previous frame clears an area covering the pixels that turn
+                    // transparent; this one redraws all of that area.
+                    Some(cleared) => {
+                        prev.area = prev.area.union(Some(cleared));
+                        prev.background = true;
+                        prev.area.union(changed)
+                    }
+                    // Nothing changed: one unchanged pixel keeps the frame (and its delay).
+                    None => changed.unwrap_or(Area {
+                        x: 0,
+                        y: 0,
+                        w: 1,
+                        h: 1,
+                    }),
+                }
+            }
+        };
+        if let Some(prev) = pending.take() {
+            emit(&prev)?;
+        }
+        pending = Some(Pending {
+            drawn,
+            area,
+            delay_ms,
+            background: false,
+        });
+    }
+    if let Some(last) = pending.take() {
+        emit(&last)?;
+    }
+    encoder.into_inner().map_err(encode_err)
+}
