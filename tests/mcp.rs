@@ -618,7 +618,7 @@ async fn the_2026_07_28_revision_works_without_initialize() {
     let info = client.peer_info().expect("discovered server info");
     assert_eq!(info.protocol_version, ProtocolVersion::V_2026_07_28);
     let tools = client.list_all_tools().await.expect("tools/list");
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 12);
     let r = call(
         &client,
         "pixelate",
@@ -755,7 +755,7 @@ async fn streamable_http_serves_both_revisions_and_refuses_foreign_hosts() {
         .find(|m| m["id"] == 1)
         .and_then(|m| m["result"]["tools"].as_array())
         .unwrap_or_else(|| panic!("no tools in {all:?}"));
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 12);
 
     // 2025-11-25: initialize, then a session.
     let answer = post(
