@@ -38,7 +38,7 @@ fn square_palette() -> Vec<u8> {
 
 /// A 16×16 red square moving 8 px right per frame over a gradient, in rows y 8..24; rows 32.. are
 /// never touched. Delays in 1/100 s; loops forever.
-fn moving_square_gif(delays: &[u16]) -> Vec<u8> {
+pub(crate) fn moving_square_gif(delays: &[u16]) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut enc = gif::Encoder::new(&mut out, W, H, &square_palette()).unwrap();
@@ -69,7 +69,7 @@ fn moving_square_gif(delays: &[u16]) -> Vec<u8> {
 }
 
 /// Every frame of a GIF as a viewer shows it, with its delay in ms.
-fn gif_frames(bytes: &[u8]) -> Vec<(RgbaImage, u32)> {
+pub(crate) fn gif_frames(bytes: &[u8]) -> Vec<(RgbaImage, u32)> {
     let decoder = image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).unwrap();
     decoder
         .into_frames()

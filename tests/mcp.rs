@@ -484,6 +484,71 @@ async fn off_machine_addresses_are_refused_before_any_connect_in_an_isolated_net
 }
 
 #[tokio::test]
+async fn an_animated_gif_stays_an_animation_with_frame_0_as_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    let delays = [10u16, 20, 30, 40];
+    std::fs::write(
+        dir.path().join("square.gif"),
+        crate::animation::moving_square_gif(&delays),
+    )
+    .unwrap();
+    let client = connect_legacy(dir.path(), &[]).await;
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "square.gif", "block": 8, "colors": 6}),
+    )
+    .await;
+    let report = structured(&r).clone();
+    assert_eq!(report["animation"]["frame_count"], 4, "{report:#}");
+    assert_eq!(
+        report["animation"]["delays_ms"],
+        json!([100, 200, 300, 400])
+    );
+    assert!(
+        report["preview"]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("frame 0 of 4")
+    );
+    let written = report["output_path"].as_str().unwrap();
+    assert!(written.ends_with("square.pixel.gif"), "{written}");
+    let frames = crate::animation::gif_frames(&std::fs::read(written).unwrap());
+    assert_eq!(frames.len(), 4);
+    // One palette over every frame, the one the report lists.
+    let mut colours = std::collections::BTreeSet::new();
+    for (frame, _) in &frames {
+        colours.extend(
+            frame
+                .pixels()
+                .map(|p| format!("#{:02x}{:02x}{:02x}", p[0], p[1], p[2])),
+        );
+    }
+    let listed: std::collections::BTreeSet<String> = report["report"]["palette"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(colours.is_subset(&listed), "{colours:?} vs {listed:?}");
+    assert!(
+        r.content
+            .iter()
+            .any(|c| matches!(c, rmcp::model::ContentBlock::Image(_)))
+    );
+
+    // A PNG output cannot hold the frames: the error says what to give instead.
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "square.gif", "output": "square.png"}),
+    )
+    .await;
+    assert_tool_error(&r, &["animation of 4 frames", ".gif", ".apng"]);
+    client.cancel().await.ok();
+}
+
+#[tokio::test]
 async fn failures_are_tool_results_that_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::params::PixelateParams;
 use super::{Shared, fetch, reply};
+use crate::engine::animation::AnimationFormat;
 use crate::engine::{self, Options, Output, Pixelated};
 use crate::roots::write_atomic;
 
@@ -39,6 +40,22 @@ pub struct PixelateOutput {
     pub query: String,
     pub preview: PreviewInfo,
     pub report: ReportView,
+    /// For an animated source: the animation written (its palette and grid are in `report`, the
+    /// preview is frame 0). Absent for stills.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub animation: Option<AnimationView>,
+}
+
+/// The frames of an animation written by `pixelate`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AnimationView {
+    /// `gif` or `apng` (chosen by the output's extension).
+    pub format: String,
+    pub frame_count: u32,
+    /// How long each frame is shown, in milliseconds, in order.
+    pub delays_ms: Vec<u32>,
+    /// How many times it plays (0: forever); absent when the source said nothing.
+    pub loop_count: Option<u16>,
 }
 
 /// About the preview image in the result.
@@ -133,6 +150,100 @@ impl From<&engine::Report> for ReportView {
     }
 }
 
+/// An animated source (more than one frame): pixelated as one animation with one palette, written
+/// as an animated GIF or APNG by the output's extension (`<name>.pixel.gif` by default).
+struct Animation {
+    frames: u32,
+    output: PathBuf,
+    label: String,
+    query: String,
+}
+
+impl Animation {
+    async fn run(
+        self,
+        shared: &Shared,
+        bytes: Vec<u8>,
+        options: Options,
+    ) -> Result<CallToolResult, String> {
+        let extension = self
+            .output
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let format = match extension.as_deref() {
+            Some("gif") => AnimationFormat::Gif,
+            Some("apng") => AnimationFormat::Apng,
+            _ => {
+                return Err(format!(
+                    "{} is an animation of {} frames: give an `output` ending in .gif (animated \
+                     GIF) or .apng (animated PNG); `pixelsmith pixelate --frame N` makes a still of \
+                     one frame",
+                    self.label, self.frames
+                ));
+            }
+        };
+        let label = self.label.clone();
+        let done = shared
+            .run_engine(move || {
+                let animated = engine::animation::pixelate_animation(&bytes, &options, format)?;
+                // The preview is frame 0 in the animation's own palette.
+                let mut still_options = options.clone();
+                let hex = animated.report.palette.join(",");
+                if !hex.is_empty() {
+                    still_options.colors =
+                        engine::Colors::Palette(engine::palettes::resolve(&hex)?);
+                }
+                let first = engine::animation::pixelate_frame(&bytes, 0, &still_options)?;
+                let preview = preview(&bytes, &still_options, &first);
+                Ok::<_, engine::Error>((animated, first, preview, bytes.len()))
+            })
+            .await;
+        let (animated, first, (preview_png, preview_info), source_bytes) =
+            done.map_err(|e| format!("{label}: {e}"))?;
+        let written = animated.bytes.len() as u64;
+        let out = self.output.clone();
+        tokio::task::spawn_blocking(move || write_atomic(&out, &animated.bytes))
+            .await
+            .map_err(|e| format!("internal: {e}"))?
+            .map_err(|e| format!("cannot write {}: {e}", self.output.display()))?;
+        let r = &animated.report;
+        let mut report = ReportView::from(&first.report);
+        report.palette = r.palette.clone();
+        report.colors_used = r.colors_used as u64;
+        report.output_width = r.output_width;
+        report.output_height = r.output_height;
+        report.png_bytes = written;
+        let answer = PixelateOutput {
+            output_path: self.output.display().to_string(),
+            output_uri: reply::file_uri(&self.output),
+            output_bytes: written,
+            source: self.label,
+            source_bytes: source_bytes as u64,
+            query: self.query,
+            preview: PreviewInfo {
+                note: format!("frame 0 of {}: {}", r.frame_count, preview_info.note),
+                ..preview_info
+            },
+            report,
+            animation: Some(AnimationView {
+                format: match format {
+                    AnimationFormat::Gif => "gif",
+                    AnimationFormat::Apng => "apng",
+                }
+                .to_string(),
+                frame_count: r.frame_count as u32,
+                delays_ms: r.frames.iter().map(|f| f.delay_ms).collect(),
+                loop_count: r.loop_count,
+            }),
+        };
+        let mime = match format {
+            AnimationFormat::Gif => "image/gif",
+            AnimationFormat::Apng => "image/apng",
+        };
+        reply::with_image_as(&answer, preview_png.as_deref(), &self.output, written, mime)
+    }
+}
+
 /// Where the image bytes came from.
 struct Source {
     bytes: Vec<u8>,
@@ -169,6 +280,26 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
     }
 
     let bytes = source.bytes;
+    let frames = {
+        let (bytes, options) = (bytes.clone(), options.clone());
+        shared
+            .run_engine(move || engine::animation::frame_count(&bytes, &options))
+            .await
+            .map_err(|e| format!("{}: {e}", source.label))?
+    };
+    if let Some(frames) = frames.filter(|&n| n > 1) {
+        let output = match &params.output {
+            Some(_) => output,
+            None => output.with_extension("gif"),
+        };
+        let animation = Animation {
+            frames,
+            output,
+            label: source.label,
+            query,
+        };
+        return animation.run(shared, bytes, options).await;
+    }
     let result = shared
         .run_engine({
             let options = options.clone();
@@ -200,6 +331,7 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
         query,
         preview: preview_info,
         report: ReportView::from(&pixelated.report),
+        animation: None,
     };
     reply::with_image(&answer, preview_png.as_deref(), &output, png_len)
 }

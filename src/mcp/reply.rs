@@ -48,6 +48,17 @@ pub fn with_image<T: Serialize>(
     full: &Path,
     full_bytes: u64,
 ) -> Result<CallToolResult, String> {
+    with_image_as(value, preview_png, full, full_bytes, "image/png")
+}
+
+/// [`with_image`] for a full file of another type (`image/gif`, `image/apng`).
+pub fn with_image_as<T: Serialize>(
+    value: &T,
+    preview_png: Option<&[u8]>,
+    full: &Path,
+    full_bytes: u64,
+    full_mime: &str,
+) -> Result<CallToolResult, String> {
     let structured =
         serde_json::to_value(value).map_err(|e| format!("internal: cannot serialise: {e}"))?;
     let mut content = vec![ContentBlock::text(structured.to_string())];
@@ -63,8 +74,8 @@ pub fn with_image<T: Serialize>(
         .unwrap_or_else(|| "output.png".to_string());
     content.push(ContentBlock::resource_link(
         Resource::new(file_uri(full), name)
-            .with_title("Full-size pixel-art PNG")
-            .with_mime_type("image/png")
+            .with_title("Full-size pixel art")
+            .with_mime_type(full_mime)
             .with_size(full_bytes),
     ));
     let mut result = CallToolResult::success(content);

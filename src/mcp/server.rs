@@ -58,6 +58,9 @@ impl PixelsmithServer {
             (default `<name>.pixel.png` next to the input; an existing file there is replaced). \
             Returns the report (grid size, palette hex list, timings), a preview PNG (≤ 512 px, \
             ≤ 64 KiB: the same picture at a smaller integer scale) and a link to the full file. \
+            An animated GIF, APNG or WebP stays an animation with one palette for all frames: \
+            written as an animated GIF (default `<name>.pixel.gif`) or APNG (`output` ending in \
+            .apng); the report lists the frames' delays and the preview is frame 0. \
             Limits: 64 MB input, 64 megapixels.",
         input_schema = input::<PixelateParams>(),
         output_schema = output::<PixelateOutput>(),
