@@ -645,3 +645,37 @@ def test_an_output_bomb_is_refused_and_names_the_way_out(cli, wasm, tmp_path):
     assert "output would be 128000x128000" in message and "grid" in message and "scale" in message, message
     answer = pixelate_in_module(wasm, path.read_bytes(), "block=1&scale=64")
     assert_error(answer, 413, "output_too_large", "scale")
+
+
+def test_animated_webp_keeps_its_frames_delays_and_one_palette(cli: Path, tmp_path: Path) -> None:
+    """An animated WebP written by Pillow (libwebp), pixelated to an animated GIF: every frame,
+    its delay and one palette (issue 14). Lossless, so the source colours are exact."""
+    frames = []
+    for i in range(3):
+        frame = Image.new("RGBA", (64, 48), (30, 60 + 40 * i, 200, 255))
+        ImageDraw.Draw(frame).rectangle((8 + 16 * i, 8, 23 + 16 * i, 23), fill=(230, 40, 40, 255))
+        frames.append(frame)
+    source = tmp_path / "anim.webp"
+    frames[0].save(source, save_all=True, append_images=frames[1:], duration=[100, 200, 300], loop=0, lossless=True)
+    out = tmp_path / "anim.gif"
+    done = subprocess.run(
+        [str(cli), "pixelate", str(source), "-o", str(out), "--block", "8", "--colors", "4", "--json"],
+        capture_output=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    report = json.loads(done.stdout)
+    assert report["frame_count"] == 3, report
+    assert [f["delay_ms"] for f in report["frames"]] == [100, 200, 300], report
+    with Image.open(out) as gif:
+        assert gif.n_frames == 3
+        colours = set()
+        for index in range(3):
+            gif.seek(index)
+            assert gif.info["duration"] == [100, 200, 300][index]
+            rgb = gif.convert("RGB")
+            colours |= {c for _, c in rgb.getcolors(1 << 16)}
+            # The red square moves with its frame: cell (1 + 2 * index, 1) is red.
+            r, g, b = rgb.getpixel((8 * (1 + 2 * index) + 4, 12))
+            assert r > 150 and g < 100, (index, (r, g, b))
+    assert len(colours) <= 4, colours
