@@ -109,11 +109,7 @@ pub fn run(args: &Args, input: &Path, options: &Options, output: &Path) -> anyho
             if r.transparent { " + transparent" } else { "" },
             r.timings.total_ms
         );
-        if output.as_os_str() == "-" {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
-        }
+        super::print_summary(&output, &line);
     }
     Ok(Outcome::Done(ExitCode::SUCCESS))
 }

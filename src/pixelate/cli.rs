@@ -317,11 +317,7 @@ fn run_single(args: &Args, options: Options) -> anyhow::Result<ExitCode> {
             if r.transparent { " + transparent" } else { "" },
             r.timings.total_ms
         );
-        if output.as_os_str() == "-" {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
-        }
+        super::print_summary(&output, &line);
     }
     Ok(ExitCode::SUCCESS)
 }

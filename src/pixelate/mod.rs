@@ -181,3 +181,13 @@ pub fn default_output(input: &Path, dir: &Path) -> PathBuf {
         .unwrap_or_else(|| "stdin".to_string());
     dir.join(format!("{stem}.pixel.png"))
 }
+
+/// Prints a command's summary line: on stderr when the picture itself went to stdout (`-o -`),
+/// else on stdout.
+pub(crate) fn print_summary(output: &Path, line: &str) {
+    if output.as_os_str() == "-" {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
