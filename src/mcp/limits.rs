@@ -20,7 +20,7 @@ pub use super::pixelate::MAX_BASE64_CHARS;
 pub const MAX_MESSAGE_BYTES: usize = MAX_BASE64_CHARS + 1024 * 1024;
 
 /// How many bytes of an oversized body's start and end are kept to find its id.
-pub(crate) const SCAN_BYTES: usize = 64 * 1024;
+const SCAN_BYTES: usize = 64 * 1024;
 /// Past this, an oversized body is not drained any further (the id is then unknown).
 const MAX_DRAIN_BYTES: u64 = 1024 * 1024 * 1024;
 
@@ -44,10 +44,11 @@ pub async fn refuse_oversized(request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }
-    let (id, size) = match declared {
-        Some(n) if n > MAX_MESSAGE_BYTES as u64 => {
-            (drain_for_id(request.into_body()).await, Some(n))
-        }
+    let (scan, size) = match declared {
+        Some(n) if n > MAX_MESSAGE_BYTES as u64 => (
+            drain(Oversized::default(), request.into_body().into_data_stream()).await,
+            Some(n),
+        ),
         Some(_) => return next.run(request).await,
         // No declared length (chunked): read up to the limit here, and pass the request on only
         // if it stays within it.
@@ -58,34 +59,25 @@ pub async fn refuse_oversized(request: Request, next: Next) -> Response {
             let mut over = false;
             while let Some(chunk) = stream.next().await {
                 let Ok(chunk) = chunk else { break };
-                if kept.len() + chunk.len() > MAX_MESSAGE_BYTES {
+                kept.extend_from_slice(&chunk);
+                if kept.len() > MAX_MESSAGE_BYTES {
                     over = true;
-                    kept.extend_from_slice(&chunk);
                     break;
                 }
-                kept.extend_from_slice(&chunk);
             }
             if !over {
                 let request = Request::from_parts(parts, axum::body::Body::from(kept));
                 return next.run(request).await;
             }
-            let head = kept[..SCAN_BYTES.min(kept.len())].to_vec();
-            let rest = axum::body::Body::from_stream(stream);
-            let (tail_id, seen) = drain_tail(rest, kept).await;
-            let id = match find_id(&head, &[]) {
-                Value::Null => tail_id,
-                id => id,
-            };
-            (id, Some(seen))
+            let mut scan = Oversized::default();
+            scan.add(&kept);
+            drop(kept);
+            let scan = drain(scan, stream).await;
+            let seen = scan.bytes();
+            (scan, Some(seen))
         }
     };
-    let declared = size;
-    let body = json!({
-        "jsonrpc": "2.0",
-        "id": id,
-        "error": {"code": -32600, "message": too_large_message(declared),
-                  "data": {"limit_bytes": MAX_MESSAGE_BYTES}}
-    });
+    let body = scan.answer(size);
     // 200: the JSON-RPC error is the answer to the request, which a client delivers to the
     // call that made it; an HTTP error status would end its session.
     (
@@ -96,48 +88,59 @@ pub async fn refuse_oversized(request: Request, next: Next) -> Response {
         .into_response()
 }
 
-/// Reads the body to its end (bounded), keeping its first and last [`SCAN_BYTES`], and finds the
-/// top-level `"id"`.
-async fn drain_for_id(body: axum::body::Body) -> Value {
-    let mut head: Vec<u8> = Vec::new();
-    let mut tail: Vec<u8> = Vec::new();
-    let mut seen = 0u64;
-    let mut stream = body.into_data_stream();
-    while let Some(Ok(chunk)) = stream.next().await {
-        seen += chunk.len() as u64;
-        if head.len() < SCAN_BYTES {
-            let take = (SCAN_BYTES - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-        }
-        tail.extend_from_slice(&chunk);
-        if tail.len() > 2 * SCAN_BYTES {
-            tail.drain(..tail.len() - SCAN_BYTES);
-        }
-        if seen > MAX_DRAIN_BYTES {
-            return Value::Null;
-        }
-    }
-    find_id(&head, &tail)
+/// What is kept of a message over the limit to answer it: its size, and its first and last
+/// [`SCAN_BYTES`], where the request's `"id"` is (see [`find_id`]). Used by the HTTP middleware
+/// and the stdio framing alike, so both answer with the same error.
+#[derive(Debug, Default)]
+pub(crate) struct Oversized {
+    bytes: u64,
+    head: Vec<u8>,
+    tail: Vec<u8>,
 }
 
-/// Drains the rest of an oversized chunked body after `seen_so_far`, returning the id found in
-/// its last bytes and the total size.
-async fn drain_tail(rest: axum::body::Body, seen_so_far: Vec<u8>) -> (Value, u64) {
-    let mut seen = seen_so_far.len() as u64;
-    let mut tail = seen_so_far[seen_so_far.len().saturating_sub(SCAN_BYTES)..].to_vec();
-    drop(seen_so_far);
-    let mut stream = rest.into_data_stream();
-    while let Some(Ok(chunk)) = stream.next().await {
-        seen += chunk.len() as u64;
-        tail.extend_from_slice(&chunk);
-        if tail.len() > 2 * SCAN_BYTES {
-            tail.drain(..tail.len() - SCAN_BYTES);
+impl Oversized {
+    /// Takes the next piece of the message.
+    pub(crate) fn add(&mut self, piece: &[u8]) {
+        self.bytes += piece.len() as u64;
+        if self.head.len() < SCAN_BYTES {
+            let take = (SCAN_BYTES - self.head.len()).min(piece.len());
+            self.head.extend_from_slice(&piece[..take]);
         }
-        if seen > MAX_DRAIN_BYTES {
-            return (Value::Null, seen);
+        self.tail.extend_from_slice(piece);
+        if self.tail.len() > 2 * SCAN_BYTES {
+            self.tail.drain(..self.tail.len() - SCAN_BYTES);
         }
     }
-    (find_id(&[], &tail), seen)
+
+    /// Bytes seen so far.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The JSON-RPC "invalid request" error answering the message: its id (null when not
+    /// found), the limit and the `path` way out; `size` is the message's size when known.
+    pub(crate) fn answer(&self, size: Option<u64>) -> Value {
+        json!({
+            "jsonrpc": "2.0",
+            "id": find_id(&self.head, &self.tail),
+            "error": {"code": -32600, "message": too_large_message(size),
+                      "data": {"limit_bytes": MAX_MESSAGE_BYTES}}
+        })
+    }
+}
+
+/// Reads the rest of an oversized body into `scan`, to its end or [`MAX_DRAIN_BYTES`] (past
+/// that the id is given up: the answer's id is then null).
+async fn drain(mut scan: Oversized, mut stream: axum::body::BodyDataStream) -> Oversized {
+    while let Some(Ok(chunk)) = stream.next().await {
+        scan.add(&chunk);
+        if scan.bytes > MAX_DRAIN_BYTES {
+            scan.head.clear();
+            scan.tail.clear();
+            break;
+        }
+    }
+    scan
 }
 
 /// The id of a JSON-RPC request from its start and end: SDKs write it before `params` (TS, Rust)

@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::limits::{MAX_MESSAGE_BYTES, SCAN_BYTES, find_id, too_large_message};
+use super::limits::{MAX_MESSAGE_BYTES, Oversized};
 
 /// Pipe capacity between this layer and rmcp.
 const PIPE_BYTES: usize = 256 * 1024;
@@ -80,7 +80,9 @@ where
         reader.consume(used);
         if ends_line {
             if let Some(big) = oversized.take() {
-                let _ = errors.send(big.answer()).await;
+                let mut answer = big.answer(Some(big.bytes())).to_string();
+                answer.push('\n');
+                let _ = errors.send(answer).await;
             } else if to_rmcp.write_all(&line).await.is_err() {
                 break;
             }
@@ -92,40 +94,6 @@ where
         let _ = to_rmcp.write_all(&line).await;
     }
     let _ = to_rmcp.shutdown().await;
-}
-
-/// What is kept of a line over the limit: its size, first and last bytes.
-#[derive(Default)]
-struct Oversized {
-    bytes: u64,
-    head: Vec<u8>,
-    tail: Vec<u8>,
-}
-
-impl Oversized {
-    fn add(&mut self, piece: &[u8]) {
-        self.bytes += piece.len() as u64;
-        if self.head.len() < SCAN_BYTES {
-            let take = (SCAN_BYTES - self.head.len()).min(piece.len());
-            self.head.extend_from_slice(&piece[..take]);
-        }
-        self.tail.extend_from_slice(piece);
-        if self.tail.len() > 2 * SCAN_BYTES {
-            self.tail.drain(..self.tail.len() - SCAN_BYTES);
-        }
-    }
-
-    fn answer(&self) -> String {
-        let mut answer = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": find_id(&self.head, &self.tail),
-            "error": {"code": -32600, "message": too_large_message(Some(self.bytes)),
-                      "data": {"limit_bytes": MAX_MESSAGE_BYTES}}
-        })
-        .to_string();
-        answer.push('\n');
-        answer
-    }
 }
 
 /// Writes rmcp's lines and the error lines to `stdout`, each whole, until rmcp's side closes.
