@@ -8,7 +8,7 @@
 
 use std::io::Cursor;
 
-use wasm_service::engine::{self, Format, Limits};
+use wasm_service::engine::{self, Format, Limits, Options};
 
 /// A rewritten upload.
 #[derive(Debug, Clone)]
@@ -49,13 +49,22 @@ pub fn for_module(upload: &[u8]) -> Result<Option<Transcoded>, engine::Error> {
     if module_decodes(info.format) {
         return Ok(None);
     }
-    // Only WebP reaches here; the engine's checks (and its error for a bad file) come first.
+    // Only WebP reaches here. The file is decoded once; the engine's own answer for it (its
+    // limits, checked on the header before any pixel, or its error for a bad file) is asked for
+    // only when the header is over the limits or the conversion fails.
     let limits = Limits::default();
-    engine::decode_only(upload, &engine::Options::default())?;
-    let png = webp_to_png(upload, &limits).map_err(|detail| engine::Error::Malformed {
-        format: "WebP",
-        detail: format!("re-encoding as PNG for the module: {detail}"),
-    })?;
+    let engine_error = |detail: String| match engine::decode_only(upload, &Options::default()) {
+        Err(err) => err,
+        Ok(_) => engine::Error::Malformed {
+            format: "WebP",
+            detail: format!("re-encoding as PNG for the module: {detail}"),
+        },
+    };
+    let pixels = u64::from(info.width) * u64::from(info.height);
+    if pixels > limits.max_pixels || upload.len() > limits.max_input_bytes {
+        return Err(engine_error("over the engine's limits".into()));
+    }
+    let png = webp_to_png(upload, &limits).map_err(engine_error)?;
     Ok(Some(Transcoded {
         png,
         from: info.format,
