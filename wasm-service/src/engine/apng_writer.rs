@@ -5,7 +5,7 @@
 
 use super::encode::Spans;
 use super::error::Error;
-use super::gif_writer::{Area, bbox, crop, draw};
+use super::gif_writer::{Area, bbox, color_table, crop, draw, table_index};
 
 /// Writes an APNG. Arguments as for `gif_writer::write`; `loops` `None` plays once.
 pub(crate) fn write(
@@ -18,24 +18,13 @@ pub(crate) fn write(
     loops: Option<u16>,
 ) -> Result<Vec<u8>, Error> {
     let (w, h) = spans.size();
-    let transparent = palette.len() as u8;
-    let mut table: Vec<u8> = palette.iter().flatten().copied().collect();
+    let (table, transparent) = color_table(palette, has_transparency);
+    let index = |code: u16| table_index(code, transparent);
     let mut trns: Vec<u8> = Vec::new();
     if has_transparency {
-        table.extend_from_slice(&[0, 0, 0]);
         trns = vec![255; palette.len()];
         trns.push(0);
     }
-    if table.is_empty() {
-        table.extend_from_slice(&[0, 0, 0]);
-    }
-    let index = |code: u16| {
-        if code == 0 {
-            transparent
-        } else {
-            (code - 1) as u8
-        }
-    };
     let err = |e: png::EncodingError| Error::Encode(e.to_string());
     let mut out = Vec::new();
     {

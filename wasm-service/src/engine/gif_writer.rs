@@ -107,6 +107,26 @@ pub(crate) fn crop(drawn: &Drawn, area: Area) -> Vec<u8> {
     out
 }
 
+/// The colour table both animation writers store, as RGB triples: the palette, then a black
+/// entry for transparent cells when there are any (never empty: a table needs one entry); and
+/// the index of that transparent entry (only meaningful with transparency, then ≤ 255).
+pub(crate) fn color_table(palette: &[[u8; 3]], has_transparency: bool) -> (Vec<u8>, u8) {
+    let mut table: Vec<u8> = palette.iter().flatten().copied().collect();
+    if has_transparency || table.is_empty() {
+        table.extend_from_slice(&[0, 0, 0]);
+    }
+    (table, palette.len() as u8)
+}
+
+/// A cell code's index in [`color_table`]: code 0 is transparent, `k` is `palette[k - 1]`.
+pub(crate) fn table_index(code: u16, transparent: u8) -> u8 {
+    if code == 0 {
+        transparent
+    } else {
+        (code - 1) as u8
+    }
+}
+
 /// A GIF frame waiting for the next one (which may change its area and disposal).
 struct Pending {
     drawn: Drawn,
@@ -134,21 +154,8 @@ pub(crate) fn write(
              smaller `scale` or the grid itself (`grid`)"
         )));
     };
-    let transparent = palette.len() as u8; // Only used when has_transparency (then ≤ 255).
-    let mut table: Vec<u8> = palette.iter().flatten().copied().collect();
-    if has_transparency {
-        table.extend_from_slice(&[0, 0, 0]);
-    }
-    if table.is_empty() {
-        table.extend_from_slice(&[0, 0, 0]);
-    }
-    let index = |code: u16| {
-        if code == 0 {
-            transparent
-        } else {
-            (code - 1) as u8
-        }
-    };
+    let (table, transparent) = color_table(palette, has_transparency);
+    let index = |code: u16| table_index(code, transparent);
     let encode_err = |e: gif::EncodingError| Error::Encode(e.to_string());
     let mut encoder = gif::Encoder::new(Vec::new(), w16, h16, &table).map_err(encode_err)?;
     if let Some(n) = loops {
