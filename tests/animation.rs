@@ -225,6 +225,15 @@ fn gif_restore_to_background_clears_the_frame_area() {
     assert_eq!(f2.get_pixel(2, 2).0, [255, 0, 0, 255], "frame 1 is kept");
     assert_eq!(f2.get_pixel(18, 18).0, [255, 0, 0, 255]);
     assert_eq!(f2.get_pixel(28, 4).0[3], 0);
+    // Its 2 repeats are 3 plays in an APNG.
+    let out = pixelsmith(
+        &["pixelate", "bg.gif", "--block", "4", "-o", "out.apng"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bytes = std::fs::read(dir.path().join("out.apng")).unwrap();
+    let reader = png::Decoder::new(Cursor::new(&bytes)).read_info().unwrap();
+    assert_eq!(reader.info().animation_control.unwrap().num_plays, 3);
 
     // --frame 1 is the composited frame as a still PNG.
     let out = pixelsmith(
@@ -242,7 +251,7 @@ fn gif_restore_to_background_clears_the_frame_area() {
 /// An APNG (32×32) exercising blend ops: a blue frame, then a 16×16 frame at (0, 0) blended
 /// `over` (its transparent left half shows the blue), then one at (16, 16) blended `source` (its
 /// transparent left half clears the canvas). Plays 3 times.
-fn blend_apng() -> Vec<u8> {
+pub(crate) fn blend_apng() -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, 32, 32);
@@ -284,7 +293,10 @@ fn apng_blend_ops_composite_and_apng_out_keeps_frames_and_plays() {
         dir.path(),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let frames = gif_frames(&std::fs::read(dir.path().join("out.gif")).unwrap());
+    let gif_bytes = std::fs::read(dir.path().join("out.gif")).unwrap();
+    // APNG counts plays, a GIF's loop extension repeats after the first play.
+    assert_eq!(gif_repeat(&gif_bytes), gif::Repeat::Finite(2), "3 plays");
+    let frames = gif_frames(&gif_bytes);
     assert_eq!(
         frames.iter().map(|f| f.1).collect::<Vec<_>>(),
         [100, 200, 200]
@@ -407,6 +419,6 @@ fn animated_input_to_png_budget_and_json_report() {
         .map(|f| f["delay_ms"].as_u64().unwrap())
         .collect();
     assert_eq!(delays, [100, 200, 300]);
-    assert_eq!(report["loop_count"], 0);
+    assert_eq!(report["plays"], 0);
     assert!(dir.path().join("square.pixel.gif").exists());
 }

@@ -625,3 +625,118 @@ async fn curl_and_json_clients_keep_the_index_and_head_gets_the_page_headers() {
     );
     services.shutdown().await;
 }
+
+/// A 256×256 animated GIF of `frames` frames of noise (about 66 KB each: LZW cannot shrink it).
+fn noise_gif(frames: usize) -> Vec<u8> {
+    let palette: Vec<u8> = (0..=255u8)
+        .flat_map(|i| [i, i.wrapping_mul(7), 255 - i])
+        .collect();
+    let mut out = Vec::new();
+    {
+        let mut enc = gif::Encoder::new(&mut out, 256, 256, &palette).unwrap();
+        enc.set_repeat(gif::Repeat::Infinite).unwrap();
+        let mut state = 0x2545_f491_u32;
+        for _ in 0..frames {
+            let buffer: Vec<u8> = (0..256 * 256)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    state as u8
+                })
+                .collect();
+            enc.write_frame(&gif::Frame {
+                delay: 5,
+                width: 256,
+                height: 256,
+                buffer: buffer.into(),
+                ..gif::Frame::default()
+            })
+            .unwrap();
+        }
+    }
+    out
+}
+
+fn options(query: &[(&str, &str)]) -> Options {
+    let mut options = Options::default();
+    for (name, value) in query {
+        options.set(name, value).unwrap();
+    }
+    options
+}
+
+#[tokio::test]
+async fn animations_come_back_animated_or_as_the_frame_asked_for_or_say_what_to_do() {
+    use engine::animation::{AnimationFormat, pixelate_animation, pixelate_frame};
+    let services = local().await;
+    let post = |query: &str, body: Vec<u8>| {
+        client()
+            .post(format!("{}/pixelate?{query}", services.gateway_url()))
+            .body(body)
+            .send()
+    };
+
+    // An animated GIF that fits goes to the module whole and comes back animated, as natively.
+    let gif = crate::animation::moving_square_gif(&[10, 10, 20, 10]);
+    let response = post("block=8&colors=6", gif.clone()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/gif");
+    let expected = pixelate_animation(
+        &gif,
+        &options(&[("block", "8"), ("colors", "6")]),
+        AnimationFormat::Gif,
+    )
+    .unwrap();
+    assert_eq!(
+        response.bytes().await.unwrap().as_ref(),
+        expected.bytes.as_slice()
+    );
+
+    // An APNG: the module animates GIF only, so the gateway says how to get a result...
+    let apng = crate::animation::blend_apng();
+    let (status, code, message) = error_of(post("block=4", apng.clone()).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (415, "unsupported_feature"));
+    assert!(
+        message.contains("APNG") && message.contains("frame=N") && message.contains("0..=2"),
+        "{message}"
+    );
+    // ...and composites the frame asked for natively, which the module pixelates as a still.
+    let response = post("block=4&frame=1", apng.clone()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    let note = response.headers()[CONVERTED_HEADER]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        note.starts_with("frame 1 of a 3-frame png -> png"),
+        "{note}"
+    );
+    let expected = pixelate_frame(&apng, 1, &options(&[("block", "4")])).unwrap();
+    assert_eq!(
+        response.bytes().await.unwrap().as_ref(),
+        expected.png.as_slice()
+    );
+    let (status, _, message) = error_of(post("frame=9", apng).await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert!(message.contains("3 frames"), "{message}");
+
+    // A GIF over the runner's 1 MiB cannot be sent whole: 413 naming `frame`; one frame can.
+    let big = noise_gif(18);
+    assert!(big.len() > 1 << 20);
+    let (status, code, message) = error_of(post("block=8", big.clone()).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (413, "payload_too_large"));
+    assert!(
+        message.contains("18 frames") && message.contains("frame=N"),
+        "{message}"
+    );
+    let response = post("block=8&frame=17", big.clone()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let expected = pixelate_frame(&big, 17, &options(&[("block", "8")])).unwrap();
+    assert_eq!(
+        response.bytes().await.unwrap().as_ref(),
+        expected.png.as_slice()
+    );
+    services.shutdown().await;
+}

@@ -15,6 +15,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 use wasm_service::envelope::{Json, Request as Envelope, Response as Answer};
 
+use super::animated;
 use super::fit::{self, FitError};
 use super::transcode::{self, Transcoded};
 use super::upstream::Upstream;
@@ -97,7 +98,7 @@ async fn forward(
     path: &str,
     query: &str,
     headers: &HeaderMap,
-    body: Vec<u8>,
+    mut body: Vec<u8>,
 ) -> Response {
     // HEAD is GET without the body (hyper drops the body of an answer to HEAD).
     let method_name = if method == Method::HEAD {
@@ -108,6 +109,33 @@ async fn forward(
     let mut content_type = header_text(headers, header::CONTENT_TYPE);
     let accept = header_text(headers, header::ACCEPT);
     let mut converted: Option<Transcoded> = None;
+    let mut query = query.to_string();
+    let mut framed: Option<String> = None;
+    if is_pixelate(method_name, path) {
+        let sent = EnvelopeParts {
+            method: method_name,
+            path,
+            content_type: content_type.as_deref(),
+            accept: accept.as_deref(),
+        };
+        match one_frame_if_needed(gateway, &sent, &query, &body).await {
+            Ok(None) => {}
+            Ok(Some(frame)) => {
+                framed = Some(format!(
+                    "frame {} of {} -> png ({} -> {} bytes)",
+                    frame.index,
+                    frame.source,
+                    body.len(),
+                    frame.png.len()
+                ));
+                body = frame.png;
+                query = frame.query;
+                content_type = Some("image/png".into());
+            }
+            Err(refused) => return refused,
+        }
+    }
+    let query = query.as_str();
     let foreign = wasm_service::engine::probe(&body)
         .is_ok_and(|info| !transcode::module_decodes(info.format));
     if foreign && is_pixelate(method_name, path) {
@@ -185,6 +213,9 @@ async fn forward(
         HeaderName::from_static("server-timing"),
         format!("runner;dur={:.1}", exchange.latency.as_secs_f64() * 1000.0),
     )];
+    if let Some(note) = framed {
+        extra.push((HeaderName::from_static(CONVERTED_HEADER), note));
+    }
     if let Some(done) = &converted
         && fitted.is_none()
     {
@@ -207,6 +238,86 @@ async fn forward(
         None => exchange.response,
     };
     to_http(answer, &extra)
+}
+
+/// The parts of a request envelope besides its query and body.
+struct EnvelopeParts<'a> {
+    method: &'a str,
+    path: &'a str,
+    content_type: Option<&'a str>,
+    accept: Option<&'a str>,
+}
+
+/// One frame of an animated upload, to send as a PNG still.
+struct Frame {
+    index: usize,
+    /// What it was taken from, e.g. "a 12-frame animated WebP".
+    source: String,
+    png: Vec<u8>,
+    /// The query without `frame`.
+    query: String,
+}
+
+/// An animated upload the module cannot take whole (see `animated`): the frame `frame=N` asks
+/// for, composited natively, or the refusal that says what to do instead. `Ok(None)`: send the
+/// upload as it is (a still, or an animated GIF that fits).
+async fn one_frame_if_needed(
+    gateway: &Gateway,
+    parts: &EnvelopeParts<'_>,
+    query: &str,
+    body: &[u8],
+) -> Result<Option<Frame>, Response> {
+    let upload = body.to_vec();
+    let Ok(detected) = tokio::task::spawn_blocking(move || animated::detect(&upload)).await else {
+        return Err(error(
+            500,
+            "internal",
+            "reading the animation failed unexpectedly",
+        ));
+    };
+    let Some(animation) = detected else {
+        return Ok(None);
+    };
+    let frame = animated::requested_frame(query).map_err(|m| error(400, "invalid_option", &m))?;
+    let size = envelope_for(
+        parts.method,
+        parts.path,
+        query,
+        parts.content_type,
+        parts.accept,
+        body,
+    )
+    .to_json()
+    .len();
+    let too_large = (size > gateway.runner_limit).then_some((size, gateway.runner_limit));
+    let gif = animation.format == wasm_service::engine::Format::Gif;
+    let Some(index) = frame else {
+        if gif && too_large.is_none() {
+            return Ok(None);
+        }
+        let (status, code, message) = animated::refusal(animation, too_large.filter(|_| gif));
+        return Err(error(status, code, &message));
+    };
+    if gif && too_large.is_none() {
+        return Ok(None);
+    }
+    let upload = body.to_vec();
+    let Ok(extracted) =
+        tokio::task::spawn_blocking(move || animated::frame_png(&upload, index)).await
+    else {
+        return Err(error(
+            500,
+            "internal",
+            "extracting the frame failed unexpectedly",
+        ));
+    };
+    let png = extracted.map_err(|err| to_http(wasm_service::router::engine_error(&err), &[]))?;
+    Ok(Some(Frame {
+        index,
+        source: format!("a {}-frame {}", animation.frames, animation.format.name()),
+        png,
+        query: animated::without_frame(query),
+    }))
 }
 
 /// Pixelsmith Studio, the web page for people, served by the gateway itself (no runner call, so

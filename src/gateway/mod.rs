@@ -26,6 +26,7 @@
 //!   (what `run-local` does) and returns both URLs.
 //! - [`Upstream`] sends one envelope to a runner and reads the answer (used by `call_service`).
 
+mod animated;
 pub(crate) mod fit;
 mod http;
 mod redraw;

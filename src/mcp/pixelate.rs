@@ -54,8 +54,8 @@ pub struct AnimationView {
     pub frame_count: u32,
     /// How long each frame is shown, in milliseconds, in order.
     pub delays_ms: Vec<u32>,
-    /// How many times it plays (0: forever); absent when the source said nothing.
-    pub loop_count: Option<u16>,
+    /// How many times it plays in all: 0 forever, 1 once.
+    pub plays: u32,
 }
 
 /// About the preview image in the result.
@@ -233,7 +233,7 @@ impl Animation {
                 .to_string(),
                 frame_count: r.frame_count as u32,
                 delays_ms: r.frames.iter().map(|f| f.delay_ms).collect(),
-                loop_count: r.loop_count,
+                plays: r.plays,
             }),
         };
         let mime = match format {

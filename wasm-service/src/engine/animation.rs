@@ -26,6 +26,14 @@ pub enum AnimationFormat {
 }
 
 impl AnimationFormat {
+    /// The format's name as reports give it: "gif" or "apng".
+    pub fn name(self) -> &'static str {
+        match self {
+            AnimationFormat::Gif => "gif",
+            AnimationFormat::Apng => "apng",
+        }
+    }
+
     /// The format's usual file extension.
     pub fn extension(self) -> &'static str {
         match self {
@@ -76,9 +84,10 @@ pub struct AnimationReport {
     pub frame_count: usize,
     /// Every frame with its delay.
     pub frames: Vec<FrameReport>,
-    /// How many times the animation plays: 0 forever, absent when the source gave no loop count
-    /// (it plays once).
-    pub loop_count: Option<u16>,
+    /// How many times the animation plays in all: 0 forever, 1 once (what a GIF without a loop
+    /// extension does). Kept from the source and converted between formats: a GIF stores repeats
+    /// after the first play, APNG and WebP the total.
+    pub plays: u32,
     /// Size of the encoded output.
     pub bytes: usize,
     pub timings: Timings,
@@ -106,7 +115,7 @@ pub fn pixelate_animation(
     let header = frames::header(input, &info, &options.limits)?;
     let mut all: Vec<Cells> = Vec::new();
     let mut delays: Vec<u32> = Vec::new();
-    let loops = match header {
+    let plays = match header {
         Some(h) => {
             let total = u64::from(h.frames) * u64::from(h.width) * u64::from(h.height);
             if total > options.limits.max_pixels {
@@ -117,12 +126,20 @@ pub fn pixelate_animation(
                     limit: options.limits.max_pixels,
                 });
             }
+            let needed =
+                super::memory::estimate_animation(input, h.frames, h.width, h.height, options);
+            if needed > options.limits.max_memory_bytes {
+                return Err(Error::OverMemoryBudget {
+                    needed,
+                    budget: options.limits.max_memory_bytes,
+                });
+            }
             frames::composite(input, &info, &options.limits, None, &mut |canvas, delay| {
                 all.push(canvas_cells(canvas, &h, options)?);
                 delays.push(delay);
                 Ok(())
             })?;
-            h.loops
+            h.plays
         }
         None => {
             all.push(decode::decode_to_grid(
@@ -131,7 +148,7 @@ pub fn pixelate_animation(
                 super::request(options),
             )?);
             delays.push(0);
-            None
+            1
         }
     };
     let decode_ms = clock.lap();
@@ -161,7 +178,7 @@ pub fn pixelate_animation(
             &reduced.palette,
             reduced.has_transparency,
             &delays,
-            loops,
+            plays,
         )?,
         #[cfg(not(target_arch = "wasm32"))]
         AnimationFormat::Apng => super::apng_writer::write(
@@ -171,7 +188,7 @@ pub fn pixelate_animation(
             &reduced.palette,
             reduced.has_transparency,
             &delays,
-            loops,
+            plays,
         )?,
         #[cfg(target_arch = "wasm32")]
         AnimationFormat::Apng => return Err(Error::NotInThisBuild { format: "APNG" }),
@@ -200,7 +217,7 @@ pub fn pixelate_animation(
             .enumerate()
             .map(|(index, &delay_ms)| FrameReport { index, delay_ms })
             .collect(),
-        loop_count: loops,
+        plays,
         bytes: bytes.len(),
         timings: Timings {
             decode_ms,
@@ -240,6 +257,48 @@ pub fn pixelate_frame(input: &[u8], index: usize, options: &Options) -> Result<P
     let cells = cells.ok_or_else(|| Error::option("frame", "the animation has no frames"))?;
     let decode_ms = clock.lap();
     super::finish(cells, &info, options, clock, decode_ms)
+}
+
+/// One frame of an animation as a viewer shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canvas {
+    pub width: u32,
+    pub height: u32,
+    /// RGBA, 8 bits a sample, not premultiplied, rows top to bottom (`width × height × 4` bytes).
+    pub rgba: Vec<u8>,
+}
+
+/// Frame `index` (0-based) of the animation `input`, composited onto its canvas as a viewer
+/// shows it (only the frames up to it are decoded). For front ends that hand one frame on to a
+/// decoder that reads stills only (the gateway, for the deployed module).
+///
+/// Errors: every [`Error`] decoding gives; [`Error::InvalidOption`] naming `frame` when `input`
+/// is a still or has no frame `index`.
+pub fn composited_frame(input: &[u8], index: usize, options: &Options) -> Result<Canvas, Error> {
+    let info = probe::check(input, &options.limits)?;
+    let Some(header) = frames::header(input, &info, &options.limits)? else {
+        return Err(Error::option(
+            "frame",
+            "the image is a still, not an animation: leave `frame` out",
+        ));
+    };
+    let mut canvas = None;
+    frames::composite(
+        input,
+        &info,
+        &options.limits,
+        Some(index),
+        &mut |rgba, _| {
+            canvas = Some(rgba.to_vec());
+            Ok(())
+        },
+    )?;
+    let rgba = canvas.ok_or_else(|| Error::option("frame", "the animation has no frames"))?;
+    Ok(Canvas {
+        width: header.width,
+        height: header.height,
+        rgba,
+    })
 }
 
 /// One composited canvas on the grid.

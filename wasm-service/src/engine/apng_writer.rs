@@ -7,7 +7,7 @@ use super::encode::Spans;
 use super::error::Error;
 use super::gif_writer::{Area, bbox, color_table, crop, draw, table_index};
 
-/// Writes an APNG. Arguments as for `gif_writer::write`; `loops` `None` plays once.
+/// Writes an APNG. Arguments as for `gif_writer::write` (`plays` is APNG's `num_plays`).
 pub(crate) fn write(
     frames: &[Vec<u16>],
     cols: usize,
@@ -15,7 +15,7 @@ pub(crate) fn write(
     palette: &[[u8; 3]],
     has_transparency: bool,
     delays_ms: &[u32],
-    loops: Option<u16>,
+    plays: u32,
 ) -> Result<Vec<u8>, Error> {
     let (w, h) = spans.size();
     let (table, transparent) = color_table(palette, has_transparency);
@@ -36,7 +36,7 @@ pub(crate) fn write(
             encoder.set_trns(trns);
         }
         encoder
-            .set_animated(frames.len() as u32, loops.map_or(1, u32::from))
+            .set_animated(frames.len() as u32, plays)
             .map_err(err)?;
         let mut writer = encoder.write_header().map_err(err)?;
         let mut prev = None;

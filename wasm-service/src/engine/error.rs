@@ -36,7 +36,6 @@ pub enum Error {
     TooManyPixels { width: u32, height: u32, limit: u64 },
     /// An animation's frames together (frame count × canvas) are more pixels than the pixel
     /// limit; checked from the headers before any frame is decoded.
-    #[cfg(feature = "animation")]
     TooManyFramePixels {
         frames: u32,
         width: u32,
@@ -81,7 +80,6 @@ impl Error {
             Error::UnsupportedFormat { .. } | Error::NotInThisBuild { .. } => "unsupported_format",
             Error::InputTooLarge { .. } => "input_too_large",
             Error::TooManyPixels { .. } => "too_many_pixels",
-            #[cfg(feature = "animation")]
             Error::TooManyFramePixels { .. } => "too_many_pixels",
             Error::OutputTooLarge { .. } => "output_too_large",
             Error::OverMemoryBudget { .. } => "over_memory_budget",
@@ -147,7 +145,6 @@ impl fmt::Display for Error {
                  it was refused before decoding (scale it down first)",
                 u64::from(*width) * u64::from(*height)
             ),
-            #[cfg(feature = "animation")]
             Error::TooManyFramePixels {
                 frames,
                 width,

@@ -136,8 +136,8 @@ struct Pending {
 }
 
 /// Writes an animated GIF. `frames[f]` are frame `f`'s cell codes (0 transparent, `k` for
-/// `palette[k - 1]`), `delays_ms` their display times, `loops` the loop count (`Some(0)`
-/// forever, `None` no loop extension: play once).
+/// `palette[k - 1]`), `delays_ms` their display times, `plays` how many times it plays in
+/// all (0 forever; 1 writes no loop extension; `n` stores `n - 1` repeats, capped at 65,535).
 pub(crate) fn write(
     frames: &[Vec<u16>],
     cols: usize,
@@ -145,7 +145,7 @@ pub(crate) fn write(
     palette: &[[u8; 3]],
     has_transparency: bool,
     delays_ms: &[u32],
-    loops: Option<u16>,
+    plays: u32,
 ) -> Result<Vec<u8>, Error> {
     let (w, h) = spans.size();
     let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
@@ -158,11 +158,10 @@ pub(crate) fn write(
     let index = |code: u16| table_index(code, transparent);
     let encode_err = |e: gif::EncodingError| Error::Encode(e.to_string());
     let mut encoder = gif::Encoder::new(Vec::new(), w16, h16, &table).map_err(encode_err)?;
-    if let Some(n) = loops {
-        let repeat = if n == 0 {
-            gif::Repeat::Infinite
-        } else {
-            gif::Repeat::Finite(n)
+    if plays != 1 {
+        let repeat = match plays {
+            0 => gif::Repeat::Infinite,
+            n => gif::Repeat::Finite(u16::try_from(n - 1).unwrap_or(u16::MAX)),
         };
         encoder.set_repeat(repeat).map_err(encode_err)?;
     }

@@ -74,6 +74,38 @@ pub(crate) fn estimate(input: &[u8], info: &ImageInfo, options: &Options) -> u64
     input.len() as u64 + decoder_bytes(input, info) + store + codes + output + fixed
 }
 
+/// An upper estimate of the peak bytes an animation of `frames` frames on a `width`×`height`
+/// canvas needs under `options` (the input included). Frames are decoded one at a time, but
+/// every frame's cells are kept until the one palette is built, then a code per cell per frame,
+/// and the encoded animation grows by a frame at a time.
+pub(crate) fn estimate_animation(
+    input: &[u8],
+    frames: u32,
+    width: u32,
+    height: u32,
+    options: &Options,
+) -> u64 {
+    let frames = u64::from(frames);
+    let pixels = u64::from(width) * u64::from(height);
+    // The composited canvas, the rectangle saved for "restore to previous", the frame being
+    // decoded and the copy the grid is cut from: RGBA each.
+    let decode = pixels * 4 * 4;
+    let layout = Layout::new(options.grid, width, height);
+    let cells = layout.cells() as u64;
+    let per_frame_cells = cells * CellStore::bytes_per_cell(cells, pixels, true) + cells * 2;
+    let (cols, rows) = (u64::from(layout.cols()), u64::from(layout.rows()));
+    let out_pixels = match options.output {
+        Output::Grid => cols * rows,
+        Output::Scale(k) => cols * rows * u64::from(k) * u64::from(k),
+        Output::Original => pixels,
+    };
+    // Two drawn frames (the one written and the next), and the file: at most a byte per output
+    // pixel per frame (only changed rectangles are stored, and flat cells compress far below).
+    let output = out_pixels * 2 + frames * out_pixels + (1 << 16);
+    let fixed = 4 << 20;
+    input.len() as u64 + decode + frames * per_frame_cells + output + fixed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +161,21 @@ mod tests {
         assert!(est(0xC2, 3) > baseline);
         assert!(est(0xC2, 4) > est(0xC2, 3));
         assert!(est(0xC0, 1) < baseline);
+    }
+
+    #[test]
+    fn an_animation_counts_every_frame() {
+        let o = Options {
+            grid: Grid::Block(1),
+            ..Options::default()
+        };
+        let one = estimate_animation(&[], 1, 480, 270, &o);
+        let hundred = estimate_animation(&[], 100, 480, 270, &o);
+        // At one cell per pixel each frame keeps its cells and codes and adds its output.
+        assert!(hundred > one + 99 * 480 * 270 * 3, "{one} {hundred}");
+        // Large blocks keep each frame small: the canvas dominates.
+        let blocky = estimate_animation(&[], 100, 480, 270, &Options::default());
+        assert!(blocky < hundred / 4, "{blocky} {hundred}");
     }
 
     #[test]

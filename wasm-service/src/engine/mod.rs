@@ -6,9 +6,8 @@
 //! with nearest neighbour. Every step is deterministic and uses no platform maths library, so the
 //! native build and the `wasm32-wasip1` build give the same bytes.
 
-#[cfg(feature = "animation")]
 pub mod animation;
-#[cfg(all(feature = "animation", not(target_arch = "wasm32")))]
+#[cfg(not(target_arch = "wasm32"))]
 mod apng_writer;
 mod color_profile;
 mod colorspace;
@@ -18,7 +17,6 @@ mod detail;
 mod dither;
 mod encode;
 mod error;
-#[cfg(feature = "animation")]
 mod gif_writer;
 mod grid;
 mod icc;

@@ -15,9 +15,7 @@ use super::options::{Colors, Options};
 use super::sort::sort_by;
 
 /// One palette for all the frames of an animation.
-#[cfg(feature = "animation")]
 mod frames;
-#[cfg(feature = "animation")]
 pub(crate) use frames::reduce_frames;
 
 /// Each cell's palette entry (or, past 256 colours, the cells' own colours), and the palette

@@ -21,6 +21,12 @@ const REPORT_OPTION: (&str, &str) = (
     "true: answer a JSON report (sizes, palette, timings and the PNG as png_base64) instead of image/png",
 );
 
+/// The router's `frame` field: an animated source otherwise answers an animated GIF.
+const FRAME_OPTION: (&str, &str) = (
+    "frame",
+    "0-based frame of an animated GIF to answer as a still PNG; without it an animated GIF answers an animated GIF (image/gif) with one palette for all frames",
+);
+
 /// The fixed part of `GET /`: how to write requests and read responses, and the other inputs.
 const INDEX_PROSE: &str = r#"{
 "request": {
@@ -70,7 +76,7 @@ pub(super) fn index<'a>(routes: impl Iterator<Item = (&'a str, &'a str, &'a str)
         .collect();
     let options = OPTION_NAMES
         .iter()
-        .chain([&REPORT_OPTION])
+        .chain([&REPORT_OPTION, &FRAME_OPTION])
         .map(|(name, about)| Json::object([("name", (*name).into()), ("about", (*about).into())]))
         .collect();
     let mut fields = vec![
@@ -156,7 +162,7 @@ mod tests {
         let index = index([("GET", "/", "x")].into_iter());
         assert_eq!(index.get("other_inputs"), prose.get("other_inputs"));
         let options = index.get("pixelate_options").unwrap().as_array().unwrap();
-        assert_eq!(options.len(), OPTION_NAMES.len() + 1);
+        assert_eq!(options.len(), OPTION_NAMES.len() + 2);
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn pixelate(fields: &[(String, Json)]) -> Response {
     if let Err(reject) = job.set_fields(fields, &["action"]) {
         return flat_error(reject);
     }
-    match job.run() {
+    match job.run_still() {
         Ok(done) => {
             let r = &done.report;
             Response::legacy(

@@ -5,19 +5,28 @@
 //! where the text comes from.
 
 use super::reject::Reject;
+use crate::engine::animation::{self, Animated, AnimationFormat};
 use crate::engine::{self, Options, Pixelated, quote};
 use crate::envelope::{Json, Request, Response, base64};
 
 /// Fields of a JSON body that are not engine options.
 const IMAGE_FIELD: &str = "image_base64";
 const REPORT_FIELD: &str = "report";
+const FRAME_FIELD: &str = "frame";
 
-/// A pixelation the router has gathered: the image bytes, the options, and whether a report was
-/// asked for (`None`: not said).
+/// A pixelation the router has gathered: the image bytes, the options, whether a report was
+/// asked for (`None`: not said), and the one frame of an animation wanted as a still.
 pub(super) struct Job {
     pub(super) image: Vec<u8>,
     pub(super) options: Options,
     pub(super) report: Option<bool>,
+    pub(super) frame: Option<usize>,
+}
+
+/// What `/pixelate` made: a PNG still, or an animated GIF of an animated source.
+pub(super) enum Done {
+    Still(Box<Pixelated>),
+    Animation(Animated),
 }
 
 impl Job {
@@ -26,6 +35,15 @@ impl Job {
             image: Vec::new(),
             options: Options::default(),
             report: None,
+            frame: None,
+        }
+    }
+
+    /// A job for `image` with default options.
+    pub(super) fn with_image(image: Vec<u8>) -> Self {
+        Job {
+            image,
+            ..Job::new()
         }
     }
 
@@ -33,6 +51,17 @@ impl Job {
     pub(super) fn set(&mut self, name: &str, value: &str) -> Result<(), Reject> {
         if name == REPORT_FIELD {
             self.report = Some(parse_flag(REPORT_FIELD, value)?);
+            Ok(())
+        } else if name == FRAME_FIELD {
+            self.frame = Some(value.trim().parse().map_err(|_| {
+                Reject::bad(
+                    "invalid_option",
+                    format!(
+                        "invalid option `frame`: `{}` is not a frame number (0 is the first)",
+                        quote(value)
+                    ),
+                )
+            })?);
             Ok(())
         } else if name == IMAGE_FIELD {
             self.image = base64::decode(value).map_err(|e| {
@@ -74,7 +103,31 @@ impl Job {
         Ok(())
     }
 
-    pub(super) fn run(&self) -> Result<Pixelated, Reject> {
+    /// A still: frame `frame` of an animation, else the image (an animation's first frame).
+    pub(super) fn run_still(&self) -> Result<Pixelated, Reject> {
+        self.has_image()?;
+        match self.frame {
+            Some(index) => animation::pixelate_frame(&self.image, index, &self.options),
+            None => engine::pixelate(&self.image, &self.options),
+        }
+        .map_err(Reject::from)
+    }
+
+    /// What `/pixelate` answers: an animated GIF for a source of more than one frame (unless
+    /// `frame` asks for one of them), else a PNG still.
+    pub(super) fn run(&self) -> Result<Done, Reject> {
+        self.has_image()?;
+        if self.frame.is_none()
+            && animation::frame_count(&self.image, &self.options)?.is_some_and(|n| n > 1)
+        {
+            return animation::pixelate_animation(&self.image, &self.options, AnimationFormat::Gif)
+                .map(Done::Animation)
+                .map_err(Reject::from);
+        }
+        self.run_still().map(|still| Done::Still(Box::new(still)))
+    }
+
+    fn has_image(&self) -> Result<(), Reject> {
         if self.image.is_empty() {
             return Err(Reject::bad(
                 "missing_image",
@@ -82,7 +135,7 @@ impl Job {
                  bytes on stdin), or a JSON body with `image_base64`",
             ));
         }
-        engine::pixelate(&self.image, &self.options).map_err(Reject::from)
+        Ok(())
     }
 }
 
@@ -93,9 +146,16 @@ pub(super) fn handle(request: &Request, query: &str, raw_body: Option<&[u8]>) ->
         Ok(job) => job,
         Err(reject) => return reject.into_response(),
     };
+    answer(&job, wants_report(&job, request))
+}
+
+/// Runs `job` and shapes the answer: the image (PNG still or animated GIF), or its JSON report.
+pub(super) fn answer(job: &Job, report_wanted: bool) -> Response {
     match job.run() {
-        Ok(done) if wants_report(&job, request) => Response::json(200, report(&done)),
-        Ok(done) => Response::png(&done.png),
+        Ok(Done::Still(done)) if report_wanted => Response::json(200, report(&done)),
+        Ok(Done::Still(done)) => Response::png(&done.png),
+        Ok(Done::Animation(done)) if report_wanted => Response::json(200, animation_report(&done)),
+        Ok(Done::Animation(done)) => Response::binary(200, "image/gif", &done.bytes),
         Err(reject) => reject.into_response(),
     }
 }
@@ -218,6 +278,48 @@ pub(super) fn report(done: &Pixelated) -> Json {
         ),
         ("content_type", "image/png".into()),
         ("png_base64", base64::encode(&done.png).into()),
+    ])
+}
+
+/// The JSON report of an animation: the engine's `AnimationReport` field for field (a test holds
+/// them equal), then the GIF as `gif_base64`.
+pub(super) fn animation_report(done: &Animated) -> Json {
+    let r = &done.report;
+    let t = &r.timings;
+    let palette = r.palette.iter().map(|c| Json::from(c.as_str())).collect();
+    let frames = r
+        .frames
+        .iter()
+        .map(|f| Json::object([("index", f.index.into()), ("delay_ms", f.delay_ms.into())]))
+        .collect();
+    Json::object([
+        ("format", r.format.into()),
+        ("output_format", r.output_format.name().into()),
+        ("source_width", r.source_width.into()),
+        ("source_height", r.source_height.into()),
+        ("grid_width", r.grid_width.into()),
+        ("grid_height", r.grid_height.into()),
+        ("block", r.block.into()),
+        ("output_width", r.output_width.into()),
+        ("output_height", r.output_height.into()),
+        ("palette", Json::Array(palette)),
+        ("colors_used", r.colors_used.into()),
+        ("transparent", r.transparent.into()),
+        ("frame_count", r.frame_count.into()),
+        ("frames", Json::Array(frames)),
+        ("plays", r.plays.into()),
+        ("bytes", r.bytes.into()),
+        (
+            "timings",
+            Json::object([
+                ("decode_ms", Json::millis(t.decode_ms)),
+                ("palette_ms", Json::millis(t.palette_ms)),
+                ("encode_ms", Json::millis(t.encode_ms)),
+                ("total_ms", Json::millis(t.total_ms)),
+            ]),
+        ),
+        ("content_type", "image/gif".into()),
+        ("gif_base64", base64::encode(&done.bytes).into()),
     ])
 }
 

@@ -703,3 +703,150 @@ fn hex_with_a_line_break_says_the_hex_rule_was_broken_and_how_to_send_it() {
     assert_error(&stdin("hello\n"), 400, "unrecognized_input", "accepts");
     assert_error(&stdin("7\n"), 400, "unrecognized_input", "accepts");
 }
+
+/// A 16×16 animated GIF of three frames (red, green, blue left half over a white right half),
+/// 100/200/300 ms, looping forever; with `frames` 1 it is a still GIF.
+fn animated_gif(frames: usize) -> Vec<u8> {
+    let palette = [255u8, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255];
+    let mut out = Vec::new();
+    {
+        let mut enc = gif::Encoder::new(&mut out, 16, 16, &palette).unwrap();
+        if frames > 1 {
+            enc.set_repeat(gif::Repeat::Infinite).unwrap();
+        }
+        for f in 0..frames {
+            let buffer: Vec<u8> = (0..256)
+                .map(|i| if i % 16 < 8 { f as u8 } else { 3 })
+                .collect();
+            enc.write_frame(&gif::Frame {
+                delay: 10 * (f as u16 + 1),
+                width: 16,
+                height: 16,
+                buffer: buffer.into(),
+                ..gif::Frame::default()
+            })
+            .unwrap();
+        }
+    }
+    out
+}
+
+/// The frames of a GIF, decoded by the `image` crate: (RGBA pixels, delay in ms).
+fn gif_frames(bytes: &[u8]) -> Vec<(Vec<u8>, u32)> {
+    use image::AnimationDecoder;
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes)).unwrap();
+    decoder
+        .into_frames()
+        .collect_frames()
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            let (num, den) = f.delay().numer_denom_ms();
+            (f.into_buffer().into_raw(), num / den)
+        })
+        .collect()
+}
+
+#[test]
+fn an_animated_gif_answers_an_animated_gif_with_the_engines_bytes() {
+    let gif = animated_gif(3);
+    let r = handle(Request::pixelate(&gif, "block=4"));
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (200, "image/gif"),
+        "{}",
+        r.to_line()
+    );
+    let bytes = r.decode_body().unwrap();
+    let mut options = crate::engine::Options::default();
+    options.set("block", "4").unwrap();
+    let engine = crate::engine::animation::pixelate_animation(
+        &gif,
+        &options,
+        crate::engine::animation::AnimationFormat::Gif,
+    )
+    .unwrap();
+    assert_eq!(bytes, engine.bytes, "the module answers the engine's bytes");
+    let frames = gif_frames(&bytes);
+    assert_eq!(
+        frames.iter().map(|f| f.1).collect::<Vec<_>>(),
+        [100, 200, 300]
+    );
+    let left = |f: &(Vec<u8>, u32)| f.0[..4].to_vec();
+    assert_eq!(left(&frames[0]), [255, 0, 0, 255]);
+    assert_eq!(left(&frames[1]), [0, 255, 0, 255]);
+    assert_eq!(left(&frames[2]), [0, 0, 255, 255]);
+    // Raw bytes on stdin take the same path.
+    assert_eq!(handle_stdin(&gif).content_type, "image/gif");
+}
+
+#[test]
+fn frame_picks_one_frame_as_a_png_and_a_still_gif_stays_a_png() {
+    let r = handle(Request::pixelate(&animated_gif(3), "block=4&frame=1"));
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (200, "image/png"),
+        "{}",
+        r.to_line()
+    );
+    let (w, _, px) = decode(&r.decode_body().unwrap());
+    assert_eq!((w, px[0]), (16, [0, 255, 0, 255]));
+    let still = handle(Request::pixelate(&animated_gif(1), "block=4"));
+    assert_eq!(still.content_type, "image/png", "{}", still.to_line());
+    assert_error(
+        &handle(Request::pixelate(&animated_gif(3), "frame=7")),
+        400,
+        "invalid_option",
+        "3 frames",
+    );
+    assert_error(
+        &handle(Request::pixelate(&animated_gif(3), "frame=last")),
+        400,
+        "invalid_option",
+        "frame number",
+    );
+    // The original service's clients get a still PNG of the first frame, as before.
+    let legacy = crate::router::handle_stdin(
+        format!(
+            "{{\"image_base64\":\"{}\",\"pixel_size\":4}}",
+            base64::encode(&animated_gif(3))
+        )
+        .as_bytes(),
+    );
+    let flat = legacy.json_body().unwrap();
+    assert_eq!(flat.get("content_type"), Some(&Json::from("image/png")));
+}
+
+#[test]
+fn an_animation_report_lists_frames_and_plays_and_matches_the_engines_serde_report() {
+    let gif = animated_gif(3);
+    let r = handle(Request::pixelate(&gif, "block=4&report=true"));
+    assert_eq!(r.content_type, "application/json", "{}", r.to_line());
+    let ours = serde_json::Value::from(body(&r).clone());
+    let mut options = crate::engine::Options::default();
+    options.set("block", "4").unwrap();
+    let done = crate::engine::animation::pixelate_animation(
+        &gif,
+        &options,
+        crate::engine::animation::AnimationFormat::Gif,
+    )
+    .unwrap();
+    let mut theirs = serde_json::to_value(&done.report).unwrap();
+    let theirs_map = theirs.as_object_mut().unwrap();
+    theirs_map.insert("content_type".into(), "image/gif".into());
+    theirs_map.insert("gif_base64".into(), base64::encode(&done.bytes).into());
+    let ours_map = ours.as_object().unwrap();
+    assert_eq!(
+        ours_map.keys().collect::<Vec<_>>(),
+        theirs_map.keys().collect::<Vec<_>>(),
+        "the animation report's fields changed: update animation_report()"
+    );
+    for (k, v) in theirs_map.iter() {
+        if k != "timings" {
+            assert_eq!(&ours_map[k], v, "{k}");
+        }
+    }
+    assert_eq!(ours_map["frame_count"], 3);
+    assert_eq!(ours_map["plays"], 0);
+    assert_eq!(ours_map["frames"][2]["delay_ms"], 300);
+}

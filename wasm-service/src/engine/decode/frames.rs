@@ -18,8 +18,9 @@ pub(crate) struct Header {
     pub height: u32,
     /// How many frames the animation shows (1 for a still).
     pub frames: u32,
-    /// How many times it plays: `Some(0)` forever, `None` once with no loop count stored.
-    pub loops: Option<u16>,
+    /// How many times it plays in all: 0 forever. Each format stores this differently (see
+    /// `gif_plays`; APNG's `num_plays` and WebP's loop count are the total already).
+    pub plays: u32,
 }
 
 /// Called with each composited frame: the RGBA canvas and the frame's delay in milliseconds.
@@ -182,12 +183,13 @@ fn gif_options(limits: &Limits, skip: bool) -> gif::DecodeOptions {
     options
 }
 
-fn gif_loops(repeat: gif::Repeat) -> Option<u16> {
+/// Total plays from a GIF's NETSCAPE2.0 loop count, which counts repeats after the first play
+/// (how Chromium and Firefox read it): no extension plays once, `n` plays `n + 1` times, 0
+/// forever. The gif crate reports a missing extension as `Finite(0)`.
+fn gif_plays(repeat: gif::Repeat) -> u32 {
     match repeat {
-        gif::Repeat::Infinite => Some(0),
-        // The gif crate reports a missing loop extension as `Finite(0)`.
-        gif::Repeat::Finite(0) => None,
-        gif::Repeat::Finite(n) => Some(n),
+        gif::Repeat::Infinite => 0,
+        gif::Repeat::Finite(n) => u32::from(n) + 1,
     }
 }
 
@@ -223,7 +225,7 @@ fn gif_header(input: &[u8], limits: &Limits) -> Result<Header, Error> {
         width: canvas.0,
         height: canvas.1,
         frames,
-        loops: gif_loops(decoder.repeat()),
+        plays: gif_plays(decoder.repeat()),
     })
 }
 
@@ -332,7 +334,7 @@ fn apng_header(input: &[u8], limits: &Limits) -> Result<Option<Header>, Error> {
         width: info.width,
         height: info.height,
         frames: actl.num_frames,
-        loops: Some(u16::try_from(actl.num_plays).unwrap_or(0)),
+        plays: actl.num_plays,
     }))
 }
 
@@ -460,10 +462,10 @@ fn webp_header(input: &[u8], limits: &Limits) -> Result<Option<Header>, Error> {
         width,
         height,
         frames: decoder.num_frames(),
-        loops: Some(match decoder.loop_count() {
+        plays: match decoder.loop_count() {
             image_webp::LoopCount::Forever => 0,
-            image_webp::LoopCount::Times(n) => n.get(),
-        }),
+            image_webp::LoopCount::Times(n) => u32::from(n.get()),
+        },
     }))
 }
 

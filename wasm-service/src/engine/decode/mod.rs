@@ -7,7 +7,6 @@
 
 mod bmp;
 mod exif;
-#[cfg(feature = "animation")]
 pub(crate) mod frames;
 mod gif;
 mod jpeg;

@@ -166,6 +166,16 @@ impl<'a> LeanPng<'a> {
                 b"PLTE" => png.palette(data),
                 b"tRNS" => png.trns(data),
                 b"iCCP" => png.icc = iccp(data),
+                // APNG frames are not decoded here: say so rather than answer its default image.
+                b"acTL" if data.get(..4).is_some_and(|n| n > &[0, 0, 0, 1][..]) => {
+                    return Err(Error::UnsupportedFeature {
+                        format: "PNG (APNG) in the module",
+                        feature: "animated",
+                        advice: "the module animates GIF only: send the animation as a GIF, or \
+                                 one frame as a still (the gateway and `pixelsmith pixelate` take \
+                                 `frame=N` for an APNG)",
+                    });
+                }
                 b"IDAT" => png.idat.push(data),
                 b"IEND" => break,
                 _ => {}
