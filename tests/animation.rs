@@ -366,6 +366,12 @@ fn animated_input_to_png_budget_and_json_report() {
         "{err}"
     );
 
+    // With no output name to go by, an animation stays an animation: <name>.pixel.gif.
+    let out = pixelsmith(&["pixelate", "square.gif", "--block", "8"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read(dir.path().join("square.pixel.gif")).unwrap();
+    assert_eq!(gif_frames(&written).len(), 3);
+
     // 3 frames × 64×48 = 9,216 pixels, over a 5,000 pixel budget: refused before decoding.
     let out = pixelsmith(
         &[

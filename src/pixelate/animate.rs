@@ -62,20 +62,25 @@ pub fn run(args: &Args, input: &Path, options: &Options, output: &Path) -> anyho
             animation::pixelate_frame(&bytes, index as usize, options).map_err(engine_err)?;
         return Ok(Outcome::Still(Box::new(still)));
     }
-    let Some(format) = format else {
-        if let Some(n) = animation::frame_count(&bytes, options).map_err(engine_err)?
-            && n > 1
-        {
-            anyhow::bail!(
+    let format = match format {
+        Some(format) => format,
+        None => match animation::frame_count(&bytes, options).map_err(engine_err)? {
+            // No output name to choose by (the default name, or stdout): an animation stays one.
+            Some(n) if n > 1 && (args.output.is_none() || output == Path::new("-")) => {
+                AnimationFormat::Gif
+            }
+            Some(n) if n > 1 => anyhow::bail!(
                 "{} is an animation of {n} frames, and a PNG output holds one picture: write the \
                  animation with `-o OUT.gif` (animated GIF) or `--format apng` / `-o OUT.apng` \
                  (animated PNG), or pick one frame with `--frame N` (0..={})",
                 input.display(),
                 n - 1
-            );
-        }
-        let still = engine::pixelate(&bytes, options).map_err(engine_err)?;
-        return Ok(Outcome::Still(Box::new(still)));
+            ),
+            _ => {
+                let still = engine::pixelate(&bytes, options).map_err(engine_err)?;
+                return Ok(Outcome::Still(Box::new(still)));
+            }
+        },
     };
     // Without -o, the default name takes the format's extension.
     let output: PathBuf = if args.output.is_none() {

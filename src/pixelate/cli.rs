@@ -34,7 +34,8 @@ pub struct Args {
     #[arg(required = true, num_args = 1.., value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
-    /// Where to write the PNG (`-` writes stdout). Default: `<name>.pixel.png` in the current folder.
+    /// Where to write the PNG (`-` writes stdout). Default: `<name>.pixel.png` in the current folder
+    /// (`<name>.pixel.gif`, an animated GIF, for an animated source).
     /// Only regular files are written (replaced atomically); a symlink is written through to the
     /// file it points to; devices, FIFOs, folders and the input itself are refused. With several
     /// inputs or a folder: the folder for the outputs (created if missing).

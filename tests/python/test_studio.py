@@ -343,6 +343,39 @@ def test_a_non_image_upload_says_why_in_words(browser, local: Served, tmp_path: 
     assert browser.find_element(By.ID, "result").is_displayed()
 
 
+def test_an_animated_gif_comes_back_animated_and_a_frame_as_a_still(browser, local: Served, tmp_path: Path) -> None:
+    from test_identity import animated_gif
+
+    gateway = local.urls["gateway"]
+    sun = tmp_path / "sun.gif"
+    animated_gif(sun, transparent=False)
+    browser.get(gateway + "/")
+    browser.find_element(By.ID, "file").send_keys(str(sun))
+    wait(browser, lambda d: result_query(d) == "block=8&colors=16", message="no result for the GIF")
+    facts = browser.find_element(By.ID, "facts").text
+    assert "animated GIF" in facts and re.search(r"Frames\s+6, 80/80/120/80/80/200 ms, looping forever", facts), facts
+    assert browser.find_element(By.ID, "download").text == "Download GIF"
+    # The download is the module's GIF: every frame, the same bytes as the CLI's.
+    browser.find_element(By.ID, "download").click()
+    downloaded = browser.downloads / "sun.pixel.gif"
+    wait(browser, lambda d: downloaded.is_file() and downloaded.stat().st_size > 0, message="no download")
+    time.sleep(0.2)
+    gif = downloaded.read_bytes()
+    assert gif == cli_png(sun, "--format", "gif"), "the page's GIF differs from the CLI's"
+    assert Image.open(io.BytesIO(gif)).n_frames == 6
+    cmd = browser.find_element(By.ID, "cmd").get_attribute("value")
+    assert cmd.endswith(" -o sun.pixel.gif"), cmd
+
+    # A frame number gives that frame as a PNG.
+    set_number(browser, "frame", 3)
+    wait(browser, lambda d: result_query(d) == "block=8&colors=16&frame=3", message="no still for frame 3")
+    assert browser.find_element(By.ID, "download").text == "Download PNG"
+    still = shown_pixels(browser)
+    assert still.size == (120, 80)
+    assert_flat_blocks(still, 8, {"#%02x%02x%02x" % p[:3] for p in still.getdata()})
+    browser.find_element(By.ID, "frame").clear()
+
+
 SEND_IMAGE = """
 const [kind, name, done] = arguments;
 const c = document.createElement('canvas');
