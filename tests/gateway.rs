@@ -517,6 +517,21 @@ async fn call_service_passes_against_the_real_module_and_fails_clearly_otherwise
     let pixelate = report.pixelate.unwrap();
     assert!(pixelate.fitted.is_some());
     assert!(pixelate.colors.unwrap() <= 17, "{pixelate:?}");
+
+    // An animated GIF: the answer is an animated GIF, the engine's bytes, its first frame flat.
+    let request = CallRequest {
+        pixelate: Some(PixelateCall {
+            image: crate::animation::moving_square_gif(&[10, 20, 10]),
+            label: "square.gif".into(),
+            options: vec![("block".into(), "8".into())],
+        }),
+        ..CallRequest::smoke(services.runner_url())
+    };
+    let report = call_service(&request).await.unwrap();
+    assert!(report.ok, "{report:#?}");
+    let pixelate = report.pixelate.unwrap();
+    assert_eq!(pixelate.matches_local_engine, Some(true));
+    assert_eq!(pixelate.cells_uniform, Some(true));
     services.shutdown().await;
 
     let html = stub(

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::io::Cursor;
 
-use wasm_service::engine::Colors;
+use wasm_service::engine::{self, Colors};
 use wasm_service::envelope::{Json, Request, Response};
 
 use super::{HealthCheck, PixelateCheck, Plan};
@@ -58,8 +58,8 @@ pub(super) async fn health(upstream: &Upstream) -> HealthCheck {
     check
 }
 
-/// `POST /pixelate` must answer 200 `image/png` of the expected size with flat cells and no more
-/// colours than asked for.
+/// `POST /pixelate` must answer 200 `image/png` (`image/gif` for an animated GIF sent whole, whose
+/// first frame is checked) of the expected size with flat cells and no more colours than asked for.
 pub(super) async fn pixelate(upstream: &Upstream, plan: Plan) -> PixelateCheck {
     let spans = output_spans(&plan.options, &plan.info, plan.grid);
     let expected = (
@@ -111,7 +111,12 @@ pub(super) async fn pixelate(upstream: &Upstream, plan: Plan) -> PixelateCheck {
         None => exchange.response,
     };
     check.status = Some(answer.status);
-    if answer.status != 200 || !answer.content_type.starts_with("image/png") {
+    let wanted = if plan.animated {
+        "image/gif"
+    } else {
+        "image/png"
+    };
+    if answer.status != 200 || !answer.content_type.starts_with(wanted) {
         check.problem = Some(format!(
             "answered {} {}: {}",
             answer.status,
@@ -129,7 +134,11 @@ pub(super) async fn pixelate(upstream: &Upstream, plan: Plan) -> PixelateCheck {
     };
     check.png_bytes = Some(png.len());
     check.matches_local_engine = plan.local_png.as_ref().map(|local| *local == png);
-    let picture = match decode_rgba(&png) {
+    let picture = match if plan.animated {
+        first_frame(&png)
+    } else {
+        decode_rgba(&png)
+    } {
         Ok(picture) => picture,
         Err(problem) => {
             check.problem = Some(problem);
@@ -187,6 +196,21 @@ fn describe_error(answer: &Response) -> String {
 
 fn millis(duration: std::time::Duration) -> f64 {
     (duration.as_secs_f64() * 1e5).round() / 100.0
+}
+
+/// The first frame of an animated GIF answer, by the engine's own GIF decoder.
+fn first_frame(gif: &[u8]) -> Result<Rgba, String> {
+    let canvas = engine::animation::composited_frame(gif, 0, &engine::Options::default())
+        .map_err(|e| format!("the answer is not a valid animated GIF: {e}"))?;
+    Ok(Rgba {
+        width: canvas.width,
+        height: canvas.height,
+        pixels: canvas
+            .rgba
+            .chunks_exact(4)
+            .map(|p| [p[0], p[1], p[2], p[3]])
+            .collect(),
+    })
 }
 
 /// A decoded picture, 8-bit RGBA.

@@ -220,8 +220,11 @@ pub(crate) struct Plan {
     pub(crate) envelope: Request,
     pub(crate) fitted: Option<Fitted>,
     pub(crate) original_bytes: usize,
-    /// The local engine's PNG for the same request (unfitted requests only).
+    /// The local engine's answer for the same request (unfitted requests only): the PNG, or the
+    /// animated GIF for an animated GIF sent whole.
     pub(crate) local_png: Option<Vec<u8>>,
+    /// An animated GIF sent whole: the module answers an animated GIF.
+    pub(crate) animated: bool,
 }
 
 impl Plan {
@@ -242,6 +245,7 @@ impl Plan {
         let mut envelope = Request::pixelate(&call.image, &query);
         let mut fitted = None;
         let mut local_png = None;
+        let mut animated = false;
         if envelope.to_json().len() > RUNNER_BODY_LIMIT {
             let size = |image: &[u8], query: &str| Request::pixelate(image, query).to_json().len();
             let done =
@@ -254,6 +258,20 @@ impl Plan {
                 })?;
             envelope = Request::pixelate(&done.image, &done.query);
             fitted = Some(done);
+        } else if info.format == engine::Format::Gif
+            && engine::animation::frame_count(&call.image, &options)
+                .ok()
+                .flatten()
+                .is_some_and(|n| n > 1)
+        {
+            animated = true;
+            local_png = engine::animation::pixelate_animation(
+                &call.image,
+                &options,
+                engine::animation::AnimationFormat::Gif,
+            )
+            .ok()
+            .map(|a| a.bytes);
         } else {
             local_png = engine::pixelate(&call.image, &options).ok().map(|p| p.png);
         }
@@ -266,6 +284,7 @@ impl Plan {
             fitted,
             original_bytes: call.image.len(),
             local_png,
+            animated,
         })
     }
 }
