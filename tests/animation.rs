@@ -366,6 +366,19 @@ fn animated_input_to_png_budget_and_json_report() {
         "{err}"
     );
 
+    // `--format png` means a still, whatever the output name: refused the same way.
+    for args in [
+        &["pixelate", "square.gif", "--format", "png"][..],
+        &["pixelate", "square.gif", "--format", "png", "-o", "-"][..],
+    ] {
+        let out = pixelsmith(args, dir.path());
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("--frame"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
     // With no output name to go by, an animation stays an animation: <name>.pixel.gif.
     let out = pixelsmith(&["pixelate", "square.gif", "--block", "8"], dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -427,4 +440,59 @@ fn animated_input_to_png_budget_and_json_report() {
     assert_eq!(delays, [100, 200, 300]);
     assert_eq!(report["plays"], 0);
     assert!(dir.path().join("square.pixel.gif").exists());
+}
+
+#[test]
+fn gif_delays_are_reported_as_stored_and_a_short_frame_never_becomes_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut apng = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut apng, 8, 8);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_animated(4, 0).unwrap();
+        let mut w = enc.write_header().unwrap();
+        for (k, ms) in [33u16, 15, 1, 1005].into_iter().enumerate() {
+            w.set_frame_delay(ms, 1000).unwrap();
+            let shade = 60 * k as u8;
+            w.write_image_data(&[shade, 0, 255 - shade, 255].repeat(64))
+                .unwrap();
+        }
+        w.finish().unwrap();
+    }
+    std::fs::write(dir.path().join("odd.apng"), apng).unwrap();
+    let out = pixelsmith(
+        &[
+            "pixelate", "odd.apng", "--block", "2", "-o", "odd.gif", "--json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reported: Vec<u64> = report["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["delay_ms"].as_u64().unwrap())
+        .collect();
+    assert_eq!(reported, [30, 20, 10, 1010]);
+    let stored: Vec<u64> = gif_frames(&std::fs::read(dir.path().join("odd.gif")).unwrap())
+        .iter()
+        .map(|f| u64::from(f.1))
+        .collect();
+    assert_eq!(stored, reported, "the report says what the GIF holds");
+}
+
+#[test]
+fn a_truncated_animation_is_called_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let gif = moving_square_gif(&[10, 10, 10]);
+    std::fs::write(dir.path().join("cut.gif"), &gif[..gif.len() * 2 / 3]).unwrap();
+    let out = pixelsmith(&["pixelate", "cut.gif", "-o", "out.gif"], dir.path());
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("ends too early"),
+        "{}",
+        text(&out.stderr)
+    );
 }

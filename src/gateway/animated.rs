@@ -110,7 +110,7 @@ pub fn refusal(
 }
 
 /// A short name for an animation in `format`.
-fn animation_name(format: Format) -> &'static str {
+pub fn animation_name(format: Format) -> &'static str {
     match format {
         Format::Png => "animated PNG (APNG)",
         Format::Webp => "animated WebP",

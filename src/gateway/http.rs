@@ -314,7 +314,11 @@ async fn one_frame_if_needed(
     let png = extracted.map_err(|err| to_http(wasm_service::router::engine_error(&err), &[]))?;
     Ok(Some(Frame {
         index,
-        source: format!("a {}-frame {}", animation.frames, animation.format.name()),
+        source: format!(
+            "a {}-frame {}",
+            animation.frames,
+            animated::animation_name(animation.format)
+        ),
         png,
         query: animated::without_frame(query),
     }))

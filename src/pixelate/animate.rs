@@ -66,7 +66,11 @@ pub fn run(args: &Args, input: &Path, options: &Options, output: &Path) -> anyho
         Some(format) => format,
         None => match animation::frame_count(&bytes, options).map_err(engine_err)? {
             // No output name to choose by (the default name, or stdout): an animation stays one.
-            Some(n) if n > 1 && (args.output.is_none() || output == Path::new("-")) => {
+            Some(n)
+                if n > 1
+                    && args.format.is_none()
+                    && (args.output.is_none() || output == Path::new("-")) =>
+            {
                 AnimationFormat::Gif
             }
             Some(n) if n > 1 => anyhow::bail!(
@@ -99,13 +103,14 @@ pub fn run(args: &Args, input: &Path, options: &Options, output: &Path) -> anyho
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         let line = format!(
-            "wrote {} ({}, {} frames, {}x{} px, grid {}x{}, {} colours{}) in {:.1} ms",
+            "wrote {} ({}, {} frame{}, {}x{} px, grid {}x{}, {} colours{}) in {:.1} ms",
             output.display(),
             match format {
                 AnimationFormat::Gif => "animated GIF",
                 AnimationFormat::Apng => "APNG",
             },
             r.frame_count,
+            if r.frame_count == 1 { "" } else { "s" },
             r.output_width,
             r.output_height,
             r.grid_width,

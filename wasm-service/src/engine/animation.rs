@@ -56,7 +56,8 @@ pub struct Animated {
 pub struct FrameReport {
     /// 0-based frame number (what `--frame` takes).
     pub index: usize,
-    /// How long the frame is shown, in milliseconds.
+    /// How long the frame is shown, in milliseconds, as the output stores it (a GIF keeps
+    /// hundredths of a second: 33 ms is written as 30, 1 ms as 10 rather than 0).
     pub delay_ms: u32,
 }
 
@@ -215,7 +216,14 @@ pub fn pixelate_animation(
         frames: delays
             .iter()
             .enumerate()
-            .map(|(index, &delay_ms)| FrameReport { index, delay_ms })
+            .map(|(index, &delay)| FrameReport {
+                index,
+                delay_ms: match format {
+                    // What the file holds: GIF stores hundredths of a second.
+                    AnimationFormat::Gif => u32::from(super::gif_writer::delay_cs(delay)) * 10,
+                    AnimationFormat::Apng => delay,
+                },
+            })
             .collect(),
         plays,
         bytes: bytes.len(),

@@ -107,6 +107,15 @@ pub(crate) fn crop(drawn: &Drawn, area: Area) -> Vec<u8> {
     out
 }
 
+/// A frame delay in GIF's hundredths of a second: rounded, but never 0 for a frame that had a
+/// delay (browsers show a 0 delay for about 100 ms), capped at 655.35 s.
+pub(crate) fn delay_cs(ms: u32) -> u16 {
+    match ms {
+        0 => 0,
+        ms => u16::try_from(((ms + 5) / 10).max(1)).unwrap_or(u16::MAX),
+    }
+}
+
 /// The colour table both animation writers store, as RGB triples: the palette, then a black
 /// entry for transparent cells when there are any (never empty: a table needs one entry); and
 /// the index of that transparent entry (only meaningful with transparency, then ≤ 255).
@@ -168,7 +177,7 @@ pub(crate) fn write(
     let trns = has_transparency.then_some(transparent);
     let mut emit = |p: &Pending| -> Result<(), Error> {
         let frame = gif::Frame {
-            delay: u16::try_from((p.delay_ms + 5) / 10).unwrap_or(u16::MAX),
+            delay: delay_cs(p.delay_ms),
             dispose: if p.background {
                 gif::DisposalMethod::Background
             } else {

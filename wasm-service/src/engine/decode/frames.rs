@@ -208,11 +208,11 @@ fn gif_canvas(sw: u32, sh: u32, first: Option<&gif::Frame<'_>>) -> (u32, u32) {
 fn gif_header(input: &[u8], limits: &Limits) -> Result<Header, Error> {
     let mut decoder = gif_options(limits, true)
         .read_info(input)
-        .map_err(gif_error)?;
+        .map_err(super::gif::error)?;
     let (sw, sh) = (u32::from(decoder.width()), u32::from(decoder.height()));
     let mut frames = 0u32;
     let mut canvas = (sw, sh);
-    while let Some(frame) = decoder.read_next_frame().map_err(gif_error)? {
+    while let Some(frame) = decoder.read_next_frame().map_err(super::gif::error)? {
         if frames == 0 {
             canvas = gif_canvas(sw, sh, Some(frame));
         }
@@ -237,13 +237,13 @@ fn gif_frames(
 ) -> Result<(), Error> {
     let mut decoder = gif_options(limits, false)
         .read_info(input)
-        .map_err(gif_error)?;
+        .map_err(super::gif::error)?;
     let (sw, sh) = (u32::from(decoder.width()), u32::from(decoder.height()));
     let mut canvas: Vec<u8> = Vec::new();
     let (mut width, mut height) = (sw, sh);
     let mut pending = Pending::default();
     let mut index = 0usize;
-    while let Some(frame) = decoder.read_next_frame().map_err(gif_error)? {
+    while let Some(frame) = decoder.read_next_frame().map_err(super::gif::error)? {
         if index == 0 {
             (width, height) = gif_canvas(sw, sh, Some(frame));
             crate::engine::probe::check_size(width, height, limits)?;
@@ -287,15 +287,6 @@ fn gif_frames(
         return Err(no_such_frame(last, index));
     }
     Ok(())
-}
-
-fn gif_error(e: gif::DecodingError) -> Error {
-    match e {
-        gif::DecodingError::Io(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Error::truncated(Format::Gif)
-        }
-        other => Error::decoder(Format::Gif, other),
-    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -433,22 +424,10 @@ fn webp_decoder<'a>(
     input: &'a [u8],
     limits: &Limits,
 ) -> Result<image_webp::WebPDecoder<std::io::Cursor<&'a [u8]>>, Error> {
-    let mut decoder =
-        image_webp::WebPDecoder::new(std::io::Cursor::new(input)).map_err(webp_error)?;
+    let mut decoder = image_webp::WebPDecoder::new(std::io::Cursor::new(input))
+        .map_err(|e| super::webp::error(input, e))?;
     decoder.set_memory_limit(super::decoder_memory_limit(limits));
     Ok(decoder)
-}
-
-#[cfg(feature = "webp")]
-fn webp_error(e: image_webp::DecodingError) -> Error {
-    match e {
-        image_webp::DecodingError::IoError(ref io)
-            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
-        {
-            Error::truncated(Format::Webp)
-        }
-        other => Error::decoder(Format::Webp, other),
-    }
 }
 
 #[cfg(feature = "webp")]
@@ -492,7 +471,9 @@ fn webp_frames(
     };
     for index in 0..count {
         // image-webp composites each frame onto its canvas (blend and dispose included).
-        let delay = decoder.read_frame(&mut buf).map_err(webp_error)?;
+        let delay = decoder
+            .read_frame(&mut buf)
+            .map_err(|e| super::webp::error(input, e))?;
         if alpha {
             each(&buf, delay)?;
         } else {

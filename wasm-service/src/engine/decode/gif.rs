@@ -47,14 +47,17 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
     })
 }
 
-fn error(e: gif::DecodingError) -> Error {
+/// The engine's error for a GIF decoding failure: running out of data is `truncated` (the gif
+/// crate reports it as an I/O error or as "Unexpected End of File"), anything else malformed.
+pub(super) fn error(e: gif::DecodingError) -> Error {
     match e {
         gif::DecodingError::Io(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             Error::truncated(Format::Gif)
         }
         other => {
             let text = other.to_string();
-            if text.contains("unexpected EOF") || text.contains("end of file") {
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("unexpected eof") || lower.contains("end of file") {
                 Error::truncated(Format::Gif)
             } else {
                 Error::decoder(Format::Gif, text)

@@ -13,7 +13,8 @@ use super::{Bitmap, Plan, Request};
 
 pub(super) fn decode(input: &[u8], request: &Request<'_>) -> Result<Cells, Error> {
     let limits = request.limits;
-    let mut decoder = image_webp::WebPDecoder::new(Cursor::new(input)).map_err(error)?;
+    let mut decoder =
+        image_webp::WebPDecoder::new(Cursor::new(input)).map_err(|e| error(input, e))?;
     decoder.set_memory_limit(super::decoder_memory_limit(limits));
     let (width, height) = decoder.dimensions();
     check_size(width, height, limits)?;
@@ -34,7 +35,7 @@ pub(super) fn decode(input: &[u8], request: &Request<'_>) -> Result<Cells, Error
         Samples::GrayOrRgb { gray: false },
     );
     let mut data = zeroed(size)?;
-    decoder.read_image(&mut data).map_err(error)?;
+    decoder.read_image(&mut data).map_err(|e| error(input, e))?;
     let bitmap = Bitmap {
         width,
         height,
@@ -44,13 +45,20 @@ pub(super) fn decode(input: &[u8], request: &Request<'_>) -> Result<Cells, Error
     bitmap.into_grid(request, plan)
 }
 
-fn error(e: image_webp::DecodingError) -> Error {
+/// The engine's error for a WebP decoding failure: `truncated` when the file is shorter than its
+/// RIFF header says (image-webp then reports a corrupt bitstream) or data ran out, else malformed.
+pub(super) fn error(input: &[u8], e: image_webp::DecodingError) -> Error {
+    let declared = input
+        .get(4..8)
+        .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])) + 8);
+    let short = declared.is_some_and(|size| (input.len() as u64) < size);
     match e {
         image_webp::DecodingError::IoError(ref io)
             if io.kind() == std::io::ErrorKind::UnexpectedEof =>
         {
             Error::truncated(Format::Webp)
         }
+        _ if short => Error::truncated(Format::Webp),
         other => Error::decoder(Format::Webp, other),
     }
 }
