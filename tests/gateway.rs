@@ -725,7 +725,7 @@ async fn animations_come_back_animated_or_as_the_frame_asked_for_or_say_what_to_
         .unwrap()
         .to_string();
     assert!(
-        note.starts_with("frame 1 of a 3-frame png -> png"),
+        note.starts_with("frame 1 of a 3-frame animated PNG (APNG) -> png"),
         "{note}"
     );
     let expected = pixelate_frame(&apng, 1, &options(&[("block", "4")])).unwrap();
