@@ -509,7 +509,7 @@ async fn an_animated_gif_stays_an_animation_with_frame_0_as_preview() {
         report["preview"]["note"]
             .as_str()
             .unwrap()
-            .starts_with("frame 0 of 4")
+            .starts_with("frame 0 of the 4 frames")
     );
     let written = report["output_path"].as_str().unwrap();
     assert!(written.ends_with("square.pixel.gif"), "{written}");
@@ -544,7 +544,43 @@ async fn an_animated_gif_stays_an_animation_with_frame_0_as_preview() {
         json!({"path": "square.gif", "output": "square.png"}),
     )
     .await;
-    assert_tool_error(&r, &["animation of 4 frames", ".gif", ".apng"]);
+    assert_tool_error(&r, &["animation of 4 frames", ".gif", ".apng", "`frame`"]);
+
+    // `frame` gives that frame as a still PNG, the CLI's `--frame` bytes.
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "square.gif", "block": 8, "frame": 3, "output": "f3.png"}),
+    )
+    .await;
+    let report = structured(&r).clone();
+    assert!(report.get("animation").is_none(), "{report:#}");
+    let mut options = pixelsmith::engine::Options::default();
+    options.set("block", "8").unwrap();
+    let expected = pixelsmith::engine::animation::pixelate_frame(
+        &std::fs::read(dir.path().join("square.gif")).unwrap(),
+        3,
+        &options,
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("f3.png")).unwrap(),
+        expected.png
+    );
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "square.gif", "frame": 9}),
+    )
+    .await;
+    assert_tool_error(&r, &["frame 9 does not exist", "4 frames"]);
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "square.gif", "frame": 1, "output": "x.gif"}),
+    )
+    .await;
+    assert_tool_error(&r, &["still PNG", ".png"]);
     client.cancel().await.ok();
 }
 

@@ -326,6 +326,10 @@ pub struct PixelateParams {
     /// Default and maximum 64,000,000.
     #[schemars(range(min = 1, max = 64_000_000))]
     pub max_pixels: Option<u64>,
+    /// For an animated source (GIF, APNG, WebP): pixelate only this frame (0-based), composited
+    /// as a viewer shows it, into a still PNG. Without it an animation is written whole.
+    #[schemars(range(min = 0, max = 100_000))]
+    pub frame: Option<u32>,
 }
 }
 

@@ -176,9 +176,10 @@ impl Animation {
             _ => {
                 return Err(format!(
                     "{} is an animation of {} frames: give an `output` ending in .gif (animated \
-                     GIF) or .apng (animated PNG); `pixelsmith pixelate --frame N` makes a still of \
-                     one frame",
-                    self.label, self.frames
+                     GIF) or .apng (animated PNG), or `frame` (0..={}) for one frame as a still PNG",
+                    self.label,
+                    self.frames,
+                    self.frames - 1
                 ));
             }
         };
@@ -194,7 +195,7 @@ impl Animation {
                         engine::Colors::Palette(engine::palettes::resolve(&hex)?);
                 }
                 let first = engine::animation::pixelate_frame(&bytes, 0, &still_options)?;
-                let preview = preview(&bytes, &still_options, &first);
+                let preview = preview(&bytes, &still_options, &first, Some(0));
                 Ok::<_, engine::Error>((animated, first, preview, bytes.len()))
             })
             .await;
@@ -221,7 +222,14 @@ impl Animation {
             source_bytes: source_bytes as u64,
             query: self.query,
             preview: PreviewInfo {
-                note: format!("frame 0 of {}: {}", r.frame_count, preview_info.note),
+                note: format!(
+                    "frame 0 of the {} frames as a still PNG ({}); the file written is the \
+                     animation",
+                    r.frame_count,
+                    preview_info
+                        .note
+                        .replace("the full output itself", "full size")
+                ),
                 ..preview_info
             },
             report,
@@ -287,7 +295,26 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
             .await
             .map_err(|e| format!("{}: {e}", source.label))?
     };
-    if let Some(frames) = frames.filter(|&n| n > 1) {
+    let frame = params.frame.map(|f| f as usize);
+    if let Some(index) = frame {
+        let extension = output
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if matches!(extension.as_deref(), Some("gif" | "apng")) {
+            return Err(format!(
+                "`frame` makes one frame as a still PNG, but `output` {} names an animation: \
+                 leave out `frame` for the whole animation, or give an output ending in .png",
+                output.display()
+            ));
+        }
+        if frames.is_none() && index > 0 {
+            return Err(format!(
+                "{} is a still, not an animation: it has only frame 0",
+                source.label
+            ));
+        }
+    }
+    if let Some(frames) = frames.filter(|&n| n > 1 && frame.is_none()) {
         let output = match &params.output {
             Some(_) => output,
             None => output.with_extension("gif"),
@@ -304,8 +331,11 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
         .run_engine({
             let options = options.clone();
             move || {
-                let pixelated = engine::pixelate(&bytes, &options)?;
-                let preview = preview(&bytes, &options, &pixelated);
+                let pixelated = match frame {
+                    Some(index) => engine::animation::pixelate_frame(&bytes, index, &options)?,
+                    None => engine::pixelate(&bytes, &options)?,
+                };
+                let preview = preview(&bytes, &options, &pixelated, frame);
                 Ok::<_, engine::Error>((pixelated, preview, bytes.len()))
             }
         })
@@ -452,7 +482,12 @@ fn url_stem(url: &str) -> String {
 
 /// The preview: the output itself when small enough, else the grid redrawn at the largest
 /// integer scale that fits [`PREVIEW_MAX_SIDE`], else the bare grid; none if even that is too big.
-fn preview(source: &[u8], options: &Options, full: &Pixelated) -> (Option<Vec<u8>>, PreviewInfo) {
+fn preview(
+    source: &[u8],
+    options: &Options,
+    full: &Pixelated,
+    frame: Option<usize>,
+) -> (Option<Vec<u8>>, PreviewInfo) {
     let r = &full.report;
     let fits =
         |w: u32, h: u32, bytes: usize| w.max(h) <= PREVIEW_MAX_SIDE && bytes <= PREVIEW_MAX_BYTES;
@@ -481,7 +516,11 @@ fn preview(source: &[u8], options: &Options, full: &Pixelated) -> (Option<Vec<u8
         let mut small = options.clone();
         small.output = output;
         small.optimize = true;
-        if let Ok(p) = engine::pixelate(source, &small)
+        let smaller = match frame {
+            Some(index) => engine::animation::pixelate_frame(source, index, &small),
+            None => engine::pixelate(source, &small),
+        };
+        if let Ok(p) = smaller
             && fits(p.report.output_width, p.report.output_height, p.png.len())
         {
             let note = match output {
@@ -544,7 +583,7 @@ mod tests {
         let mut options = Options::default();
         options.set("block", "10").unwrap();
         let full = engine::pixelate(&bmp, &options).unwrap();
-        let (png, info) = preview(&bmp, &options, &full);
+        let (png, info) = preview(&bmp, &options, &full, None);
         let png = png.unwrap();
         assert!(info.included);
         assert!(info.width.max(info.height) <= PREVIEW_MAX_SIDE, "{info:?}");

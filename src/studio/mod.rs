@@ -65,11 +65,15 @@ pub fn wants_html(accept: Option<&str>) -> bool {
     }
 }
 
-/// The page with its boot data filled in for an MCP Apps host: the engine's option names (the
-/// `pixelate` tool takes each), the description of `detail` when the engine has it, the built-in
+/// The page with its boot data filled in for an MCP Apps host: the engine's option names and
+/// `frame` (the `pixelate` tool takes each), the description of `detail` when the engine has it, the built-in
 /// palettes and this version.
 pub fn for_mcp_app() -> String {
-    let options: Vec<&str> = engine::OPTION_NAMES.iter().map(|(name, _)| *name).collect();
+    let options: Vec<&str> = engine::OPTION_NAMES
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(["frame"])
+        .collect();
     let detail = engine::OPTION_NAMES
         .iter()
         .find(|(name, _)| *name == "detail")
@@ -149,7 +153,8 @@ mod tests {
         let json_text = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
         let boot: serde_json::Value = serde_json::from_str(json_text).unwrap();
         let options = boot["options"].as_array().unwrap();
-        assert_eq!(options.len(), engine::OPTION_NAMES.len());
+        assert_eq!(options.len(), engine::OPTION_NAMES.len() + 1);
+        assert!(options.contains(&json!("frame")));
         assert!(options.contains(&json!("palette")));
         let pico = boot["palettes"]
             .as_array()
