@@ -496,3 +496,62 @@ fn a_truncated_animation_is_called_truncated() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_batch_keeps_animations_animated_or_takes_the_frame_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("walk.gif"), moving_square_gif(&[10, 20, 30])).unwrap();
+    std::fs::write(input.join("blend.apng"), blend_apng()).unwrap();
+    let still = image::RgbaImage::from_pixel(16, 16, image::Rgba([200, 40, 40, 255]));
+    still.save(input.join("still.png")).unwrap();
+
+    let out = pixelsmith(&["pixelate", "in", "-o", "out", "--block", "4"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let walk = std::fs::read(dir.path().join("out/walk.gif")).unwrap();
+    assert_eq!(gif_frames(&walk).len(), 3);
+    assert_eq!(
+        gif_frames(&std::fs::read(dir.path().join("out/blend.gif")).unwrap()).len(),
+        3
+    );
+    assert!(dir.path().join("out/still.png").is_file());
+    assert!(
+        text(&out.stderr).contains("3 frames"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // --frame 1: that frame of each animation as a PNG; a still has no frame 1 and fails alone.
+    let out = pixelsmith(
+        &[
+            "pixelate", "in", "-o", "frames", "--block", "4", "--frame", "1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let f1 = image::open(dir.path().join("frames/blend.png"))
+        .unwrap()
+        .to_rgba8();
+    assert_eq!(
+        f1.get_pixel(12, 2).0,
+        [0, 255, 0, 255],
+        "frame 1 of the APNG"
+    );
+    assert!(dir.path().join("frames/walk.png").is_file());
+    assert!(!dir.path().join("frames/still.png").exists());
+    assert!(text(&out.stderr).contains("still"), "{}", text(&out.stderr));
+
+    // --format png makes stills only: the animations are refused by name, the still is written.
+    let out = pixelsmith(
+        &["pixelate", "in", "-o", "pngs", "--format", "png"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("walk.gif") && err.contains("--frame N"),
+        "{err}"
+    );
+    assert!(dir.path().join("pngs/still.png").is_file());
+}

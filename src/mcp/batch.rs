@@ -48,7 +48,7 @@ pub struct BatchOutput {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct BatchFile {
     pub input: String,
-    /// The PNG written (absent when the file failed).
+    /// The file written: a PNG, or `<name>.gif` for an animated input (absent when it failed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     pub ok: bool,
@@ -61,6 +61,9 @@ pub struct BatchFile {
     pub grid_height: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub colors_used: Option<u64>,
+    /// For an animated input, written as an animated GIF: its frame count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u32>,
 }
 
 impl BatchFile {
@@ -73,6 +76,7 @@ impl BatchFile {
             grid_width: None,
             grid_height: None,
             colors_used: None,
+            frames: None,
         }
     }
 }
@@ -235,18 +239,22 @@ async fn one(shared: &Shared, job: &Job, options: &Options) -> BatchFile {
     }
     let (work, work_options) = (job.clone(), options.clone());
     match shared
-        .run_engine(move || batch::one(&work, &work_options))
+        .run_engine(move || batch::one(&work, &work_options, batch::Animations::default()))
         .await
     {
-        Ok(report) => BatchFile {
-            input: job.input.display().to_string(),
-            output: Some(job.output.display().to_string()),
-            ok: true,
-            error: None,
-            grid_width: Some(report.grid_width),
-            grid_height: Some(report.grid_height),
-            colors_used: Some(report.colors_used as u64),
-        },
+        Ok(written) => {
+            let (cols, rows, colours, _, frames) = written.summary();
+            BatchFile {
+                input: job.input.display().to_string(),
+                output: Some(written.output().display().to_string()),
+                ok: true,
+                error: None,
+                grid_width: Some(cols),
+                grid_height: Some(rows),
+                colors_used: Some(colours as u64),
+                frames: frames.map(|f| f as u32),
+            }
+        }
         Err(err) => BatchFile::failed(job, reply::failure(&err)),
     }
 }

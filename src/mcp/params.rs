@@ -344,7 +344,7 @@ pub struct BatchParams {
     #[schemars(length(min = 1, max = 200))]
     pub paths: Vec<String>,
     /// The folder for the PNGs, inside the allowed roots, created when missing: `<name>.png`
-    /// each (subfolders kept with `recursive`). Existing files of those names are replaced; an
+    /// each, `<name>.gif` for an animated input (subfolders kept with `recursive`). Existing files of those names are replaced; an
     /// input is never overwritten, and two inputs that would share an output name are refused.
     #[schemars(length(min = 1, max = 4096))]
     pub output_dir: String,

@@ -14,8 +14,9 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use super::cli::Args;
+use super::cli::{Args, FormatArg};
 use super::{Error, palette_file};
+use crate::engine::animation::{self, AnimationFormat, AnimationReport};
 use crate::engine::{self, Colors, Options, Palette};
 
 /// One file to pixelate and where its PNG goes.
@@ -23,6 +24,81 @@ use crate::engine::{self, Colors, Options, Palette};
 pub(crate) struct Job {
     pub(crate) input: PathBuf,
     pub(crate) output: PathBuf,
+}
+
+/// What a batch makes of an animated input (GIF, APNG, WebP of more than one frame).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Animations {
+    /// Only this frame of every input, as a still PNG (frame 0 of a still is the still).
+    pub(crate) frame: Option<usize>,
+    /// The animated format: GIF (`<name>.gif`, the default) or APNG (`<name>.png`).
+    pub(crate) format: Option<AnimationFormat>,
+    /// `--format png`: stills only, an animation without `frame` is refused.
+    pub(crate) stills_only: bool,
+}
+
+impl Animations {
+    /// From `--frame` and `--format`.
+    fn from_args(args: &Args) -> Self {
+        Animations {
+            frame: args.frame.map(|f| f as usize),
+            format: match args.format {
+                Some(FormatArg::Apng) => Some(AnimationFormat::Apng),
+                Some(FormatArg::Gif) => Some(AnimationFormat::Gif),
+                _ => None,
+            },
+            stills_only: matches!(args.format, Some(FormatArg::Png)),
+        }
+    }
+}
+
+/// What one job wrote: a still PNG or an animation, and where.
+#[derive(Debug, Clone)]
+pub(crate) enum Written {
+    Still {
+        output: PathBuf,
+        report: engine::Report,
+    },
+    Animation {
+        output: PathBuf,
+        report: AnimationReport,
+    },
+}
+
+impl Written {
+    pub(crate) fn output(&self) -> &Path {
+        match self {
+            Written::Still { output, .. } | Written::Animation { output, .. } => output,
+        }
+    }
+
+    /// (grid width, grid height, colours, engine milliseconds, frames for an animation).
+    pub(crate) fn summary(&self) -> (u32, u32, usize, f64, Option<usize>) {
+        match self {
+            Written::Still { report: r, .. } => (
+                r.grid_width,
+                r.grid_height,
+                r.colors_used,
+                r.timings.total_ms,
+                None,
+            ),
+            Written::Animation { report: r, .. } => (
+                r.grid_width,
+                r.grid_height,
+                r.colors_used,
+                r.timings.total_ms,
+                Some(r.frame_count),
+            ),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            Written::Still { report, .. } => serde_json::to_value(report),
+            Written::Animation { report, .. } => serde_json::to_value(report),
+        }
+        .unwrap_or_default()
+    }
 }
 
 /// The jobs a command line (or the MCP `pixelate_batch` tool) asks for.
@@ -103,12 +179,13 @@ pub(super) fn run(args: &Args, mut options: Options) -> anyhow::Result<ExitCode>
     }
 
     let failures = AtomicUsize::new(failed.iter().filter(|&&f| f).count());
+    let animations = Animations::from_args(args);
     plan.jobs
         .par_iter()
         .zip(&failed)
         .filter(|&(_, &f)| !f)
-        .for_each(|(job, _)| match one(job, &options) {
-            Ok(report) => progress.done(job, &report),
+        .for_each(|(job, _)| match one(job, &options, animations) {
+            Ok(written) => progress.done(job, &written),
             Err(err) => {
                 failures.fetch_add(1, Ordering::Relaxed);
                 progress.failed(job, &err);
@@ -277,18 +354,68 @@ pub(crate) fn sample(input: &Path, options: &Options) -> Result<engine::PaletteS
     })
 }
 
-/// Pixelates one job and writes its PNG.
-pub(crate) fn one(job: &Job, options: &Options) -> Result<engine::Report, Error> {
-    super::check_not_input(&job.input, &job.output)?;
-    let result = super::pixelate_file(&job.input, options)?;
-    if let Some(parent) = job.output.parent() {
+/// Pixelates one job and writes its output: a PNG, or for an animated input an animation
+/// (`<name>.gif`, or the job's `<name>.png` as APNG) unless `animations.frame` picks one frame.
+pub(crate) fn one(job: &Job, options: &Options, animations: Animations) -> Result<Written, Error> {
+    let bytes = super::read_input(&job.input, options.limits.max_input_bytes)?;
+    let engine_err = |source| Error::Engine {
+        path: job.input.clone(),
+        source,
+    };
+    let frames = match animations.frame {
+        Some(_) => None,
+        None => animation::frame_count(&bytes, options).map_err(engine_err)?,
+    };
+    let written = match frames {
+        Some(n) if n > 1 => {
+            if animations.stills_only {
+                return Err(engine_err(engine::Error::InvalidOption {
+                    name: "format",
+                    detail: format!(
+                        "the file is an animation of {n} frames and --format png makes stills: \
+                         drop --format png to write it as an animated GIF, or pick one frame \
+                         with --frame N (0..={})",
+                        n - 1
+                    ),
+                }));
+            }
+            let format = animations.format.unwrap_or(AnimationFormat::Gif);
+            let output = job.output.with_extension(format.extension());
+            super::check_not_input(&job.input, &output)?;
+            let done =
+                animation::pixelate_animation(&bytes, options, format).map_err(engine_err)?;
+            write_job(&output, &done.bytes)?;
+            Written::Animation {
+                output,
+                report: done.report,
+            }
+        }
+        _ => {
+            super::check_not_input(&job.input, &job.output)?;
+            let done = match animations.frame {
+                Some(index) => animation::pixelate_frame(&bytes, index, options),
+                None => engine::pixelate(&bytes, options),
+            }
+            .map_err(engine_err)?;
+            write_job(&job.output, &done.png)?;
+            Written::Still {
+                output: job.output.clone(),
+                report: done.report,
+            }
+        }
+    };
+    Ok(written)
+}
+
+/// Writes one output, creating its folder (a subfolder of a recursive batch) first.
+fn write_job(output: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent).map_err(|source| Error::Write {
-            path: job.output.clone(),
+            path: output.to_path_buf(),
             source,
         })?;
     }
-    super::write_output(&job.output, &result.png)?;
-    Ok(result.report)
+    super::write_output(output, bytes)
 }
 
 /// Where progress goes: a bar on a terminal, one line per file on a pipe, JSON lines (and errors
@@ -341,7 +468,7 @@ impl Progress {
         }
     }
 
-    fn done(&self, job: &Job, r: &engine::Report) {
+    fn done(&self, job: &Job, written: &Written) {
         match self {
             Progress::Bar(bar) => {
                 bar.set_message(job.input.display().to_string());
@@ -349,20 +476,18 @@ impl Progress {
             }
             Progress::Lines { total, done } => {
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                let (cols, rows, colours, ms, frames) = written.summary();
+                let frames = frames.map_or(String::new(), |f| format!("{f} frames, "));
                 eprintln!(
-                    "[{n}/{total}] {} → {} (grid {}x{}, {} colours, {:.1} ms)",
+                    "[{n}/{total}] {} → {} ({frames}grid {cols}x{rows}, {colours} colours, {ms:.1} ms)",
                     job.input.display(),
-                    job.output.display(),
-                    r.grid_width,
-                    r.grid_height,
-                    r.palette.len(),
-                    r.timings.total_ms
+                    written.output().display(),
                 );
             }
             Progress::Json => {
-                let mut value = serde_json::to_value(r).unwrap_or_default();
+                let mut value = written.to_json();
                 value["input"] = job.input.display().to_string().into();
-                value["output"] = job.output.display().to_string().into();
+                value["output"] = written.output().display().to_string().into();
                 println!("{value}");
             }
         }

@@ -152,6 +152,10 @@ async def test_pixelate_batch_shares_one_palette_and_reports_each_file(workdir: 
         for x in range(0, 48, 3):  # a second colour per sprite: the palette has work to do
             image.putpixel((x, x % 32), (250 - 40 * i, 30 * i, 60))
         image.save(sprites / f"sprite{i}.png")
+    walk = [Image.new("RGB", (48, 32), (30, 60, 90)) for _ in range(3)]
+    for k, frame in enumerate(walk):  # a square walking right: an animation stays one
+        frame.paste((230, 200, 40), (8 + 12 * k, 8, 20 + 12 * k, 20))
+    walk[0].save(sprites / "walk.gif", save_all=True, append_images=walk[1:], duration=100, loop=0)
     (sprites / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
     (sprites / "notes.txt").write_text("not an image")
     outside = Path(tempfile.mkdtemp())
@@ -171,7 +175,11 @@ async def test_pixelate_batch_shares_one_palette_and_reports_each_file(workdir: 
         )
         assert not result.is_error, text_of(result)
         report = result.structured_content
-        assert (report["done"], report["failed"], report["skipped"]) == (5, 2, 1), report
+        assert (report["done"], report["failed"], report["skipped"]) == (6, 2, 1), report
+        walked = next(f for f in report["files"] if f["input"].endswith("walk.gif"))
+        assert walked["output"].endswith("walk.gif") and walked["frames"] == 3, walked
+        with Image.open(walked["output"]) as out:
+            assert out.n_frames == 3
         assert report["cancelled"] is False
         failures = {Path(f["input"]).name: f["error"] for f in report["files"] if not f["ok"]}
         assert set(failures) == {"broken.png", "link.png"}, failures
