@@ -33,6 +33,14 @@ const DAMPING: f32 = 0.85;
 const MAX_ERROR: f32 = 16.0;
 /// How many nearest entries ordered dithering and diffusion consider for a cell.
 const SHORTLIST: usize = 6;
+/// Neighbours within this many ΔE of a cell count as its own colour (a flat area: a logo's
+/// fill, a sprite's tunic), well under one 8-bit step, so a photo's gradient never counts.
+const FLAT_SAME: f32 = 0.2;
+/// A flat area whose nearest entry is within this many ΔE is drawn with that entry alone, as
+/// pixel art draws a fill: error diffusion would break it into a pattern of stray cells. Farther
+/// from every entry (a mid grey with only black and white) it keeps its pattern, the only way
+/// to show the colour.
+const FLAT_KEEP: f32 = 40.0;
 
 /// The colour space cells are quantised in, and how.
 pub(crate) enum Space<'a> {
@@ -341,6 +349,8 @@ const ATKINSON: Kernel = &[
 struct Slot {
     own: [f32; 3],
     value: [f32; 3],
+    /// Shown with its nearest entry, taking and passing on no error: it matches an entry, or it
+    /// lies inside a flat area close enough to one (see [`FLAT_KEEP`]).
     matched: bool,
 }
 
@@ -393,7 +403,8 @@ impl Grid<'_> {
                 (self.color)(i).map(|c| {
                     let matched = !keeps_levels && {
                         let near = self.space.quantize(c);
-                        self.space.difference(self.space.entry(near), c) <= NEAR_MATCH
+                        let d = self.space.difference(self.space.entry(near), c);
+                        d <= NEAR_MATCH || (d <= FLAT_KEEP && self.is_flat(i, c))
                     };
                     Slot {
                         own: c,
@@ -403,6 +414,40 @@ impl Grid<'_> {
                 })
             })
             .collect()
+    }
+}
+
+impl Grid<'_> {
+    /// Whether cell `i` (colour `c`) is part of a flat area: at least 3 of its 8 neighbours
+    /// have its colour (within [`FLAT_SAME`]), as the corner of a 2×2 patch does, so a fill's
+    /// edge and corners belong to it as much as its inside.
+    fn is_flat(&self, i: usize, c: [f32; 3]) -> bool {
+        let (x, y) = ((i % self.cols) as isize, (i / self.cols) as isize);
+        let mut same = 0;
+        for (dx, dy) in [
+            (-1, -1),
+            (0, -1),
+            (1, -1),
+            (-1, 0),
+            (1, 0),
+            (-1, 1),
+            (0, 1),
+            (1, 1),
+        ] {
+            let (nx, ny) = (x + dx, y + dy);
+            if nx < 0 || ny < 0 || nx as usize >= self.cols || ny as usize >= self.rows {
+                continue;
+            }
+            if let Some(n) = (self.color)(ny as usize * self.cols + nx as usize)
+                && self.space.difference(n, c) <= FLAT_SAME
+            {
+                same += 1;
+                if same >= 3 {
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 
@@ -511,6 +556,44 @@ mod tests {
         let mut flat = Codes::for_count(2, 16).unwrap();
         apply(16, 4, &grey, &space, Dither::None, &mut flat);
         assert!((0..16).all(|i| flat.get(i) == flat.get(0)));
+    }
+
+    #[test]
+    fn a_flat_fill_near_an_entry_stays_one_entry_while_a_gradient_gets_a_pattern() {
+        let entries = [
+            [0.0, 0.0, 0.0],
+            [0.45, 0.0, 0.0],
+            [0.6, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+        ];
+        let space = Space::Palette { entries: &entries };
+        // A 8×8 fill between two entries (5 and 10 ΔE): error diffusion would mix them.
+        let fill = |_| Some([0.5, 0.0, 0.0]);
+        // A ramp between the first two entries, no two neighbours alike (1 ΔE per row).
+        let ramp = |i: usize| {
+            Some([
+                0.05 + (i % 8) as f32 * 0.07 + (i / 8) as f32 * 0.01,
+                0.0,
+                0.0,
+            ])
+        };
+        for d in [Dither::FloydSteinberg, Dither::Atkinson] {
+            let mut codes = Codes::for_count(3, 64).unwrap();
+            apply(64, 8, &fill, &space, d, &mut codes);
+            assert!(
+                (0..64).all(|i| codes.get(i) == 1),
+                "{d:?}: the fill broke up"
+            );
+            let mut codes = Codes::for_count(3, 64).unwrap();
+            apply(64, 8, &ramp, &space, d, &mut codes);
+            let dithered = (0..64)
+                .filter(|&i| codes.get(i) != space.quantize(ramp(i).unwrap()))
+                .count();
+            assert!(
+                dithered >= 4,
+                "{d:?}: the ramp got no pattern ({dithered} cells)"
+            );
+        }
     }
 
     #[test]
