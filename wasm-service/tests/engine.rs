@@ -577,3 +577,34 @@ fn vivid_keeps_small_saturated_details() {
         "chroma lost on the most saturated cells: vivid {vivid:.4}, plain {plain:.4}"
     );
 }
+
+/// A logo-like picture (white ground, a blue block, a brown block) with PICO-8 and error
+/// diffusion: each flat fill comes out as one palette colour, with no dither dots (issue 10).
+#[test]
+fn flat_fills_stay_one_colour_under_error_diffusion_with_a_fixed_palette() {
+    let img = RgbaImage::from_fn(96, 64, |x, y| {
+        image::Rgba(match (x, y) {
+            (8..40, 8..56) => [0x1f, 0x5f, 0xbf, 255], // between navy, lavender and light blue
+            (56..88, 8..56) => [0x78, 0x48, 0x28, 255], // between rust and warm grey
+            _ => [255, 255, 255, 255],
+        })
+    });
+    let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
+    for dither in ["floyd-steinberg", "atkinson"] {
+        let (out, _, _) = run(
+            &png,
+            &[("block", "4"), ("palette", "pico-8"), ("dither", dither)],
+        );
+        for (x0, x1) in [(8, 40), (56, 88)] {
+            let mut fill = BTreeSet::new();
+            for y in (8..56).step_by(4) {
+                for x in (x0..x1).step_by(4) {
+                    fill.insert(out.get_pixel(x, y).0);
+                }
+            }
+            assert_eq!(fill.len(), 1, "{dither}: the fill at x {x0}.. has {fill:?}");
+        }
+        let ground: BTreeSet<[u8; 4]> = (0..96).step_by(4).map(|x| out.get_pixel(x, 0).0).collect();
+        assert_eq!(ground.len(), 1, "{dither}: the ground has {ground:?}");
+    }
+}
