@@ -240,8 +240,6 @@ fn wants_report(job: &Job, request: &Request) -> bool {
 /// so one runner round trip gives both the facts and the picture.
 pub(super) fn report(done: &Pixelated) -> Json {
     let r = &done.report;
-    let t = &r.timings;
-    let palette = r.palette.iter().map(|c| Json::from(c.as_str())).collect();
     Json::object([
         ("format", r.format.into()),
         ("source_width", r.source_width.into()),
@@ -251,7 +249,7 @@ pub(super) fn report(done: &Pixelated) -> Json {
         ("block", r.block.into()),
         ("output_width", r.output_width.into()),
         ("output_height", r.output_height.into()),
-        ("palette", Json::Array(palette)),
+        ("palette", palette(&r.palette)),
         ("colors_used", r.colors_used.into()),
         ("transparent", r.transparent.into()),
         ("decode_scale", r.decode_scale.into()),
@@ -267,15 +265,7 @@ pub(super) fn report(done: &Pixelated) -> Json {
             },
         ),
         ("png_bytes", r.png_bytes.into()),
-        (
-            "timings",
-            Json::object([
-                ("decode_ms", Json::millis(t.decode_ms)),
-                ("palette_ms", Json::millis(t.palette_ms)),
-                ("encode_ms", Json::millis(t.encode_ms)),
-                ("total_ms", Json::millis(t.total_ms)),
-            ]),
-        ),
+        ("timings", timings(&r.timings)),
         ("content_type", "image/png".into()),
         ("png_base64", base64::encode(&done.png).into()),
     ])
@@ -285,8 +275,6 @@ pub(super) fn report(done: &Pixelated) -> Json {
 /// them equal), then the GIF as `gif_base64`.
 pub(super) fn animation_report(done: &Animated) -> Json {
     let r = &done.report;
-    let t = &r.timings;
-    let palette = r.palette.iter().map(|c| Json::from(c.as_str())).collect();
     let frames = r
         .frames
         .iter()
@@ -302,24 +290,31 @@ pub(super) fn animation_report(done: &Animated) -> Json {
         ("block", r.block.into()),
         ("output_width", r.output_width.into()),
         ("output_height", r.output_height.into()),
-        ("palette", Json::Array(palette)),
+        ("palette", palette(&r.palette)),
         ("colors_used", r.colors_used.into()),
         ("transparent", r.transparent.into()),
         ("frame_count", r.frame_count.into()),
         ("frames", Json::Array(frames)),
         ("plays", r.plays.into()),
         ("bytes", r.bytes.into()),
-        (
-            "timings",
-            Json::object([
-                ("decode_ms", Json::millis(t.decode_ms)),
-                ("palette_ms", Json::millis(t.palette_ms)),
-                ("encode_ms", Json::millis(t.encode_ms)),
-                ("total_ms", Json::millis(t.total_ms)),
-            ]),
-        ),
+        ("timings", timings(&r.timings)),
         ("content_type", "image/gif".into()),
         ("gif_base64", base64::encode(&done.bytes).into()),
+    ])
+}
+
+/// A report's palette: `#rrggbb` strings.
+fn palette(colors: &[String]) -> Json {
+    Json::Array(colors.iter().map(|c| Json::from(c.as_str())).collect())
+}
+
+/// A report's engine timings in milliseconds.
+fn timings(t: &engine::Timings) -> Json {
+    Json::object([
+        ("decode_ms", Json::millis(t.decode_ms)),
+        ("palette_ms", Json::millis(t.palette_ms)),
+        ("encode_ms", Json::millis(t.encode_ms)),
+        ("total_ms", Json::millis(t.total_ms)),
     ])
 }
 
