@@ -608,3 +608,23 @@ fn flat_fills_stay_one_colour_under_error_diffusion_with_a_fixed_palette() {
         assert_eq!(ground.len(), 1, "{dither}: the ground has {ground:?}");
     }
 }
+
+/// A flat mid grey with only black and white is far from both (CIEDE2000 33 and 50): error
+/// diffusion keeps the pattern that is the only way to show it, about half white.
+#[test]
+fn a_flat_colour_far_from_every_entry_keeps_its_dither_pattern() {
+    let img = RgbaImage::from_pixel(32, 32, image::Rgba([128, 128, 128, 255]));
+    let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
+    for dither in ["floyd-steinberg", "atkinson"] {
+        let (out, _, _) = run(
+            &png,
+            &[
+                ("block", "1"),
+                ("palette", "#000000,#ffffff"),
+                ("dither", dither),
+            ],
+        );
+        let white = out.pixels().filter(|p| p.0[0] > 128).count() as f64 / 1024.0;
+        assert!((0.3..=0.7).contains(&white), "{dither}: {white} white");
+    }
+}

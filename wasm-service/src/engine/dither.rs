@@ -37,10 +37,11 @@ const SHORTLIST: usize = 6;
 /// fill, a sprite's tunic), well under one 8-bit step, so a photo's gradient never counts.
 const FLAT_SAME: f32 = 0.2;
 /// A flat area whose nearest entry is within this many ΔE is drawn with that entry alone, as
-/// pixel art draws a fill: error diffusion would break it into a pattern of stray cells. Farther
-/// from every entry (a mid grey with only black and white) it keeps its pattern, the only way
-/// to show the colour.
-const FLAT_KEEP: f32 = 40.0;
+/// pixel art draws a fill: error diffusion would break it into a pattern of stray cells (PICO-8's
+/// nearest entries to a logo blue, a brown or a red tunic are 10–21 away). Farther from every
+/// entry it keeps its pattern, the only way to show the colour: a mid grey with only black and
+/// white is 33 from white (CIEDE2000 weighs lightness less in the light) and must stay a checker.
+const FLAT_KEEP: f32 = 25.0;
 
 /// The colour space cells are quantised in, and how.
 pub(crate) enum Space<'a> {
