@@ -628,3 +628,40 @@ fn a_flat_colour_far_from_every_entry_keeps_its_dither_pattern() {
         assert!((0.3..=0.7).contains(&white), "{dither}: {white} white");
     }
 }
+
+/// A grey ramp with only black and white: error diffusion draws a pattern across it, from few
+/// white cells at the dark end to few black at the light end (not a black half and a white half
+/// with a patterned strip between them).
+#[test]
+fn a_ramp_with_black_and_white_gets_a_pattern_across() {
+    let img = RgbaImage::from_fn(256, 32, |x, _| {
+        let v = x as u8;
+        image::Rgba([v, v, v, 255])
+    });
+    let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
+    // Atkinson passes on 6/8 of the error by design, so its ends stay solid for longer.
+    for (dither, least) in [("floyd-steinberg", 12), ("atkinson", 9)] {
+        let (out, _, _) = run(
+            &png,
+            &[
+                ("block", "1"),
+                ("palette", "#000000,#ffffff"),
+                ("dither", dither),
+            ],
+        );
+        let shares: Vec<f64> = (0..16)
+            .map(|band| {
+                let white = (band * 16..band * 16 + 16)
+                    .flat_map(|x| (0..32).map(move |y| (x, y)))
+                    .filter(|&(x, y)| out.get_pixel(x, y).0[0] > 128)
+                    .count();
+                white as f64 / 512.0
+            })
+            .collect();
+        let patterned = shares.iter().filter(|&&s| s > 0.0 && s < 1.0).count();
+        assert!(
+            patterned >= least,
+            "{dither}: white share per band {shares:?}"
+        );
+    }
+}

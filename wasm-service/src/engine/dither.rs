@@ -31,6 +31,10 @@ const DAMPING: f32 = 0.85;
 /// The largest error (in ΔE) a cell passes on: a cell far from every entry would otherwise push
 /// its neighbours into colours nothing near them has.
 const MAX_ERROR: f32 = 16.0;
+/// From this distance (ΔE) to its nearest entry a cell may also mix with the nearest entry on
+/// the other side of it in lightness, wherever that lies: nearer, a dot of a far entry would be
+/// an odd speck (a grey dot in a black sky); farther, the pattern is how the colour shows.
+const PARTNER_FROM: f32 = 6.0;
 /// How many nearest entries ordered dithering and diffusion consider for a cell.
 const SHORTLIST: usize = 6;
 /// Neighbours within this many ΔE of a cell count as its own colour (a flat area: a logo's
@@ -135,11 +139,27 @@ impl Space<'_> {
         let Some(&(first, nearest)) = ranked.first() else {
             return ranked;
         };
-        let reach = (2.0 * nearest).max(nearest + CANDIDATE_SLACK);
+        let reach = reach(nearest);
         let n = self.entry(first);
+        // The nearest entry on the other side of `c` in lightness: a colour far from every entry
+        // (a grey with only black and white, a ramp with 4 greens) is shown by mixing the two
+        // entries that bracket its lightness, however far the second is.
+        let other_side = |code: u32| (self.entry(code)[0] - c[0]) * (n[0] - c[0]) < 0.0;
+        let partner = (nearest >= PARTNER_FROM)
+            .then(|| {
+                ranked
+                    .iter()
+                    .find(|&&(code, _)| other_side(code))
+                    .map(|p| p.0)
+            })
+            .flatten();
         ranked
             .into_iter()
-            .filter(|&(code, d)| code == first || (d <= reach && brackets(c, n, self.entry(code))))
+            .filter(|&(code, d)| {
+                code == first
+                    || Some(code) == partner
+                    || (d <= reach && brackets(c, n, self.entry(code)))
+            })
             .collect()
     }
 
@@ -170,6 +190,12 @@ impl Space<'_> {
             Space::Levels { .. } => c.map(|v| v.clamp(0.0, 255.0)),
         }
     }
+}
+
+/// How far (ΔE) past a cell's nearest entry, `nearest` away, another entry may be and still
+/// stand for it: twice that distance, or that distance plus [`CANDIDATE_SLACK`].
+fn reach(nearest: f32) -> f32 {
+    (2.0 * nearest).max(nearest + CANDIDATE_SLACK)
 }
 
 /// Whether entry `e` can help draw `c` together with its nearest entry `n`: `c` lies between
@@ -480,6 +506,9 @@ fn diffuse(
                 continue;
             };
             let old = space.clamp(slot.value);
+            // The error a cell may pass on: capped, unless it mixes with a far lightness partner
+            // (a grey between black and white), whose pattern needs the whole error to form.
+            let mut cap = max_error;
             let code = if classic {
                 space.quantize(old)
             } else if slot.matched {
@@ -488,6 +517,11 @@ fn diffuse(
                 // The entry nearest to the value with error, among those that could stand for
                 // the cell's own colour.
                 let allowed = space.candidates(slot.own);
+                let nearest = allowed.first().map_or(0.0, |a| a.1);
+                let farthest = allowed.iter().map(|a| a.1).fold(0.0, f32::max);
+                if farthest > reach(nearest) {
+                    cap = cap.max(farthest / space.unit());
+                }
                 allowed
                     .iter()
                     .map(|&(code, _)| (code, space.difference(space.entry(code), old)))
@@ -502,12 +536,7 @@ fn diffuse(
             let mut err = [old[0] - new[0], old[1] - new[1], old[2] - new[2]];
             if !classic {
                 let len = libm::sqrtf(err[0] * err[0] + err[1] * err[1] + err[2] * err[2]);
-                let scale = DAMPING
-                    * if len > max_error {
-                        max_error / len
-                    } else {
-                        1.0
-                    };
+                let scale = DAMPING * if len > cap { cap / len } else { 1.0 };
                 err = err.map(|e| e * scale);
             }
             for &(dx, dy, w) in kernel {
