@@ -629,7 +629,7 @@ fn a_flat_colour_far_from_every_entry_keeps_its_dither_pattern() {
     }
 }
 
-/// A grey ramp with only black and white: error diffusion draws a pattern across it, from few
+/// A grey ramp with only black and white: dithering draws a pattern across it, from few
 /// white cells at the dark end to few black at the light end (not a black half and a white half
 /// with a patterned strip between them).
 #[test]
@@ -640,7 +640,7 @@ fn a_ramp_with_black_and_white_gets_a_pattern_across() {
     });
     let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
     // Atkinson passes on 6/8 of the error by design, so its ends stay solid for longer.
-    for (dither, least) in [("floyd-steinberg", 12), ("atkinson", 9)] {
+    for (dither, least) in [("floyd-steinberg", 12), ("atkinson", 9), ("bayer4", 12)] {
         let (out, _, _) = run(
             &png,
             &[

@@ -311,6 +311,9 @@ fn ordered(
 /// spread): without it, a grey is happily drawn as black and white instead of the two greys
 /// beside it.
 const MIX_SPREAD_PENALTY: f32 = 0.1;
+/// The same for the lightness part of a pair's spread: small, so between two pairs that both
+/// bracket a grey the nearer greys still win over black and white.
+const MIX_LIGHTNESS_PENALTY: f32 = 0.02;
 
 /// The pair of candidate entries (a, b) and the ratio of b (a multiple of 1/steps) whose mix is
 /// closest to `target`, with far-apart pairs penalised; `(a, a, 0)` when no mix beats the
@@ -343,8 +346,12 @@ fn best_mix(space: &Space<'_>, target: [f32; 3], steps: f32) -> (u32, u32, f32) 
             let ratio = (t * steps + 0.5) as u32 as f32 / steps;
             let mix = [0, 1, 2].map(|c| ea[c] + d[c] * ratio);
             let err = space.difference(mix, target);
-            let spread2 = len2 * unit * unit;
-            let cost = err * err + MIX_SPREAD_PENALTY * spread2 * (0.5 - (ratio - 0.5).abs());
+            // Spread across hues costs more than spread in lightness: a ramp of shades (the Game
+            // Boy's greens) is drawn by mixing neighbours in lightness however far apart.
+            let light2 = d[0] * d[0] * unit * unit;
+            let hue2 = len2 * unit * unit - light2;
+            let spread = MIX_SPREAD_PENALTY * hue2 + MIX_LIGHTNESS_PENALTY * light2;
+            let cost = err * err + spread * (0.5 - (ratio - 0.5).abs());
             if cost < best.0 {
                 best = (cost, a, b, ratio);
             }
