@@ -555,3 +555,61 @@ fn a_batch_keeps_animations_animated_or_takes_the_frame_asked_for() {
     );
     assert!(dir.path().join("pngs/still.png").is_file());
 }
+
+#[test]
+fn palette_out_writes_a_fixed_palette_whole_and_an_animations_palette() {
+    let dir = tempfile::tempdir().unwrap();
+    let blue = image::RgbaImage::from_pixel(16, 16, image::Rgba([30, 90, 190, 255]));
+    blue.save(dir.path().join("blue.png")).unwrap();
+    let out = pixelsmith(
+        &[
+            "pixelate",
+            "blue.png",
+            "--palette",
+            "pico-8",
+            "--palette-out",
+            "p.hex",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(dir.path().join("p.hex")).unwrap();
+    assert_eq!(written.lines().count(), 16, "{written}");
+    // Read back and written again: the same file.
+    let out = pixelsmith(
+        &[
+            "pixelate",
+            "blue.png",
+            "--palette",
+            "p.hex",
+            "--palette-out",
+            "back.hex",
+            "-o",
+            "b.png",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("back.hex")).unwrap(),
+        written
+    );
+    // An animation's palette (it used to be skipped).
+    std::fs::write(dir.path().join("sq.gif"), moving_square_gif(&[10, 10])).unwrap();
+    let out = pixelsmith(
+        &[
+            "pixelate",
+            "sq.gif",
+            "--colors",
+            "4",
+            "--palette-out",
+            "a.hex",
+            "-o",
+            "a.gif",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = std::fs::read_to_string(dir.path().join("a.hex")).unwrap();
+    assert!((2..=4).contains(&lines.lines().count()), "{lines}");
+}

@@ -11,8 +11,12 @@ use super::cli::{Args, FormatArg};
 
 /// What `run` did: wrote an animation itself, or made a still for the caller to write and report.
 pub enum Outcome {
-    /// The animation is written and reported; exit with this code.
-    Done(ExitCode),
+    /// The animation is written and reported; exit with this code. `palette` is the one every
+    /// frame uses (`#rrggbb`), for `--palette-out`.
+    Done {
+        code: ExitCode,
+        palette: Vec<String>,
+    },
     /// A still PNG (the source's only frame, or `--frame N`).
     Still(Box<Pixelated>),
 }
@@ -121,5 +125,8 @@ pub fn run(args: &Args, input: &Path, options: &Options, output: &Path) -> anyho
         );
         super::print_summary(&output, &line);
     }
-    Ok(Outcome::Done(ExitCode::SUCCESS))
+    Ok(Outcome::Done {
+        code: ExitCode::SUCCESS,
+        palette: result.report.palette,
+    })
 }

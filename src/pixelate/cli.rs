@@ -276,31 +276,15 @@ fn run_single(args: &Args, options: Options) -> anyhow::Result<ExitCode> {
         super::check_not_input(input, path)?;
     }
     let result = match super::animate::run(args, input, &options, &output)? {
-        super::animate::Outcome::Done(code) => return Ok(code),
+        super::animate::Outcome::Done { code, palette } => {
+            write_palette_out(args, input, &options, &palette)?;
+            return Ok(code);
+        }
         super::animate::Outcome::Still(result) => *result,
     };
     super::write_output(&output, &result.png)?;
     let r = &result.report;
-    if let Some(path) = &args.palette_out {
-        if r.palette.is_empty() {
-            anyhow::bail!(
-                "--palette-out: the output keeps more than 256 colours, so it has no palette; \
-                 use --colors N or --palette"
-            );
-        }
-        let colors = r
-            .palette
-            .iter()
-            .map(|hex| {
-                let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
-                [(v >> 16) as u8, (v >> 8) as u8, v as u8]
-            })
-            .collect();
-        let name = input
-            .file_stem()
-            .map_or("stdin".into(), |s| s.to_string_lossy().into_owned());
-        palette_file::write(&engine::Palette { name, colors }, path)?;
-    }
+    write_palette_out(args, input, &options, &r.palette)?;
     if args.json {
         let mut value = serde_json::to_value(r)?;
         value["output"] = serde_json::Value::String(output.display().to_string());
@@ -368,4 +352,45 @@ pub fn palettes(args: PalettesArgs) -> anyhow::Result<ExitCode> {
         eprintln!("wrote swatch {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--palette-out` for one input: a fixed palette (`--palette`) is written whole, in its own
+/// order, as a batch writes it, so it reads back the same; otherwise the colours the output uses
+/// (`used`, `#rrggbb`).
+fn write_palette_out(
+    args: &Args,
+    input: &std::path::Path,
+    options: &engine::Options,
+    used: &[String],
+) -> anyhow::Result<()> {
+    let Some(path) = &args.palette_out else {
+        return Ok(());
+    };
+    if let engine::Colors::Palette(fixed) = &options.colors {
+        let palette = engine::Palette {
+            name: fixed.name.clone(),
+            colors: fixed.colors.clone(),
+        };
+        return Ok(palette_file::write(&palette, path)?);
+    }
+    if used.is_empty() {
+        anyhow::bail!(
+            "--palette-out: the output keeps more than 256 colours, so it has no palette; use \
+             --colors N or --palette"
+        );
+    }
+    let colors = used
+        .iter()
+        .map(|hex| {
+            let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
+            [(v >> 16) as u8, (v >> 8) as u8, v as u8]
+        })
+        .collect();
+    let name = input
+        .file_stem()
+        .map_or("stdin".into(), |s| s.to_string_lossy().into_owned());
+    Ok(palette_file::write(
+        &engine::Palette { name, colors },
+        path,
+    )?)
 }

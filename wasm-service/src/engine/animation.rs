@@ -244,6 +244,8 @@ pub fn pixelate_frame(input: &[u8], index: usize, options: &Options) -> Result<P
     let info = super::check(input, options)?;
     let Some(header) = frames::header(input, &info, &options.limits)? else {
         if index != 0 {
+            // A damaged file says what is wrong with it rather than that it has one frame.
+            super::decode_only(input, options)?;
             return Err(Error::option(
                 "frame",
                 format!("frame {index} does not exist: the image is a still (frame 0 only)"),
