@@ -371,7 +371,7 @@ fn write_palette_out(
             name: fixed.name.clone(),
             colors: fixed.colors.clone(),
         };
-        return Ok(palette_file::write(&palette, path)?);
+        return palette_file::write(&palette, path);
     }
     if used.is_empty() {
         anyhow::bail!(
@@ -389,8 +389,5 @@ fn write_palette_out(
     let name = input
         .file_stem()
         .map_or("stdin".into(), |s| s.to_string_lossy().into_owned());
-    Ok(palette_file::write(
-        &engine::Palette { name, colors },
-        path,
-    )?)
+    palette_file::write(&engine::Palette { name, colors }, path)
 }
