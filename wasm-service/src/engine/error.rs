@@ -154,7 +154,8 @@ impl fmt::Display for Error {
                 f,
                 "the animation has {frames} frames of {width}x{height}, {} pixels in all, over the \
                  limit of {limit} pixels; it was refused before decoding: pixelate one frame \
-                 (`--frame N`, the `frame` option) or raise the pixel limit (`--max-pixels`)",
+                 (the `frame` option, `--frame N` on the CLI), or send fewer or smaller frames \
+                 (the CLI's `--max-pixels` raises the limit)",
                 u64::from(*frames) * u64::from(*width) * u64::from(*height)
             ),
             Error::OutputTooLarge {
