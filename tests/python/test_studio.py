@@ -518,6 +518,18 @@ def test_the_page_as_an_mcp_app_renders_results_and_calls_the_tool(browser, mcp_
         error = browser.find_element(By.ID, "error")
         wait(browser, lambda d: error.is_displayed(), timeout=60, message="no error for a bad palette")
         assert "palette" in error.text, error.text
+
+        # An animated GIF uploaded in the view: the tool writes an animation, the view lists its frames.
+        from test_identity import animated_gif
+
+        Select(browser.find_element(By.ID, "colormode")).select_by_value("palette")
+        sun = Path(tempfile.mkdtemp()) / "sun.gif"
+        animated_gif(sun, transparent=False)
+        browser.find_element(By.ID, "file").send_keys(str(sun))
+        facts = browser.find_element(By.ID, "facts")
+        wait(browser, lambda d: "Frames" in facts.text, timeout=60, message="no frames for the GIF")
+        assert re.search(r"Frames\s+6, 80/80/120/80/80/200 ms, looping forever", facts.text), facts.text
+        assert "animated GIF" in facts.text, facts.text
     finally:
         browser.switch_to.default_content()
 
