@@ -234,8 +234,9 @@ fn unrecognised_object(value: &Json) -> Response {
 /// Neither empty nor JSON: image bytes (what the runner hands over for a hex body), or a mistake.
 /// The engine's own format check decides, so the module carries one copy of it.
 fn handle_other(input: &[u8]) -> Response {
-    // The probe tells an image from anything else before any work.
-    match engine::animation::frame_count(input, &engine::Options::default()) {
+    // The header probe tells an image from anything else; the job then reads the file once
+    // (counting an animation's frames walks every frame's header, which the job does anyway).
+    match engine::probe(input) {
         Ok(_) => pixelate::answer(&pixelate::Job::with_image(input.to_vec()), false),
         // Nothing like an image: say what the module accepts (400 for text, 415 for binary).
         Err(engine::Error::UnsupportedFormat { detected: None }) if is_broken_hex(input) => {
