@@ -171,26 +171,19 @@ pub fn pixelate_animation(
     );
     let (out_w, out_h) = spans.size();
     let cols = cells.layout.cols() as usize;
+    let sequence = super::gif_writer::Sequence {
+        frames: &reduced.frames,
+        cols,
+        spans: &spans,
+        palette: &reduced.palette,
+        has_transparency: reduced.has_transparency,
+        delays_ms: &delays,
+        plays,
+    };
     let bytes = match format {
-        AnimationFormat::Gif => super::gif_writer::write(
-            &reduced.frames,
-            cols,
-            &spans,
-            &reduced.palette,
-            reduced.has_transparency,
-            &delays,
-            plays,
-        )?,
+        AnimationFormat::Gif => super::gif_writer::write(&sequence)?,
         #[cfg(not(target_arch = "wasm32"))]
-        AnimationFormat::Apng => super::apng_writer::write(
-            &reduced.frames,
-            cols,
-            &spans,
-            &reduced.palette,
-            reduced.has_transparency,
-            &delays,
-            plays,
-        )?,
+        AnimationFormat::Apng => super::apng_writer::write(&sequence)?,
         #[cfg(target_arch = "wasm32")]
         AnimationFormat::Apng => return Err(Error::NotInThisBuild { format: "APNG" }),
     };

@@ -3,20 +3,20 @@
 //! per frame. Frames blend with "source", so a pixel that turns transparent is simply written
 //! transparent, and dispose "none" keeps the canvas for the next frame.
 
-use super::encode::Spans;
 use super::error::Error;
-use super::gif_writer::{Area, bbox, color_table, crop, draw, table_index};
+use super::gif_writer::{Area, Sequence, bbox, color_table, crop, draw, table_index};
 
-/// Writes an APNG. Arguments as for `gif_writer::write` (`plays` is APNG's `num_plays`).
-pub(crate) fn write(
-    frames: &[Vec<u16>],
-    cols: usize,
-    spans: &Spans,
-    palette: &[[u8; 3]],
-    has_transparency: bool,
-    delays_ms: &[u32],
-    plays: u32,
-) -> Result<Vec<u8>, Error> {
+/// Writes an APNG (`plays` is APNG's `num_plays`).
+pub(crate) fn write(sequence: &Sequence<'_>) -> Result<Vec<u8>, Error> {
+    let Sequence {
+        frames,
+        cols,
+        spans,
+        palette,
+        has_transparency,
+        delays_ms,
+        plays,
+    } = *sequence;
     let (w, h) = spans.size();
     let (table, transparent) = color_table(palette, has_transparency);
     let index = |code: u16| table_index(code, transparent);

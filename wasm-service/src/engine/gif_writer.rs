@@ -144,18 +144,36 @@ struct Pending {
     background: bool,
 }
 
-/// Writes an animated GIF. `frames[f]` are frame `f`'s cell codes (0 transparent, `k` for
-/// `palette[k - 1]`), `delays_ms` their display times, `plays` how many times it plays in
-/// all (0 forever; 1 writes no loop extension; `n` stores `n - 1` repeats, capped at 65,535).
-pub(crate) fn write(
-    frames: &[Vec<u16>],
-    cols: usize,
-    spans: &Spans,
-    palette: &[[u8; 3]],
-    has_transparency: bool,
-    delays_ms: &[u32],
-    plays: u32,
-) -> Result<Vec<u8>, Error> {
+/// An animation ready to encode, as both animation writers take it.
+#[derive(Clone, Copy)]
+pub(crate) struct Sequence<'a> {
+    /// Frame `f`'s cell codes, row-major on a `cols`-wide grid: 0 transparent, `k` for
+    /// `palette[k - 1]`.
+    pub frames: &'a [Vec<u16>],
+    pub cols: usize,
+    /// How cells are drawn at the output size.
+    pub spans: &'a Spans,
+    pub palette: &'a [[u8; 3]],
+    /// Whether some cell of some frame is transparent (code 0).
+    pub has_transparency: bool,
+    /// Each frame's display time in milliseconds.
+    pub delays_ms: &'a [u32],
+    /// How many times it plays in all: 0 forever.
+    pub plays: u32,
+}
+
+/// Writes an animated GIF; `plays` 1 writes no loop extension, `n` stores `n - 1` repeats
+/// (capped at 65,535), 0 loops forever.
+pub(crate) fn write(sequence: &Sequence<'_>) -> Result<Vec<u8>, Error> {
+    let Sequence {
+        frames,
+        cols,
+        spans,
+        palette,
+        has_transparency,
+        delays_ms,
+        plays,
+    } = *sequence;
     let (w, h) = spans.size();
     let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
         return Err(Error::Encode(format!(
