@@ -609,6 +609,32 @@ fn flat_fills_stay_one_colour_under_error_diffusion_with_a_fixed_palette() {
     }
 }
 
+/// A flat brown with the Game Boy's four greens is far from every entry (34 ΔE) and about as far
+/// from every mix of two of them, so a pattern would show nothing of it: the fill stays one green
+/// under error diffusion (it was a two-green pattern of stray cells).
+#[test]
+fn a_flat_colour_no_mix_can_show_stays_its_nearest_entry() {
+    let img = RgbaImage::from_fn(64, 64, |x, y| {
+        image::Rgba(match (x, y) {
+            (8..56, 8..56) => [0x78, 0x48, 0x28, 255],
+            _ => [255, 255, 255, 255],
+        })
+    });
+    let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
+    for dither in ["floyd-steinberg", "atkinson"] {
+        let (out, _, _) = run(
+            &png,
+            &[("block", "4"), ("palette", "game-boy"), ("dither", dither)],
+        );
+        let fill: BTreeSet<[u8; 4]> = (8..56)
+            .step_by(4)
+            .flat_map(|y| (8..56).step_by(4).map(move |x| (x, y)))
+            .map(|(x, y)| out.get_pixel(x, y).0)
+            .collect();
+        assert_eq!(fill.len(), 1, "{dither}: the brown fill has {fill:?}");
+    }
+}
+
 /// A flat mid grey with only black and white is far from both (CIEDE2000 33 and 50): error
 /// diffusion keeps the pattern that is the only way to show it, about half white.
 #[test]

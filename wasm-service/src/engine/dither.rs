@@ -43,9 +43,15 @@ const FLAT_SAME: f32 = 0.2;
 /// A flat area whose nearest entry is within this many ΔE is drawn with that entry alone, as
 /// pixel art draws a fill: error diffusion would break it into a pattern of stray cells (PICO-8's
 /// nearest entries to a logo blue, a brown or a red tunic are 10–21 away). Farther from every
-/// entry it keeps its pattern, the only way to show the colour: a mid grey with only black and
-/// white is 33 from white (CIEDE2000 weighs lightness less in the light) and must stay a checker.
+/// entry it is patterned only when a mix of two entries shows it much better (see
+/// [`FLAT_MIX_SHARE`]): a mid grey with only black and white is 33 from white (CIEDE2000 weighs
+/// lightness less in the light) and must stay a checker.
 const FLAT_KEEP: f32 = 25.0;
+/// A flat area farther than [`FLAT_KEEP`] from every entry is still drawn with its nearest entry
+/// unless some mix of two entries comes within this share of that distance: a brown fill with
+/// the Game Boy's four greens (34 ΔE from the nearest, about as far from every mix of two) stays
+/// one green, where a grey between black and white (a mix matches it) keeps its checker.
+const FLAT_MIX_SHARE: f32 = 0.5;
 
 /// The colour space cells are quantised in, and how.
 pub(crate) enum Space<'a> {
@@ -161,6 +167,24 @@ impl Space<'_> {
                     || (d <= reach && brackets(c, n, self.entry(code)))
             })
             .collect()
+    }
+
+    /// The difference (ΔE) between `c` and the closest mix of two of its candidate entries (any
+    /// ratio along the segment between them, in this space); infinite with fewer than two.
+    fn best_pair_difference(&self, c: [f32; 3]) -> f32 {
+        let candidates = self.candidates(c);
+        let mut best = f32::INFINITY;
+        for (k, &(a, _)) in candidates.iter().enumerate() {
+            for &(b, _) in &candidates[k + 1..] {
+                let ea = self.entry(a);
+                if let Some((d, t, _)) = along(ea, self.entry(b), c) {
+                    let t = t.clamp(0.0, 1.0);
+                    let mix = [0, 1, 2].map(|k| ea[k] + d[k] * t);
+                    best = best.min(self.difference(mix, c));
+                }
+            }
+        }
+        best
     }
 
     /// The sRGB colour of every level code (indexed by code).
@@ -328,16 +352,10 @@ fn best_mix(space: &Space<'_>, target: [f32; 3], steps: f32) -> (u32, u32, f32) 
     let mut best = (d0 * d0, nearest, nearest, 0.0f32);
     for (k, &(a, _)) in candidates.iter().enumerate() {
         for &(b, _) in &candidates[k + 1..] {
-            let (ea, eb) = (space.entry(a), space.entry(b));
-            let d = [eb[0] - ea[0], eb[1] - ea[1], eb[2] - ea[2]];
-            let len2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-            if len2 <= 0.0 {
+            let ea = space.entry(a);
+            let Some((d, t, len2)) = along(ea, space.entry(b), target) else {
                 continue;
-            }
-            let t = ((target[0] - ea[0]) * d[0]
-                + (target[1] - ea[1]) * d[1]
-                + (target[2] - ea[2]) * d[2])
-                / len2;
+            };
             // Only pairs the cell lies between: a pair beyond it is a far colour's dots.
             if !(0.0..=1.0).contains(&t) {
                 continue;
@@ -358,6 +376,17 @@ fn best_mix(space: &Space<'_>, target: [f32; 3], steps: f32) -> (u32, u32, f32) 
         }
     }
     (best.1, best.2, best.3)
+}
+
+/// Where `c` projects onto the line from `a` to `b`: the direction `b - a`, the ratio `t` along it
+/// (0 at `a`, 1 at `b`, unclamped) and its squared length; `None` when `a` and `b` coincide.
+fn along(a: [f32; 3], b: [f32; 3], c: [f32; 3]) -> Option<([f32; 3], f32, f32)> {
+    let d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+    let len2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+    (len2 > 0.0).then(|| {
+        let t = ((c[0] - a[0]) * d[0] + (c[1] - a[1]) * d[1] + (c[2] - a[2]) * d[2]) / len2;
+        (d, t, len2)
+    })
 }
 
 /// Neighbour offsets (dx, dy) and weights for error diffusion.
@@ -438,7 +467,10 @@ impl Grid<'_> {
                     let matched = !keeps_levels && {
                         let near = self.space.quantize(c);
                         let d = self.space.difference(self.space.entry(near), c);
-                        d <= NEAR_MATCH || (d <= FLAT_KEEP && self.is_flat(i, c))
+                        d <= NEAR_MATCH
+                            || (self.is_flat(i, c)
+                                && (d <= FLAT_KEEP
+                                    || self.space.best_pair_difference(c) > FLAT_MIX_SHARE * d))
                     };
                     Slot {
                         own: c,
