@@ -32,9 +32,9 @@ pub enum Command {
     Deploy(crate::osc::cli::DeployArgs),
     /// Show a deployment's state and URL.
     DeploymentStatus(crate::osc::cli::NameArgs),
-    /// Show a deployment's logs (instances; My Apps has no logs API).
+    /// Show a deployment's logs (My Apps through OSC's MCP server, instances through the REST API).
     DeploymentLogs(crate::osc::cli::LogsArgs),
-    /// Restart a deployment so it clones its repository again (instances).
+    /// Restart a deployment so it clones its repository again (serves a changed module, same URL).
     RestartDeployment(crate::osc::cli::NameArgs),
     /// Delete a deployment for good (needs --confirm <exact name>).
     RemoveDeployment(crate::osc::cli::RemoveArgs),

@@ -576,7 +576,7 @@ fn batch_refuses_clashing_names_and_overwriting_inputs_before_any_work() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["pixelate", "a.png", "more", "-o", "out"],
-            "would both be written to",
+            "would both be written as",
         ),
         (&["pixelate", "a.png", "more"], "need -o DIR"),
         (&["pixelate", "more"], "is a directory"),

@@ -270,12 +270,15 @@ pub(crate) fn plan(inputs: &[PathBuf], out_dir: &Path, recursive: bool) -> anyho
             .file_stem()
             .map_or("image".into(), |s| s.to_string_lossy().into_owned());
         let output = out_dir.join(sub).join(format!("{stem}.png"));
+        // Keyed by the stem: an animation takes `<stem>.gif` instead, known only once read.
         if let Some(other) = by_output.insert(output.clone(), input.clone()) {
             anyhow::bail!(
-                "{} and {} would both be written to {}: rename one, or pixelate them in two runs",
+                "{} and {} would both be written as {} (or as {} for an animation): rename one, \
+                 or pixelate them in two runs",
                 other.display(),
                 input.display(),
-                output.display()
+                output.display(),
+                output.with_extension("gif").display()
             );
         }
         jobs.push(Job { input, output });
