@@ -689,5 +689,21 @@ fn a_ramp_with_black_and_white_gets_a_pattern_across() {
             patterned >= least,
             "{dither}: white share per band {shares:?}"
         );
+        // The share of white rises along the ramp, 8 columns at a time: no solid black or white
+        // bars in the middle (a grey whose two entries are both far kept passing too little
+        // error to ever reach the other one: black at x 88..96, white at x 144..152).
+        let narrow: Vec<f64> = (0..32)
+            .map(|band| {
+                let white = (band * 8..band * 8 + 8)
+                    .flat_map(|x| (0..32).map(move |y| (x, y)))
+                    .filter(|&(x, y)| out.get_pixel(x, y).0[0] > 128)
+                    .count();
+                white as f64 / 256.0
+            })
+            .collect();
+        assert!(
+            narrow.windows(2).all(|w| w[1] >= w[0] - 0.06),
+            "{dither}: white share per 8 columns {narrow:.2?}"
+        );
     }
 }

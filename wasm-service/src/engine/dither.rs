@@ -517,6 +517,20 @@ impl Grid<'_> {
     }
 }
 
+/// `err` shortened to at most `cap`, except that its lightness part (the first component) may
+/// keep up to `light_cap`: a cell between two entries far apart in lightness (a grey between
+/// black and white) must pass on enough error for its neighbours to reach the other entry, or a
+/// band of one entry forms; a hue no entry has only piles up, so that part stays capped.
+fn capped(err: [f32; 3], cap: f32, light_cap: f32) -> [f32; 3] {
+    let len = libm::sqrtf(err[0] * err[0] + err[1] * err[1] + err[2] * err[2]);
+    if len <= cap {
+        return err;
+    }
+    let scale = cap / len;
+    let light = (err[0].abs() * scale).max(err[0].abs().min(light_cap));
+    [light.copysign(err[0]), err[1] * scale, err[2] * scale]
+}
+
 fn diffuse(
     cells: usize,
     cols: usize,
@@ -546,8 +560,10 @@ fn diffuse(
             };
             let old = space.clamp(slot.value);
             // The error a cell may pass on: capped, unless it mixes with a far lightness partner
-            // (a grey between black and white), whose pattern needs the whole error to form.
+            // (a grey between black and white), whose pattern needs the whole error to form; its
+            // lightness part may always reach the farthest entry the cell may show (see `capped`).
             let mut cap = max_error;
+            let mut light_cap = max_error;
             let code = if classic {
                 space.quantize(old)
             } else if slot.matched {
@@ -561,6 +577,7 @@ fn diffuse(
                 if farthest > reach(nearest) {
                     cap = cap.max(farthest / space.unit());
                 }
+                light_cap = cap.max(farthest / space.unit());
                 allowed
                     .iter()
                     .map(|&(code, _)| (code, space.difference(space.entry(code), old)))
@@ -574,9 +591,7 @@ fn diffuse(
             let new = space.entry(code);
             let mut err = [old[0] - new[0], old[1] - new[1], old[2] - new[2]];
             if !classic {
-                let len = libm::sqrtf(err[0] * err[0] + err[1] * err[1] + err[2] * err[2]);
-                let scale = DAMPING * if len > cap { cap / len } else { 1.0 };
-                err = err.map(|e| e * scale);
+                err = capped(err, cap, light_cap).map(|e| e * DAMPING);
             }
             for &(dx, dy, w) in kernel {
                 let dx = if reverse { -dx } else { dx };
