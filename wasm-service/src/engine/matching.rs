@@ -8,6 +8,10 @@
 //! RGB nearest) picks, while keeping lightness order; the quality benchmark
 //! (`benches/quality.py`) measures it against Oklab and the peers on whole images.
 //!
+//! CIEDE2000 in turn weighs chroma lightly at high chroma, so a saturated colour far from every
+//! entry can land on a neutral grey (pure cyan on PICO-8's light grey); a clearly chromatic cell
+//! keeps an entry of its own hue when one is nearly as close ([`Matcher::ranked`]).
+//!
 //! Cost: the Euclidean CIELAB distance (ΔE*ab, cheap) ranks the entries first and CIEDE2000 only
 //! decides among the nearest few, so a 16-colour palette costs about six CIEDE2000 evaluations per
 //! cell, on the grid only.
@@ -171,9 +175,47 @@ impl Matcher {
             .map(|(i, _)| (i, ciede2000(c, self.entries[i])))
             .collect();
         sort_by(&mut ranked, |x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+        self.keep_chroma(c, &mut ranked);
         ranked
     }
+
+    /// A clearly chromatic cell whose nearest entry is a neutral grey is drawn with the nearest
+    /// entry of its own hue instead (within [`HUE_KEEP`] degrees) when that one is at most
+    /// [`NEUTRAL_MARGIN`] farther: CIEDE2000 weighs chroma lightly at high chroma, so pure cyan
+    /// is 27.0 from PICO-8's light grey and 30.2 from its blue, and a cyan figure turned grey.
+    fn keep_chroma(&self, c: CieLab, ranked: &mut [(usize, f32)]) {
+        let chroma = |lab: CieLab| libm::hypotf(lab[1], lab[2]) / self.chroma;
+        let Some(&(first, d0)) = ranked.first() else {
+            return;
+        };
+        if chroma(c) < CHROMATIC_CELL || chroma(self.entries[first]) >= NEUTRAL_ENTRY {
+            return;
+        }
+        let keeps_hue = |e: CieLab| {
+            chroma(e) >= NEUTRAL_ENTRY
+                && (e[1] * c[1] + e[2] * c[2])
+                    >= libm::cosf(HUE_KEEP.to_radians())
+                        * libm::hypotf(e[1], e[2])
+                        * libm::hypotf(c[1], c[2])
+        };
+        if let Some(k) = ranked
+            .iter()
+            .position(|&(i, d)| d <= NEUTRAL_MARGIN * d0 && keeps_hue(self.entries[i]))
+        {
+            ranked[..=k].rotate_right(1);
+        }
+    }
 }
+
+/// C*ab from which a cell counts as clearly chromatic (a saturated sky, not a tinted grey).
+const CHROMATIC_CELL: f32 = 20.0;
+/// C*ab under which an entry counts as a neutral grey (PICO-8's greys are under 6).
+const NEUTRAL_ENTRY: f32 = 8.0;
+/// How far (degrees of CIELAB hue) an entry may be from a chromatic cell's hue and still keep it:
+/// cyan (196°) to PICO-8's blue (262°) is 66°.
+const HUE_KEEP: f32 = 75.0;
+/// How much farther (as a factor of CIEDE2000) the hue-keeping entry may be than the grey.
+const NEUTRAL_MARGIN: f32 = 1.2;
 
 fn stretch(lab: CieLab, chroma: f32) -> CieLab {
     [lab[0], lab[1] * chroma, lab[2] * chroma]
@@ -229,6 +271,23 @@ mod tests {
                 "not symmetric for {a:?} {b:?}"
             );
         }
+    }
+
+    /// Pure cyan is nearer PICO-8's light grey than its blue by CIEDE2000 (27.0 vs 30.2), and
+    /// must still come out blue; a grey and a faintly tinted one still take the grey.
+    #[test]
+    fn a_saturated_cell_keeps_its_hue_rather_than_a_nearby_grey() {
+        let pico8: Vec<[u8; 3]> = crate::engine::palettes::BUILT_IN[0]
+            .hex
+            .iter()
+            .map(|&v| [(v >> 16) as u8, (v >> 8) as u8, v as u8])
+            .collect();
+        let m = Matcher::new(&pico8, 1.0);
+        let name = |c: [u8; 3]| pico8[m.nearest(srgb8_to_cielab(c)).0];
+        assert_eq!(name([0, 255, 255]), [0x29, 0xad, 0xff]);
+        assert_eq!(name([0, 200, 200]), [0x29, 0xad, 0xff]);
+        assert_eq!(name([194, 195, 199]), [0xc2, 0xc3, 0xc7]);
+        assert_eq!(name([190, 200, 205]), [0xc2, 0xc3, 0xc7]);
     }
 
     #[test]
