@@ -482,6 +482,23 @@ fn palette_files_round_trip_through_hex_gpl_and_png() {
         "--palette-out",
         "q.hex",
     ]);
+    // A palette file that is not there is named as a missing file, not an unknown palette.
+    let out = pixelsmith(
+        &[
+            "pixelate",
+            "a.png",
+            "-o",
+            "x.png",
+            "--palette",
+            "nofile.hex",
+        ],
+        dir.path(),
+    );
+    let err = text(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("no such palette file") && err.contains("nofile.hex"),
+        "{err}"
+    );
     let first = std::fs::read_to_string(dir.path().join("p.hex")).unwrap();
     let last = std::fs::read_to_string(dir.path().join("q.hex")).unwrap();
     assert_eq!(

@@ -208,7 +208,15 @@ impl Args {
         }
         if let Some(p) = &self.palette {
             let path = std::path::Path::new(p);
-            if palette_file::Kind::of(path).is_some() && path.is_file() {
+            if palette_file::Kind::of(path).is_some() {
+                // Named like a palette file: read it, or say it is missing (not "unknown palette").
+                if !path.is_file() {
+                    anyhow::bail!(
+                        "--palette {p}: no such palette file (looked for it because it ends in \
+                         .hex, .gpl or .png); check the path, or give a built-in palette's name \
+                         (`pixelsmith palettes` lists them) or hex colours like `#1a1c2c,#f4f4f4`"
+                    );
+                }
                 o.colors = engine::Colors::Palette(palette_file::read(path)?);
             } else {
                 o.set("palette", p)?;
