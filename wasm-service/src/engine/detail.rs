@@ -95,7 +95,17 @@ impl Extremes {
         if w <= 0.0 {
             return mean;
         }
-        [0, 1, 2].map(|k| mean[k] + (feature[k] - mean[k]) * w)
+        // Mixed in perceptual lightness (the cube root of linear light, as Oklab's L), so a
+        // strength of 50 takes a cell halfway in how light it looks: mixed in linear light, a
+        // 1-px black line's cell at block 4 stayed a light grey until strength 100.
+        [0, 1, 2].map(|k| {
+            let (m, f) = (
+                libm::cbrtf(mean[k].max(0.0)),
+                libm::cbrtf(feature[k].max(0.0)),
+            );
+            let v = m + (f - m) * w;
+            v * v * v
+        })
     }
 
     /// How strongly the darkest pixel claims the cell (0..=1).
@@ -120,13 +130,17 @@ impl Extremes {
 }
 
 /// A feature's claim on its cell from the share it covers: none above [`MINORITY`], rising to
-/// full at half of it.
+/// full at [`FULL_CLAIM`].
 fn claim(share: f32) -> f32 {
     if !(0.0..MINORITY).contains(&share) {
         return 0.0;
     }
-    ((MINORITY - share) / MINORITY * 2.0).min(1.0)
+    ((MINORITY - share) / (MINORITY - FULL_CLAIM)).min(1.0)
 }
+
+/// A feature covering at most this share of a cell claims it fully: a 1-px line across a 4×4
+/// cell covers a quarter.
+const FULL_CLAIM: f32 = 0.25;
 
 /// The sRGB max − min (0..=255) of a linear colour.
 fn srgb_chroma(rgb: [f32; 3]) -> f32 {
