@@ -655,6 +655,40 @@ fn a_flat_colour_far_from_every_entry_keeps_its_dither_pattern() {
     }
 }
 
+/// A grey ramp with the Game Boy's four greens under Bayer: the transitions between shades are
+/// patterned, not hard edges (a grey lies beside the segment between two greens, being less
+/// yellow than both, so mixing only along that segment never found a ratio: 4 of 256 columns
+/// held two shades, found by a new user).
+#[test]
+fn a_grey_ramp_with_the_game_boy_greens_gets_bayer_patterns() {
+    let img = RgbaImage::from_fn(256, 16, |x, _| {
+        let v = x as u8;
+        image::Rgba([v, v, v, 255])
+    });
+    let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
+    let (out, _, _) = run(
+        &png,
+        &[
+            ("block", "1"),
+            ("palette", "game-boy"),
+            ("dither", "bayer4"),
+        ],
+    );
+    let mixed: Vec<u32> = (0..256)
+        .filter(|&x| {
+            let shades: BTreeSet<[u8; 4]> = (0..16).map(|y| out.get_pixel(x, y).0).collect();
+            shades.len() > 1
+        })
+        .collect();
+    // Patterned columns in at least two separate transitions.
+    let runs = mixed.windows(2).filter(|w| w[1] > w[0] + 1).count() + 1;
+    assert!(
+        mixed.len() >= 24 && runs >= 2,
+        "{} patterned columns in {runs} runs: {mixed:?}",
+        mixed.len()
+    );
+}
+
 /// A grey ramp with only black and white: dithering draws a pattern across it, from few
 /// white cells at the dark end to few black at the light end (not a black half and a white half
 /// with a patterned strip between them).

@@ -356,14 +356,25 @@ fn best_mix(space: &Space<'_>, target: [f32; 3], steps: f32) -> (u32, u32, f32) 
             let Some((d, t, len2)) = along(ea, space.entry(b), target) else {
                 continue;
             };
-            // Only pairs the cell lies between: a pair beyond it is a far colour's dots.
-            if !(0.0..=1.0).contains(&t) {
+            // The ratio of the closest mix, and the one that matches the cell's lightness: a grey
+            // between two of the Game Boy's greens lies beside their segment (less yellow than
+            // both), not along it, yet it is drawn by mixing them to its lightness.
+            let by_lightness = (d[0] != 0.0).then(|| (target[0] - ea[0]) / d[0]);
+            let Some((ratio, err)) = [Some(t), by_lightness]
+                .into_iter()
+                .flatten()
+                // Only pairs the cell lies between: a pair beyond it is a far colour's dots.
+                .filter(|t| (0.0..=1.0).contains(t))
+                .map(|t| {
+                    // A drawable ratio; the cast truncates a non-negative value (no libm floor).
+                    let ratio = (t * steps + 0.5) as u32 as f32 / steps;
+                    let mix = [0, 1, 2].map(|c| ea[c] + d[c] * ratio);
+                    (ratio, space.difference(mix, target))
+                })
+                .min_by(|x, y| x.1.total_cmp(&y.1))
+            else {
                 continue;
-            }
-            // Round to a drawable ratio; the cast truncates a non-negative value (no libm floor).
-            let ratio = (t * steps + 0.5) as u32 as f32 / steps;
-            let mix = [0, 1, 2].map(|c| ea[c] + d[c] * ratio);
-            let err = space.difference(mix, target);
+            };
             // Spread across hues costs more than spread in lightness: a ramp of shades (the Game
             // Boy's greens) is drawn by mixing neighbours in lightness however far apart.
             let light2 = d[0] * d[0] * unit * unit;
