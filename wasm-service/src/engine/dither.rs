@@ -295,7 +295,8 @@ fn bayer(order: u32) -> Vec<u32> {
 
 /// Ordered dithering. Levels: the classic per-channel Bayer threshold. Palettes: each cell's
 /// target is matched by the best mix of two of its candidate entries at a ratio the matrix can
-/// draw (Yliluoma's first algorithm, restricted to pairs that bracket the cell's colour closely),
+/// draw (Yliluoma's first algorithm, restricted to pairs of the cell's nearest entry and one that
+/// brackets its colour closely),
 /// and the cell's threshold picks which of the two it shows. A cell with one candidate, or that
 /// already matches an entry, is flat.
 fn ordered(
@@ -350,40 +351,41 @@ fn best_mix(space: &Space<'_>, target: [f32; 3], steps: f32) -> (u32, u32, f32) 
     }
     let unit = space.unit();
     let mut best = (d0 * d0, nearest, nearest, 0.0f32);
-    for (k, &(a, _)) in candidates.iter().enumerate() {
-        for &(b, _) in &candidates[k + 1..] {
-            let ea = space.entry(a);
-            let Some((d, t, len2)) = along(ea, space.entry(b), target) else {
-                continue;
-            };
-            // The ratio of the closest mix, and the one that matches the cell's lightness: a grey
-            // between two of the Game Boy's greens lies beside their segment (less yellow than
-            // both), not along it, yet it is drawn by mixing them to its lightness.
-            let by_lightness = (d[0] != 0.0).then(|| (target[0] - ea[0]) / d[0]);
-            let Some((ratio, err)) = [Some(t), by_lightness]
-                .into_iter()
-                .flatten()
-                // Only pairs the cell lies between: a pair beyond it is a far colour's dots.
-                .filter(|t| (0.0..=1.0).contains(t))
-                .map(|t| {
-                    // A drawable ratio; the cast truncates a non-negative value (no libm floor).
-                    let ratio = (t * steps + 0.5) as u32 as f32 / steps;
-                    let mix = [0, 1, 2].map(|c| ea[c] + d[c] * ratio);
-                    (ratio, space.difference(mix, target))
-                })
-                .min_by(|x, y| x.1.total_cmp(&y.1))
-            else {
-                continue;
-            };
-            // Spread across hues costs more than spread in lightness: a ramp of shades (the Game
-            // Boy's greens) is drawn by mixing neighbours in lightness however far apart.
-            let light2 = d[0] * d[0] * unit * unit;
-            let hue2 = len2 * unit * unit - light2;
-            let spread = MIX_SPREAD_PENALTY * hue2 + MIX_LIGHTNESS_PENALTY * light2;
-            let cost = err * err + spread * (0.5 - (ratio - 0.5).abs());
-            if cost < best.0 {
-                best = (cost, a, b, ratio);
-            }
+    // Every pair holds the nearest entry, the one undithered output shows: a teal is drawn with
+    // PICO-8's blue and a partner, never as a checker of green and grey that averages close.
+    let a = nearest;
+    let ea = space.entry(a);
+    for &(b, _) in &candidates[1..] {
+        let Some((d, t, len2)) = along(ea, space.entry(b), target) else {
+            continue;
+        };
+        // The ratio of the closest mix, and the one that matches the cell's lightness: a grey
+        // between two of the Game Boy's greens lies beside their segment (less yellow than
+        // both), not along it, yet it is drawn by mixing them to its lightness.
+        let by_lightness = (d[0] != 0.0).then(|| (target[0] - ea[0]) / d[0]);
+        let Some((ratio, err)) = [Some(t), by_lightness]
+            .into_iter()
+            .flatten()
+            // Only pairs the cell lies between: a pair beyond it is a far colour's dots.
+            .filter(|t| (0.0..=1.0).contains(t))
+            .map(|t| {
+                // A drawable ratio; the cast truncates a non-negative value (no libm floor).
+                let ratio = (t * steps + 0.5) as u32 as f32 / steps;
+                let mix = [0, 1, 2].map(|c| ea[c] + d[c] * ratio);
+                (ratio, space.difference(mix, target))
+            })
+            .min_by(|x, y| x.1.total_cmp(&y.1))
+        else {
+            continue;
+        };
+        // Spread across hues costs more than spread in lightness: a ramp of shades (the Game
+        // Boy's greens) is drawn by mixing neighbours in lightness however far apart.
+        let light2 = d[0] * d[0] * unit * unit;
+        let hue2 = len2 * unit * unit - light2;
+        let spread = MIX_SPREAD_PENALTY * hue2 + MIX_LIGHTNESS_PENALTY * light2;
+        let cost = err * err + spread * (0.5 - (ratio - 0.5).abs());
+        if cost < best.0 {
+            best = (cost, a, b, ratio);
         }
     }
     (best.1, best.2, best.3)

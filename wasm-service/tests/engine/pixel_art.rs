@@ -225,3 +225,35 @@ fn detail_keeps_a_one_pixel_dark_line_at_block_4() {
         )
     );
 }
+
+/// Ordered dithering shows the colour undithered output shows, mixed with a partner: flat blocks
+/// of 60 colours spread over the cube (a fixed LCG), each 8×8 cells with PICO-8 and Bayer 4. It
+/// drew a teal as a checker of green and grey, an olive as dark grey and white (found by a new
+/// user: 12 of 150 colours).
+#[test]
+fn bayer_keeps_the_undithered_colour_of_every_flat_block() {
+    let mut seed = 0x2545_f491_u32;
+    let mut next = || {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (seed >> 24) as u8
+    };
+    let colours: Vec<[u8; 3]> = (0..60).map(|_| [next(), next(), next()]).collect();
+    let img = RgbImage::from_fn(8 * 60, 8, |x, _| Rgb(colours[x as usize / 8]));
+    let plain = grid(&img, &[("block", "1"), ("palette", "pico-8")]);
+    let ordered = grid(
+        &img,
+        &[("block", "1"), ("palette", "pico-8"), ("dither", "bayer4")],
+    );
+    for (k, c) in colours.iter().enumerate() {
+        let x0 = 8 * k as u32;
+        let shown = plain.get_pixel(x0 + 3, 3).0;
+        let mixed: std::collections::BTreeSet<[u8; 4]> = (x0..x0 + 8)
+            .flat_map(|x| (0..8).map(move |y| (x, y)))
+            .map(|(x, y)| ordered.get_pixel(x, y).0)
+            .collect();
+        assert!(
+            mixed.contains(&shown) && mixed.len() <= 2,
+            "{c:?}: undithered {shown:?}, Bayer 4 {mixed:?}"
+        );
+    }
+}
