@@ -635,6 +635,48 @@ fn a_flat_colour_no_mix_can_show_stays_its_nearest_entry() {
     }
 }
 
+/// A slow sky gradient (its 8-bit values change every few cells, so runs of cells share one
+/// colour) is a gradient, not a fill: error diffusion patterns it with PICO-8 (it came out one
+/// solid blue but for 4 of 256 rows), while a fill beside it stays one colour.
+#[test]
+fn a_slow_gradient_is_dithered_while_a_fill_stays_flat() {
+    let img = RgbaImage::from_fn(256, 512, |x, y| {
+        if x >= 192 {
+            return image::Rgba([0x1f, 0x5f, 0xbf, 255]);
+        }
+        let t = y as f32 / 511.0;
+        let mix = |a: f32, b: f32| (a + (b - a) * t).round() as u8;
+        image::Rgba([mix(90.0, 150.0), mix(140.0, 190.0), mix(200.0, 230.0), 255])
+    });
+    let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
+    for dither in ["floyd-steinberg", "atkinson"] {
+        let (out, _, _) = run(
+            &png,
+            &[
+                ("block", "2"),
+                ("palette", "pico-8"),
+                ("dither", dither),
+                ("grid", "true"),
+            ],
+        );
+        let mixed_rows = (0..256)
+            .filter(|&y| {
+                let row: BTreeSet<[u8; 4]> = (0..90).map(|x| out.get_pixel(x, y).0).collect();
+                row.len() > 1
+            })
+            .count();
+        assert!(
+            mixed_rows >= 128,
+            "{dither}: {mixed_rows} of 256 sky rows patterned"
+        );
+        let fill: BTreeSet<[u8; 4]> = (0..256)
+            .flat_map(|y| (100..128).map(move |x| (x, y)))
+            .map(|(x, y)| out.get_pixel(x, y).0)
+            .collect();
+        assert_eq!(fill.len(), 1, "{dither}: the fill has {fill:?}");
+    }
+}
+
 /// A flat mid grey with only black and white is far from both (CIEDE2000 33 and 50): error
 /// diffusion keeps the pattern that is the only way to show it, about half white.
 #[test]

@@ -40,6 +40,12 @@ const SHORTLIST: usize = 6;
 /// Neighbours within this many ΔE of a cell count as its own colour (a flat area: a logo's
 /// fill, a sprite's tunic), well under one 8-bit step, so a photo's gradient never counts.
 const FLAT_SAME: f32 = 0.2;
+/// How far (cells) along a row or column a run of one colour is followed to tell a fill from a
+/// step of a slow gradient.
+const GRADIENT_REACH: isize = 16;
+/// A change of at most this many ΔE where a run of one colour ends is a gradient's next step (a
+/// sky's 8-bit values rising by one), not the edge of a fill.
+const GRADIENT_STEP: f32 = 1.5;
 /// A flat area whose nearest entry is within this many ΔE is drawn with that entry alone, as
 /// pixel art draws a fill: error diffusion would break it into a pattern of stray cells (PICO-8's
 /// nearest entries to a logo blue, a brown or a red tunic are 10–21 away). Farther from every
@@ -425,6 +431,8 @@ const ATKINSON: Kernel = &[
 struct Slot {
     own: [f32; 3],
     value: [f32; 3],
+    /// The entry nearest to `own`.
+    nearest: u32,
     /// Shown with its nearest entry, taking and passing on no error: it matches an entry, or it
     /// lies inside a flat area close enough to one (see [`FLAT_KEEP`]).
     matched: bool,
@@ -474,20 +482,31 @@ impl Grid<'_> {
             return Vec::new();
         }
         let keeps_levels = matches!(self.space, Space::Levels { .. });
+        // The nearest entry of the last colour seen: a fill's cells repeat one colour, and for
+        // a fixed palette each lookup costs several CIEDE2000 evaluations.
+        let mut last: Option<([f32; 3], u32, f32)> = None;
         (row * self.cols..(row + 1) * self.cols)
             .map(|i| {
                 (self.color)(i).map(|c| {
-                    let matched = !keeps_levels && {
-                        let near = self.space.quantize(c);
-                        let d = self.space.difference(self.space.entry(near), c);
-                        d <= NEAR_MATCH
-                            || (self.is_flat(i, c)
-                                && (d <= FLAT_KEEP
-                                    || self.space.best_pair_difference(c) > FLAT_MIX_SHARE * d))
+                    let (nearest, d) = match last {
+                        Some((seen, code, d)) if seen == c => (code, d),
+                        _ => {
+                            let code = self.space.quantize(c);
+                            let d = self.space.difference(self.space.entry(code), c);
+                            last = Some((c, code, d));
+                            (code, d)
+                        }
                     };
+                    let matched = !keeps_levels
+                        && (d <= NEAR_MATCH
+                            || (self.is_flat(i, c)
+                                && !self.in_gradient(i, c)
+                                && (d <= FLAT_KEEP
+                                    || self.space.best_pair_difference(c) > FLAT_MIX_SHARE * d)));
                     Slot {
                         own: c,
                         value: c,
+                        nearest,
                         matched,
                     }
                 })
@@ -497,6 +516,37 @@ impl Grid<'_> {
 }
 
 impl Grid<'_> {
+    /// Whether cell `i` (colour `c`), in a run of cells of its colour, is one step of a slow
+    /// gradient rather than a fill: along its row or its column, the first cell of another colour
+    /// on either side (within [`GRADIENT_REACH`] cells) differs by a small step
+    /// ([`GRADIENT_STEP`]), as in a sky whose 8-bit values change every few cells. A fill ends
+    /// at an edge, a border or transparency.
+    fn in_gradient(&self, i: usize, c: [f32; 3]) -> bool {
+        let (x, y) = ((i % self.cols) as isize, (i / self.cols) as isize);
+        // Whether the run, followed in direction (dx, dy), ends in a small step.
+        let steps = |dx: isize, dy: isize| {
+            for k in 1..=GRADIENT_REACH {
+                let (nx, ny) = (x + dx * k, y + dy * k);
+                if nx < 0 || ny < 0 || nx as usize >= self.cols || ny as usize >= self.rows {
+                    return false;
+                }
+                let Some(n) = (self.color)(ny as usize * self.cols + nx as usize) else {
+                    return false;
+                };
+                if n == c {
+                    continue; // the common case inside a fill, without a CIEDE2000
+                }
+                let d = self.space.difference(n, c);
+                if d > FLAT_SAME {
+                    return d <= GRADIENT_STEP;
+                }
+            }
+            false
+        };
+        // Steps on both sides: a fill next to its own anti-aliased edge has one on one side.
+        (steps(-1, 0) && steps(1, 0)) || (steps(0, -1) && steps(0, 1))
+    }
+
     /// Whether cell `i` (colour `c`) is part of a flat area: at least 3 of its 8 neighbours
     /// have its colour (within [`FLAT_SAME`]), as the corner of a 2×2 patch does, so a fill's
     /// edge and corners belong to it as much as its inside.
@@ -518,7 +568,7 @@ impl Grid<'_> {
                 continue;
             }
             if let Some(n) = (self.color)(ny as usize * self.cols + nx as usize)
-                && self.space.difference(n, c) <= FLAT_SAME
+                && (n == c || self.space.difference(n, c) <= FLAT_SAME)
             {
                 same += 1;
                 if same >= 3 {
@@ -580,7 +630,7 @@ fn diffuse(
             let code = if classic {
                 space.quantize(old)
             } else if slot.matched {
-                space.quantize(slot.own)
+                slot.nearest
             } else {
                 // The entry nearest to the value with error, among those that could stand for
                 // the cell's own colour.
