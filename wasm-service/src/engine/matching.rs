@@ -180,7 +180,8 @@ impl Matcher {
     }
 
     /// A clearly chromatic cell whose nearest entry is a neutral grey is drawn with the nearest
-    /// entry of its own hue instead (within [`HUE_KEEP`] degrees) when that one is at most
+    /// entry of its own hue instead, and a neutral cell whose nearest entry is tinted with the
+    /// nearest neutral one, (within [`HUE_KEEP`] degrees) when that one is at most
     /// [`NEUTRAL_MARGIN`] farther: CIEDE2000 weighs chroma lightly at high chroma, so pure cyan
     /// is 27.0 from PICO-8's light grey and 30.2 from its blue, and a cyan figure turned grey.
     fn keep_chroma(&self, c: CieLab, ranked: &mut [(usize, f32)]) {
@@ -188,9 +189,7 @@ impl Matcher {
         let Some(&(first, d0)) = ranked.first() else {
             return;
         };
-        if chroma(c) < CHROMATIC_CELL || chroma(self.entries[first]) >= NEUTRAL_ENTRY {
-            return;
-        }
+        let (cell, nearest) = (chroma(c), chroma(self.entries[first]));
         let keeps_hue = |e: CieLab| {
             chroma(e) >= NEUTRAL_ENTRY
                 && (e[1] * c[1] + e[2] * c[2])
@@ -198,9 +197,20 @@ impl Matcher {
                         * libm::hypotf(e[1], e[2])
                         * libm::hypotf(c[1], c[2])
         };
+        let keeps_neutral = |e: CieLab| chroma(e) < NEUTRAL_ENTRY;
+        // And the other way round: a neutral grey is drawn with a neutral entry rather than a
+        // tinted one just as near (PICO-8's lavender is the nearest entry to a few greys of a
+        // ramp, which then showed a lavender stripe).
+        let wanted: &dyn Fn(CieLab) -> bool = if cell >= CHROMATIC_CELL && nearest < NEUTRAL_ENTRY {
+            &keeps_hue
+        } else if cell < NEUTRAL_CELL && nearest >= TINTED_ENTRY {
+            &keeps_neutral
+        } else {
+            return;
+        };
         if let Some(k) = ranked
             .iter()
-            .position(|&(i, d)| d <= NEUTRAL_MARGIN * d0 && keeps_hue(self.entries[i]))
+            .position(|&(i, d)| d <= NEUTRAL_MARGIN * d0 && wanted(self.entries[i]))
         {
             ranked[..=k].rotate_right(1);
         }
@@ -211,6 +221,10 @@ impl Matcher {
 const CHROMATIC_CELL: f32 = 20.0;
 /// C*ab under which an entry counts as a neutral grey (PICO-8's greys are under 6).
 const NEUTRAL_ENTRY: f32 = 8.0;
+/// C*ab under which a cell counts as a neutral grey.
+const NEUTRAL_CELL: f32 = 4.0;
+/// C*ab from which an entry counts as tinted (PICO-8's lavender is 22.7).
+const TINTED_ENTRY: f32 = 15.0;
 /// How far (degrees of CIELAB hue) an entry may be from a chromatic cell's hue and still keep it:
 /// cyan (196°) to PICO-8's blue (262°) is 66°.
 const HUE_KEEP: f32 = 75.0;
@@ -288,6 +302,11 @@ mod tests {
         assert_eq!(name([0, 200, 200]), [0x29, 0xad, 0xff]);
         assert_eq!(name([194, 195, 199]), [0xc2, 0xc3, 0xc7]);
         assert_eq!(name([190, 200, 205]), [0xc2, 0xc3, 0xc7]);
+        // Every neutral grey of a ramp takes a neutral entry, never the lavender beside them.
+        for v in 0..=255u8 {
+            let got = name([v, v, v]);
+            assert_ne!(got, [0x83, 0x76, 0x9c], "grey {v} became lavender");
+        }
     }
 
     #[test]
