@@ -579,9 +579,10 @@ fn vivid_keeps_small_saturated_details() {
 }
 
 /// A logo-like picture (white ground, a blue block, a brown block) with PICO-8 and error
-/// diffusion: each flat fill comes out as one palette colour, with no dither dots (issue 10).
+/// diffusion or Bayer: each flat fill comes out as one palette colour, with no dither dots
+/// (issue 10; Bayer drew the fills as patterns and a near-white UI background with grey dots).
 #[test]
-fn flat_fills_stay_one_colour_under_error_diffusion_with_a_fixed_palette() {
+fn flat_fills_stay_one_colour_under_dithering_with_a_fixed_palette() {
     let img = RgbaImage::from_fn(96, 64, |x, y| {
         image::Rgba(match (x, y) {
             (8..40, 8..56) => [0x1f, 0x5f, 0xbf, 255], // between navy, lavender and light blue
@@ -590,7 +591,7 @@ fn flat_fills_stay_one_colour_under_error_diffusion_with_a_fixed_palette() {
         })
     });
     let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
-    for dither in ["floyd-steinberg", "atkinson"] {
+    for dither in ["floyd-steinberg", "atkinson", "bayer4"] {
         let (out, _, _) = run(
             &png,
             &[("block", "4"), ("palette", "pico-8"), ("dither", dither)],

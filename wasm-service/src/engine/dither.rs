@@ -303,8 +303,9 @@ fn bayer(order: u32) -> Vec<u32> {
 /// target is matched by the best mix of two of its candidate entries at a ratio the matrix can
 /// draw (Yliluoma's first algorithm, restricted to pairs of the cell's nearest entry and one that
 /// brackets its colour closely),
-/// and the cell's threshold picks which of the two it shows. A cell with one candidate, or that
-/// already matches an entry, is flat.
+/// and the cell's threshold picks which of the two it shows. A cell with one candidate, that
+/// already matches an entry, or that lies in a flat area error diffusion would keep flat, shows
+/// its nearest entry.
 fn ordered(
     cells: usize,
     cols: usize,
@@ -316,10 +317,23 @@ fn ordered(
     let matrix = bayer(order);
     let n = 1usize << order;
     let steps = (n * n) as f32;
+    let grid = Grid {
+        cols,
+        rows: cells / cols.max(1),
+        color,
+        space,
+    };
+    let mut nearest = Nearest::default();
     for i in 0..cells {
         let Some(target) = color(i) else {
             continue;
         };
+        // A flat area stays flat here too: a pattern only where the colour changes or no
+        // single entry can stand for it.
+        if let (code, true) = grid.keeps_nearest(i, target, &mut nearest) {
+            codes.set(i, code);
+            continue;
+        }
         let (x, y) = (i % cols, i / cols);
         // Threshold in (0, 1): the cell shows the second colour when its mix ratio is above it.
         let threshold = (matrix[(y % n) * n + x % n] as f32 + 0.5) / steps;
@@ -481,28 +495,11 @@ impl Grid<'_> {
         if row >= self.rows {
             return Vec::new();
         }
-        let keeps_levels = matches!(self.space, Space::Levels { .. });
-        // The nearest entry of the last colour seen: a fill's cells repeat one colour, and for
-        // a fixed palette each lookup costs several CIEDE2000 evaluations.
-        let mut last: Option<([f32; 3], u32, f32)> = None;
+        let mut nearest = Nearest::default();
         (row * self.cols..(row + 1) * self.cols)
             .map(|i| {
                 (self.color)(i).map(|c| {
-                    let (nearest, d) = match last {
-                        Some((seen, code, d)) if seen == c => (code, d),
-                        _ => {
-                            let code = self.space.quantize(c);
-                            let d = self.space.difference(self.space.entry(code), c);
-                            last = Some((c, code, d));
-                            (code, d)
-                        }
-                    };
-                    let matched = !keeps_levels
-                        && (d <= NEAR_MATCH
-                            || (self.is_flat(i, c)
-                                && !self.in_gradient(i, c)
-                                && (d <= FLAT_KEEP
-                                    || self.space.best_pair_difference(c) > FLAT_MIX_SHARE * d)));
+                    let (nearest, matched) = self.keeps_nearest(i, c, &mut nearest);
                     Slot {
                         own: c,
                         value: c,
@@ -515,7 +512,44 @@ impl Grid<'_> {
     }
 }
 
+/// The nearest entry of the last colour looked up: a fill's cells repeat one colour, and for a
+/// fixed palette each lookup costs several CIEDE2000 evaluations.
+#[derive(Default)]
+struct Nearest {
+    last: Option<([f32; 3], u32, f32)>,
+}
+
+impl Nearest {
+    /// The code nearest to `c` and its difference (ΔE).
+    fn of(&mut self, space: &Space<'_>, c: [f32; 3]) -> (u32, f32) {
+        match self.last {
+            Some((seen, code, d)) if seen == c => (code, d),
+            _ => {
+                let code = space.quantize(c);
+                let d = space.difference(space.entry(code), c);
+                self.last = Some((c, code, d));
+                (code, d)
+            }
+        }
+    }
+}
+
 impl Grid<'_> {
+    /// Cell `i`'s (colour `c`) nearest entry, and whether the cell is shown with it undithered:
+    /// it matches an entry ([`NEAR_MATCH`]), or it lies in a flat area (not a slow gradient's
+    /// step) close enough to an entry ([`FLAT_KEEP`]) or that no mix of two entries shows much
+    /// better ([`FLAT_MIX_SHARE`]). Levels never are (the classic posterisation dithers all).
+    fn keeps_nearest(&self, i: usize, c: [f32; 3], nearest: &mut Nearest) -> (u32, bool) {
+        let (code, d) = nearest.of(self.space, c);
+        let keeps = !matches!(self.space, Space::Levels { .. })
+            && (d <= NEAR_MATCH
+                || (self.is_flat(i, c)
+                    && !self.in_gradient(i, c)
+                    && (d <= FLAT_KEEP
+                        || self.space.best_pair_difference(c) > FLAT_MIX_SHARE * d)));
+        (code, keeps)
+    }
+
     /// Whether cell `i` (colour `c`), in a run of cells of its colour, is one step of a slow
     /// gradient rather than a fill: along its row or its column, the first cell of another colour
     /// on either side (within [`GRADIENT_REACH`] cells) differs by a small step
