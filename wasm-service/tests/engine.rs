@@ -698,6 +698,30 @@ fn a_flat_colour_far_from_every_entry_keeps_its_dither_pattern() {
     }
 }
 
+/// Flat greys with only black and white (1-bit art): each is a pattern whose share of white
+/// rises with the grey, whether it lies near black or near white (greys within 25 ΔE of black
+/// or white came out solid black or white, found by a new user: a mix matches them exactly).
+#[test]
+fn flat_greys_with_black_and_white_are_patterns_that_follow_the_tone() {
+    for dither in ["floyd-steinberg", "atkinson", "bayer4"] {
+        let mut previous = 0.0;
+        for v in [48u8, 64, 96, 128, 160, 192] {
+            let img = RgbaImage::from_pixel(32, 32, image::Rgba([v, v, v, 255]));
+            let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
+            let (out, _, _) = run(
+                &png,
+                &[("block", "1"), ("palette", "1-bit"), ("dither", dither)],
+            );
+            let white = out.pixels().filter(|p| p.0[0] > 128).count() as f64 / 1024.0;
+            assert!(
+                white > previous && white < 1.0,
+                "{dither}: grey {v} is {white:.2} white (the grey before: {previous:.2})"
+            );
+            previous = white;
+        }
+    }
+}
+
 /// A grey ramp with the Game Boy's four greens under Bayer: the transitions between shades are
 /// patterned, not hard edges (a grey lies beside the segment between two greens, being less
 /// yellow than both, so mixing only along that segment never found a ratio: 4 of 256 columns

@@ -40,6 +40,10 @@ const SHORTLIST: usize = 6;
 /// Neighbours within this many ΔE of a cell count as its own colour (a flat area: a logo's
 /// fill, a sprite's tunic), well under one 8-bit step, so a photo's gradient never counts.
 const FLAT_SAME: f32 = 0.2;
+/// Within [`FLAT_KEEP`], a flat area is still patterned when a mix of two entries comes within
+/// this share of its nearest entry's distance: a grey with only black and white (a mix matches it
+/// exactly) is how 1-bit art shows a tone, where a logo's blue between two PICO-8 blues is a fill.
+const FLAT_NEAR_MIX_SHARE: f32 = 0.25;
 /// How far (cells) along a row or column a run of one colour is followed to tell a fill from a
 /// step of a slow gradient.
 const GRADIENT_REACH: isize = 16;
@@ -545,8 +549,12 @@ impl Grid<'_> {
             && (d <= NEAR_MATCH
                 || (self.is_flat(i, c)
                     && !self.in_gradient(i, c)
-                    && (d <= FLAT_KEEP
-                        || self.space.best_pair_difference(c) > FLAT_MIX_SHARE * d)));
+                    && self.space.best_pair_difference(c)
+                        > if d <= FLAT_KEEP {
+                            FLAT_NEAR_MIX_SHARE
+                        } else {
+                            FLAT_MIX_SHARE
+                        } * d));
         (code, keeps)
     }
 
