@@ -40,8 +40,8 @@ const SHORTLIST: usize = 6;
 /// Neighbours within this many ΔE of a cell count as its own colour (a flat area: a logo's
 /// fill, a sprite's tunic), well under one 8-bit step, so a photo's gradient never counts.
 const FLAT_SAME: f32 = 0.2;
-/// Within [`FLAT_KEEP`], a flat area is still patterned when a mix of two entries comes within
-/// this share of its nearest entry's distance: a grey with only black and white (a mix matches it
+/// Within [`FLAT_KEEP`] (and from [`PARTNER_FROM`]), a flat area is still patterned when a mix of
+/// two entries comes within this share of its nearest entry's distance: a grey with only black and white (a mix matches it
 /// exactly) is how 1-bit art shows a tone, where a logo's blue between two PICO-8 blues is a fill.
 const FLAT_NEAR_MIX_SHARE: f32 = 0.25;
 /// How far (cells) along a row or column a run of one colour is followed to tell a fill from a
@@ -541,20 +541,23 @@ impl Nearest {
 impl Grid<'_> {
     /// Cell `i`'s (colour `c`) nearest entry, and whether the cell is shown with it undithered:
     /// it matches an entry ([`NEAR_MATCH`]), or it lies in a flat area (not a slow gradient's
-    /// step) close enough to an entry ([`FLAT_KEEP`]) or that no mix of two entries shows much
-    /// better ([`FLAT_MIX_SHARE`]). Levels never are (the classic posterisation dithers all).
+    /// step) that no mix of two entries shows much better than its nearest entry: always below
+    /// [`PARTNER_FROM`], then by [`FLAT_NEAR_MIX_SHARE`] up to [`FLAT_KEEP`] and by
+    /// [`FLAT_MIX_SHARE`] beyond. Levels never are (the classic posterisation dithers all).
     fn keeps_nearest(&self, i: usize, c: [f32; 3], nearest: &mut Nearest) -> (u32, bool) {
         let (code, d) = nearest.of(self.space, c);
         let keeps = !matches!(self.space, Space::Levels { .. })
             && (d <= NEAR_MATCH
                 || (self.is_flat(i, c)
                     && !self.in_gradient(i, c)
-                    && self.space.best_pair_difference(c)
-                        > if d <= FLAT_KEEP {
+                    && (d < PARTNER_FROM || {
+                        let share = if d <= FLAT_KEEP {
                             FLAT_NEAR_MIX_SHARE
                         } else {
                             FLAT_MIX_SHARE
-                        } * d));
+                        };
+                        self.space.best_pair_difference(c) > share * d
+                    })));
         (code, keeps)
     }
 
