@@ -39,6 +39,9 @@ const PARTNER_FROM: f32 = 6.0;
 const SHORTLIST: usize = 6;
 /// Neighbours within this many ΔE of a cell count as its own colour (a flat area: a logo's
 /// fill, a sprite's tunic), well under one 8-bit step, so a photo's gradient never counts.
+/// Measured as the Euclidean distance of the space (ΔE*ab for fixed palettes): it is asked of
+/// every neighbour of every cell, and a CIEDE2000 for each made dithering a noisy photo at
+/// block 1 twice as slow.
 const FLAT_SAME: f32 = 0.2;
 /// Within [`FLAT_KEEP`] (and from [`PARTNER_FROM`]), a flat area is still patterned when a mix of
 /// two entries comes within this share of its nearest entry's distance: a grey with only black and white (a mix matches it
@@ -113,6 +116,12 @@ impl Space<'_> {
             Space::Fixed { .. } => ciede2000(a, b),
             _ => libm::sqrtf(dist2(a, b)) * self.unit(),
         }
+    }
+
+    /// Whether `a` and `b` count as one colour of a flat area (see [`FLAT_SAME`]).
+    fn same(&self, a: [f32; 3], b: [f32; 3]) -> bool {
+        let limit = FLAT_SAME / self.unit();
+        a == b || dist2(a, b) <= limit * limit
     }
 
     /// The code nearest to `c`.
@@ -273,9 +282,15 @@ pub(crate) fn apply(
 ) {
     match dither {
         Dither::None => {
+            // Remembered only where a lookup is dear (CIEDE2000 for a fixed palette).
+            let mut nearest = matches!(space, Space::Fixed { .. }).then(Nearest::default);
             for i in 0..cells {
                 if let Some(c) = color(i) {
-                    codes.set(i, space.quantize(c));
+                    let code = match nearest.as_mut() {
+                        Some(nearest) => nearest.of(space, c).0,
+                        None => space.quantize(c),
+                    };
+                    codes.set(i, code);
                 }
             }
         }
@@ -516,22 +531,36 @@ impl Grid<'_> {
     }
 }
 
-/// The nearest entry of the last colour looked up: a fill's cells repeat one colour, and for a
-/// fixed palette each lookup costs several CIEDE2000 evaluations.
-#[derive(Default)]
+/// Nearest entries of recently seen colours, in a small direct-mapped table: a fill repeats one
+/// colour and a photo at small blocks many, and for a fixed palette each lookup costs several
+/// CIEDE2000 evaluations.
 struct Nearest {
-    last: Option<([f32; 3], u32, f32)>,
+    slots: Vec<Option<([f32; 3], u32, f32)>>,
+}
+
+/// Slots of [`Nearest`] (a power of two): 16 KiB.
+const NEAREST_SLOTS: usize = 1024;
+
+impl Default for Nearest {
+    fn default() -> Self {
+        Nearest {
+            slots: vec![None; NEAREST_SLOTS],
+        }
+    }
 }
 
 impl Nearest {
     /// The code nearest to `c` and its difference (ΔE).
     fn of(&mut self, space: &Space<'_>, c: [f32; 3]) -> (u32, f32) {
-        match self.last {
+        let [a, b, d] = c.map(f32::to_bits);
+        let hash = (a ^ b.rotate_left(11) ^ d.rotate_left(22)).wrapping_mul(0x9E37_79B1);
+        let slot = &mut self.slots[(hash >> 22) as usize % NEAREST_SLOTS];
+        match *slot {
             Some((seen, code, d)) if seen == c => (code, d),
             _ => {
                 let code = space.quantize(c);
                 let d = space.difference(space.entry(code), c);
-                self.last = Some((c, code, d));
+                *slot = Some((c, code, d));
                 (code, d)
             }
         }
@@ -578,12 +607,8 @@ impl Grid<'_> {
                 let Some(n) = (self.color)(ny as usize * self.cols + nx as usize) else {
                     return false;
                 };
-                if n == c {
-                    continue; // the common case inside a fill, without a CIEDE2000
-                }
-                let d = self.space.difference(n, c);
-                if d > FLAT_SAME {
-                    return d <= GRADIENT_STEP;
+                if !self.space.same(n, c) {
+                    return self.space.difference(n, c) <= GRADIENT_STEP;
                 }
             }
             false
@@ -613,7 +638,7 @@ impl Grid<'_> {
                 continue;
             }
             if let Some(n) = (self.color)(ny as usize * self.cols + nx as usize)
-                && (n == c || self.space.difference(n, c) <= FLAT_SAME)
+                && self.space.same(n, c)
             {
                 same += 1;
                 if same >= 3 {
