@@ -776,15 +776,19 @@ fn a_ramp_with_black_and_white_gets_a_pattern_across() {
                 ("dither", dither),
             ],
         );
-        let shares: Vec<f64> = (0..16)
-            .map(|band| {
-                let white = (band * 16..band * 16 + 16)
-                    .flat_map(|x| (0..32).map(move |y| (x, y)))
-                    .filter(|&(x, y)| out.get_pixel(x, y).0[0] > 128)
-                    .count();
-                white as f64 / 512.0
-            })
-            .collect();
+        // The share of white cells in each band of `width` columns, left to right.
+        let white_shares = |width: u32| -> Vec<f64> {
+            (0..256 / width)
+                .map(|band| {
+                    let white = (band * width..(band + 1) * width)
+                        .flat_map(|x| (0..32).map(move |y| (x, y)))
+                        .filter(|&(x, y)| out.get_pixel(x, y).0[0] > 128)
+                        .count();
+                    white as f64 / f64::from(width * 32)
+                })
+                .collect()
+        };
+        let shares = white_shares(16);
         let patterned = shares.iter().filter(|&&s| s > 0.0 && s < 1.0).count();
         assert!(
             patterned >= least,
@@ -793,15 +797,7 @@ fn a_ramp_with_black_and_white_gets_a_pattern_across() {
         // The share of white rises along the ramp, 8 columns at a time: no solid black or white
         // bars in the middle (a grey whose two entries are both far kept passing too little
         // error to ever reach the other one: black at x 88..96, white at x 144..152).
-        let narrow: Vec<f64> = (0..32)
-            .map(|band| {
-                let white = (band * 8..band * 8 + 8)
-                    .flat_map(|x| (0..32).map(move |y| (x, y)))
-                    .filter(|&(x, y)| out.get_pixel(x, y).0[0] > 128)
-                    .count();
-                white as f64 / 256.0
-            })
-            .collect();
+        let narrow = white_shares(8);
         assert!(
             narrow.windows(2).all(|w| w[1] >= w[0] - 0.06),
             "{dither}: white share per 8 columns {narrow:.2?}"
