@@ -1,14 +1,21 @@
-//! Dithering on the grid: ordered (Knoll's pattern dithering over a Bayer matrix, which works
-//! with any palette) and error diffusion (Floyd–Steinberg serpentine, Atkinson).
+//! Dithering on the grid: ordered (a Bayer matrix picks, per cell, one of a pair of palette
+//! entries mixed at the ratio that matches the cell, after Yliluoma; the classic per-channel
+//! threshold for levels) and error diffusion (Floyd–Steinberg serpentine, Atkinson).
 //!
 //! Dithering that looks like pixel art keeps flat areas flat and patterns local. For palettes
-//! (adaptive or fixed) three rules hold, for ordered and diffused dithering alike:
+//! (adaptive or fixed) these rules hold, for ordered and diffused dithering alike:
 //! - a cell may only show an entry that could stand for its own colour: one within twice the
-//!   distance of its nearest entry (plus a small slack), so error or a pattern can never put an
-//!   orange dot in a black sky or a dark-green one in a brown wall;
+//!   distance of its nearest entry (plus a small slack), or from [`PARTNER_FROM`] the nearest
+//!   entry on the other side of it in lightness, so error or a pattern can never put an orange
+//!   dot in a black sky or a dark-green one in a brown wall;
 //! - a cell whose colour already matches an entry (within [`NEAR_MATCH`]) shows it and takes no
 //!   diffused error, so a flat background next to a shape stays clean;
-//! - diffused error is damped and capped ([`DAMPING`], [`MAX_ERROR`]) in the space matching uses.
+//! - a flat area (a fill, not a slow gradient's step) shows its nearest entry unless a mix of two
+//!   entries shows it far better ([`FLAT_KEEP`], [`FLAT_NEAR_MIX_SHARE`], [`FLAT_MIX_SHARE`]): a
+//!   logo's blue stays one blue, a grey with only black and white is a pattern;
+//! - Bayer mixes the nearest entry (what undithered output shows) with one partner;
+//! - diffused error is damped and capped ([`DAMPING`], [`MAX_ERROR`]) in the space matching uses,
+//!   its lightness part less tightly than its hue (a hue no entry has only piles up).
 //!
 //! Cells are read one at a time through a closure and codes written straight into the output,
 //! and error diffusion keeps only the rows its kernel reaches, so memory stays a few rows of
