@@ -51,8 +51,9 @@ const SHORTLIST: usize = 6;
 /// block 1 twice as slow.
 const FLAT_SAME: f32 = 0.2;
 /// Within [`FLAT_KEEP`] (and from [`PARTNER_FROM`]), a flat area is still patterned when a mix of
-/// two entries comes within this share of its nearest entry's distance: a grey with only black and white (a mix matches it
-/// exactly) is how 1-bit art shows a tone, where a logo's blue between two PICO-8 blues is a fill.
+/// two entries comes within this share of its nearest entry's distance: a grey with only black
+/// and white (a mix matches it exactly) is how 1-bit art shows a tone, where a logo's blue
+/// between two PICO-8 blues is a fill.
 const FLAT_NEAR_MIX_SHARE: f32 = 0.25;
 /// How far (cells) along a row or column a run of one colour is followed to tell a fill from a
 /// step of a slow gradient.
@@ -328,8 +329,7 @@ fn bayer(order: u32) -> Vec<u32> {
 /// Ordered dithering. Levels: the classic per-channel Bayer threshold. Palettes: each cell's
 /// target is matched by the best mix of two of its candidate entries at a ratio the matrix can
 /// draw (Yliluoma's first algorithm, restricted to pairs of the cell's nearest entry and one that
-/// brackets its colour closely),
-/// and the cell's threshold picks which of the two it shows. A cell with one candidate, that
+/// brackets its colour closely), and the cell's threshold picks which of the two it shows. A cell with one candidate, that
 /// already matches an entry, or that lies in a flat area error diffusion would keep flat, shows
 /// its nearest entry.
 fn ordered(
@@ -487,6 +487,8 @@ struct Window {
     rows: Vec<Vec<Option<Slot>>>,
     /// The grid row held in `rows[0]`.
     first: usize,
+    /// Nearest entries of the colours loaded so far, for every row.
+    nearest: Nearest,
 }
 
 impl Window {
@@ -494,9 +496,11 @@ impl Window {
         let mut w = Window {
             rows: Vec::with_capacity(depth + 1),
             first: 0,
+            nearest: Nearest::default(),
         };
         for r in 0..=depth {
-            w.rows.push(grid.load(r));
+            let row = grid.load(r, &mut w.nearest);
+            w.rows.push(row);
         }
         w
     }
@@ -506,7 +510,7 @@ impl Window {
         self.rows.rotate_left(1);
         self.first += 1;
         let last = self.rows.len() - 1;
-        self.rows[last] = grid.load(self.first + last);
+        self.rows[last] = grid.load(self.first + last, &mut self.nearest);
     }
 }
 
@@ -520,15 +524,14 @@ struct Grid<'a> {
 }
 
 impl Grid<'_> {
-    fn load(&self, row: usize) -> Vec<Option<Slot>> {
+    fn load(&self, row: usize, table: &mut Nearest) -> Vec<Option<Slot>> {
         if row >= self.rows {
             return Vec::new();
         }
-        let mut nearest = Nearest::default();
         (row * self.cols..(row + 1) * self.cols)
             .map(|i| {
                 (self.color)(i).map(|c| {
-                    let (nearest, matched) = self.keeps_nearest(i, c, &mut nearest);
+                    let (nearest, matched) = self.keeps_nearest(i, c, table);
                     Slot {
                         own: c,
                         value: c,
@@ -545,10 +548,22 @@ impl Grid<'_> {
 /// colour and a photo at small blocks many, and for a fixed palette each lookup costs several
 /// CIEDE2000 evaluations.
 struct Nearest {
-    slots: Vec<Option<([f32; 3], u32, f32)>>,
+    slots: Vec<Option<Seen>>,
 }
 
-/// Slots of [`Nearest`] (a power of two): 16 KiB.
+/// What [`Nearest`] remembers of one colour.
+#[derive(Clone, Copy)]
+struct Seen {
+    colour: [f32; 3],
+    code: u32,
+    /// ΔE from `colour` to entry `code`.
+    difference: f32,
+    /// [`Space::best_pair_difference`] of `colour`, once asked for (a flat fill asks it of
+    /// every cell).
+    pair_difference: Option<f32>,
+}
+
+/// Slots of [`Nearest`] (a power of two): about 30 KiB.
 const NEAREST_SLOTS: usize = 1024;
 
 impl Default for Nearest {
@@ -562,18 +577,33 @@ impl Default for Nearest {
 impl Nearest {
     /// The code nearest to `c` and its difference (ΔE).
     fn of(&mut self, space: &Space<'_>, c: [f32; 3]) -> (u32, f32) {
+        let seen = self.seen(space, c);
+        (seen.code, seen.difference)
+    }
+
+    /// [`Space::best_pair_difference`] of `c`.
+    fn pair_difference(&mut self, space: &Space<'_>, c: [f32; 3]) -> f32 {
+        let seen = self.seen(space, c);
+        *seen
+            .pair_difference
+            .get_or_insert_with(|| space.best_pair_difference(c))
+    }
+
+    /// The slot of `c`, filled with its nearest entry if it held another colour.
+    fn seen(&mut self, space: &Space<'_>, c: [f32; 3]) -> &mut Seen {
         let [a, b, d] = c.map(f32::to_bits);
         let hash = (a ^ b.rotate_left(11) ^ d.rotate_left(22)).wrapping_mul(0x9E37_79B1);
         let slot = &mut self.slots[(hash >> 22) as usize % NEAREST_SLOTS];
-        match *slot {
-            Some((seen, code, d)) if seen == c => (code, d),
-            _ => {
-                let code = space.quantize(c);
-                let d = space.difference(space.entry(code), c);
-                *slot = Some((c, code, d));
-                (code, d)
-            }
+        if slot.is_none_or(|seen| seen.colour != c) {
+            let code = space.quantize(c);
+            *slot = Some(Seen {
+                colour: c,
+                code,
+                difference: space.difference(space.entry(code), c),
+                pair_difference: None,
+            });
         }
+        slot.as_mut().expect("filled above")
     }
 }
 
@@ -595,7 +625,7 @@ impl Grid<'_> {
                         } else {
                             FLAT_MIX_SHARE
                         };
-                        self.space.best_pair_difference(c) > share * d
+                        nearest.pair_difference(self.space, c) > share * d
                     })));
         (code, keeps)
     }
