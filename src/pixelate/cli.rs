@@ -389,10 +389,7 @@ fn write_palette_out(
     }
     let colors = used
         .iter()
-        .map(|hex| {
-            let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap_or(0);
-            [(v >> 16) as u8, (v >> 8) as u8, v as u8]
-        })
+        .filter_map(|hex| palette_file::parse_hex(hex.trim_start_matches('#')))
         .collect();
     let name = input
         .file_stem()

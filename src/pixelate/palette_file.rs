@@ -159,7 +159,8 @@ pub fn decode(bytes: &[u8], kind: Kind, name: &str) -> anyhow::Result<Palette> {
     })
 }
 
-fn parse_hex(digits: &str) -> Option<[u8; 3]> {
+/// `rrggbb` (six hex digits, no `#`) as sRGB bytes; `None` for anything else.
+pub(crate) fn parse_hex(digits: &str) -> Option<[u8; 3]> {
     if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
