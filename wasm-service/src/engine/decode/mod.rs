@@ -9,6 +9,7 @@ mod bmp;
 mod exif;
 pub(crate) mod frames;
 mod gif;
+mod inflate;
 mod jpeg;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;

@@ -6,7 +6,7 @@
 //! Why not the `png` crate, which native builds use: it is 63 KB of the module (its streaming
 //! decoder, text/APNG handling and crc32fast's 16 KiB tables), a sixth of the 400 KiB budget that
 //! every request on OSC pays to load. This reader parses the few chunks pixels need, checks every
-//! chunk's CRC, inflates with `fdeflate` (already in the module for the writer) and unfilters with
+//! chunk's CRC, inflates with `inflate` (written for the interpreter) and unfilters with
 //! the native pipeline's filters. A differential test decodes every PNG kind with both decoders
 //! and requires identical rows, so the module and native builds keep giving the same bytes.
 
@@ -16,6 +16,7 @@ use crate::engine::error::{Error, zeroed};
 use crate::engine::grid::{Cells, Channels};
 use crate::engine::probe::{Format, check_size};
 
+use super::inflate::{InflateError, Inflater, inflate_bounded};
 use super::unfilter::unfilter;
 use super::{Bitmap, Plan, Request};
 
@@ -268,6 +269,12 @@ impl<'a> LeanPng<'a> {
         }
     }
 
+    /// Whether stored rows are already in the `channels()` layout (8-bit grey, grey+alpha, RGB
+    /// or RGBA without a `tRNS` key), so they need no normalising copy.
+    fn rows_as_stored(&self) -> bool {
+        self.depth == 8 && self.color_type != 3 && !self.has_trns
+    }
+
     /// Samples per pixel as stored, and bits per sample.
     fn samples(&self) -> usize {
         match self.color_type {
@@ -304,9 +311,13 @@ impl<'a> LeanPng<'a> {
                 unfilter(*filter, self.filter_bpp(), &above, data).map_err(|()| {
                     malformed(format!("a row has the unknown filter type {filter}"))
                 })?;
-                self.normalize(data, self.width, &mut out);
+                if self.rows_as_stored() {
+                    row(data);
+                } else {
+                    self.normalize(data, self.width, &mut out);
+                    row(&out);
+                }
                 above.copy_from_slice(data);
-                row(&out);
                 rows += 1;
                 Ok(())
             })?;
@@ -386,7 +397,16 @@ impl<'a> LeanPng<'a> {
         plan: &[(usize, u32)],
         mut each: impl FnMut(usize, &mut [u8]) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let mut inflater = fdeflate::Decompressor::new();
+        // The IDAT chunks form one zlib stream; the inflater reads it whole.
+        let joined;
+        let stream: &[u8] = match self.idat.as_slice() {
+            [one] => one,
+            chunks => {
+                joined = chunks.concat();
+                &joined
+            }
+        };
+        let mut inflater = Inflater::new(stream);
         let mut buf: Vec<u8> = Vec::new();
         let (mut filled, mut start) = (0usize, 0usize);
         let mut scratch = Vec::new();
@@ -395,8 +415,6 @@ impl<'a> LeanPng<'a> {
             .enumerate()
             .flat_map(|(pass, &(len, count))| (0..count).map(move |_| (pass, len + 1)))
             .peekable();
-        let mut chunks = self.idat.iter().peekable();
-        let mut input: &[u8] = chunks.next().copied().unwrap_or(&[]);
         while rows.peek().is_some() {
             // Hand out every complete row already inflated.
             while let Some(&(pass, stride)) = rows.peek() {
@@ -412,6 +430,10 @@ impl<'a> LeanPng<'a> {
             if rows.peek().is_none() {
                 break;
             }
+            if inflater.done() {
+                // The stream has ended and rows are missing: the image data ends early.
+                return Err(truncated());
+            }
             // Drop what the window no longer needs.
             if start > SHIFT_AT {
                 let keep = start.min(filled.saturating_sub(WINDOW));
@@ -422,18 +444,10 @@ impl<'a> LeanPng<'a> {
             if buf.len() < filled + GROWTH {
                 buf.resize(filled + GROWTH, 0);
             }
-            let last = chunks.peek().is_none();
-            let (used, produced) = inflater
-                .read(input, &mut buf, filled, last)
-                .map_err(|_| inflate_error())?;
-            filled += produced;
-            input = &input[used..];
-            if input.is_empty() && !last {
-                input = chunks.next().copied().unwrap_or(&[]);
-            } else if used == 0 && produced == 0 {
-                // No more data and not enough rows: the image data ends early.
-                return Err(truncated());
-            }
+            filled = inflater.read(&mut buf, filled).map_err(|e| match e {
+                InflateError::Truncated => truncated(),
+                InflateError::Corrupt => inflate_error(),
+            })?;
         }
         Ok(())
     }
@@ -519,7 +533,7 @@ fn iccp(data: &[u8]) -> Option<Vec<u8>> {
     if data.get(nul + 1) != Some(&0) {
         return None;
     }
-    fdeflate::decompress_to_vec_bounded(data.get(nul + 2..)?, 16 << 20).ok()
+    inflate_bounded(data.get(nul + 2..)?, 16 << 20)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
