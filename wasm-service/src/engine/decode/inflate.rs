@@ -266,20 +266,13 @@ impl<'a> Inflater<'a> {
 
     #[cold]
     fn refill_at_end(&mut self) -> Result<(), InflateError> {
-        if self.bits < self.padding {
-            return Err(InflateError::Truncated);
-        }
-        while self.bits <= 56 {
-            match self.input.get(self.pos) {
-                Some(&byte) => {
-                    self.bitbuf |= u64::from(byte) << self.bits;
-                    self.pos += 1;
-                }
-                None => self.padding += 8,
-            }
-            self.bits += 8;
-        }
-        Ok(())
+        refill_at_end(
+            self.input,
+            &mut self.pos,
+            &mut self.bitbuf,
+            &mut self.bits,
+            &mut self.padding,
+        )
     }
 
     /// Takes `n` (0..=32) bits; the caller has made sure `bits >= n`.
@@ -477,8 +470,10 @@ impl<'a> Inflater<'a> {
     /// memory, which an interpreter pays for at every step.
     fn coded(&mut self, out: &mut [u8], mut at: usize) -> Result<usize, InflateError> {
         let limit = out.len().saturating_sub(MAX_MATCH);
-        let (mut bitbuf, mut bits, mut pos) = (self.bitbuf, self.bits, self.pos);
-        let input = self.input;
+        let (mut bitbuf, mut bits, mut pos, mut padding) =
+            (self.bitbuf, self.bits, self.pos, self.padding);
+        let (input, literal_length, distance_code) =
+            (self.input, &self.literal_length, &self.distance);
         let mut result = Ok(());
         while at < limit {
             // 48 bits cover a length code with its extra bits and a distance code with its.
@@ -488,18 +483,16 @@ impl<'a> Inflater<'a> {
                     bitbuf |= word << bits;
                     pos += ((63 - bits) >> 3) as usize;
                     bits |= 56;
-                } else {
-                    (self.bitbuf, self.bits, self.pos) = (bitbuf, bits, pos);
-                    result = self.refill_at_end();
-                    (bitbuf, bits, pos) = (self.bitbuf, self.bits, self.pos);
-                    if result.is_err() {
-                        break;
-                    }
+                } else if let Err(error) =
+                    refill_at_end(input, &mut pos, &mut bitbuf, &mut bits, &mut padding)
+                {
+                    result = Err(error);
+                    break;
                 }
             }
-            let mut e = self.literal_length.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
+            let mut e = literal_length.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
             if e & KIND == LONG {
-                match self.literal_length.decode_long(bitbuf) {
+                match literal_length.decode_long(bitbuf) {
                     Ok(long) => e = long,
                     Err(error) => {
                         result = Err(error);
@@ -513,6 +506,25 @@ impl<'a> Inflater<'a> {
             if e & KIND == LITERAL {
                 out[at] = (e >> 16) as u8;
                 at += 1;
+                // Photos are mostly literals: up to two more from the table without a refill
+                // (33 bits are left, two codes take at most 30) or a room check (`limit`
+                // leaves a longest match of room).
+                let e = literal_length.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
+                if e & KIND == LITERAL {
+                    let len = e & 15;
+                    bitbuf >>= len;
+                    bits -= len;
+                    out[at] = (e >> 16) as u8;
+                    at += 1;
+                    let e = literal_length.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
+                    if e & KIND == LITERAL {
+                        let len = e & 15;
+                        bitbuf >>= len;
+                        bits -= len;
+                        out[at] = (e >> 16) as u8;
+                        at += 1;
+                    }
+                }
                 continue;
             }
             if e & KIND == END_OF_BLOCK {
@@ -523,9 +535,9 @@ impl<'a> Inflater<'a> {
             let length = (e >> 16) as usize + (bitbuf & ((1 << extra) - 1)) as usize;
             bitbuf >>= extra;
             bits -= extra;
-            let mut d = self.distance.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
+            let mut d = distance_code.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
             if d & KIND == LONG {
-                match self.distance.decode_long(bitbuf) {
+                match distance_code.decode_long(bitbuf) {
                     Ok(long) => d = long,
                     Err(error) => {
                         result = Err(error);
@@ -545,13 +557,39 @@ impl<'a> Inflater<'a> {
             copy_match(out, at, distance, length);
             at += length;
         }
-        (self.bitbuf, self.bits, self.pos) = (bitbuf, bits, pos);
+        (self.bitbuf, self.bits, self.pos, self.padding) = (bitbuf, bits, pos, padding);
         result?;
         if self.bits < self.padding {
             return Err(InflateError::Truncated);
         }
         Ok(at)
     }
+}
+
+/// [`Inflater::refill`] past the last whole word: byte by byte, then zero padding (counted, so
+/// reading into it is caught as a cut-off stream).
+#[cold]
+fn refill_at_end(
+    input: &[u8],
+    pos: &mut usize,
+    bitbuf: &mut u64,
+    bits: &mut u32,
+    padding: &mut u32,
+) -> Result<(), InflateError> {
+    if *bits < *padding {
+        return Err(InflateError::Truncated);
+    }
+    while *bits <= 56 {
+        match input.get(*pos) {
+            Some(&byte) => {
+                *bitbuf |= u64::from(byte) << *bits;
+                *pos += 1;
+            }
+            None => *padding += 8,
+        }
+        *bits += 8;
+    }
+    Ok(())
 }
 
 /// Copies `length` bytes from `distance` back to `at`; an overlapping match repeats its span,
