@@ -117,6 +117,13 @@ fn crc_error(kind: &[u8]) -> Error {
     ))
 }
 
+fn too_few_rows() -> Error {
+    malformed(
+        "its compressed image data holds fewer rows than its header declares: the file was \
+         damaged or written incompletely; export it again",
+    )
+}
+
 fn inflate_error() -> Error {
     malformed(
         "its compressed image data is damaged (the deflate stream cannot be inflated): the file \
@@ -324,7 +331,7 @@ impl<'a> LeanPng<'a> {
             return if rows == self.height {
                 Ok(())
             } else {
-                Err(truncated())
+                Err(too_few_rows())
             };
         }
         // Adam7: seven passes of sub-images, placed into the full image, then handed out.
@@ -431,8 +438,8 @@ impl<'a> LeanPng<'a> {
                 break;
             }
             if inflater.done() {
-                // The stream has ended and rows are missing: the image data ends early.
-                return Err(truncated());
+                // A complete stream with rows missing: malformed, as the `png` crate says.
+                return Err(too_few_rows());
             }
             // Drop what the window no longer needs.
             if start > SHIFT_AT {
@@ -444,10 +451,11 @@ impl<'a> LeanPng<'a> {
             if buf.len() < filled + GROWTH {
                 buf.resize(filled + GROWTH, 0);
             }
-            filled = inflater.read(&mut buf, filled).map_err(|e| match e {
-                InflateError::Truncated => truncated(),
-                InflateError::Corrupt => inflate_error(),
-            })?;
+            // A zlib stream that ends early inside complete chunks is damaged data, as the
+            // `png` crate reports it natively (a file cut short fails in `read` already).
+            filled = inflater
+                .read(&mut buf, filled)
+                .map_err(|_: InflateError| inflate_error())?;
         }
         Ok(())
     }
@@ -738,6 +746,54 @@ mod tests {
                 }
                 assert_eq!(lean(&out), reference(&out), "{color:?} {filter:?}");
             }
+        }
+    }
+
+    /// A PNG of `raw` (filtered rows) as the image data of a `w`×`h` RGB image.
+    fn rgb_png(w: u32, h: u32, zlib: &[u8]) -> Vec<u8> {
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut chunk = |kind: &[u8], data: &[u8]| {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            out.extend_from_slice(&crc32(&[kind, data]).to_be_bytes());
+        };
+        let mut ihdr = w.to_be_bytes().to_vec();
+        ihdr.extend_from_slice(&h.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        chunk(b"IHDR", &ihdr);
+        chunk(b"IDAT", zlib);
+        chunk(b"IEND", &[]);
+        out
+    }
+
+    /// What the two decoders make of damaged image data inside intact chunks: the same verdict.
+    #[test]
+    fn damaged_image_data_in_intact_chunks_gets_the_png_crates_verdict() {
+        let (w, h) = (40u32, 30u32);
+        let rows: Vec<u8> = (0..h)
+            .flat_map(|y| std::iter::once(1u8).chain((0..w * 3).map(move |x| (x * 7 + y) as u8)))
+            .collect();
+        let stream = fdeflate::compress_to_vec(&rows);
+        // A wrong Adler-32: neither verifies it, both decode the image.
+        let mut adler = stream.clone();
+        *adler.last_mut().unwrap() ^= 1;
+        let png = rgb_png(w, h, &adler);
+        assert_eq!(lean(&png), reference(&png));
+        // A stream cut short, and a complete stream with too few rows: both refuse, and the
+        // module says the data is malformed (not that the file is cut off), as native does.
+        let short = fdeflate::compress_to_vec(&rows[..rows.len() / 2]);
+        for zlib in [&stream[..stream.len() / 2], &short[..]] {
+            let png = rgb_png(w, h, zlib);
+            let e = LeanPng::read(&png)
+                .and_then(|p| p.rows(|_| {}))
+                .expect_err("must fail");
+            assert_eq!(e.code(), "malformed", "{e}");
+            let mut decoder = png::Decoder::new(std::io::Cursor::new(&png[..]));
+            decoder.set_transformations(png::Transformations::normalize_to_color8());
+            let mut reader = decoder.read_info().unwrap();
+            let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+            assert!(reader.next_frame(&mut buf).is_err());
         }
     }
 
