@@ -91,10 +91,16 @@ pub(crate) fn write_png(
             }
         };
         let row = |r: usize, out: &mut [u8]| {
-            draw_row(cols, spans, r, |x, i| {
+            draw_row(cols, spans, r, |x, w, i| {
                 let v = index_of(i) as u8;
-                let bit = x * bits;
-                out[bit / 8] |= v << (8 - bits - bit % 8);
+                if bits == 8 {
+                    out[x..x + w].fill(v);
+                    return;
+                }
+                for x in x..x + w {
+                    let bit = x * bits;
+                    out[bit / 8] |= v << (8 - bits - bit % 8);
+                }
             })
         };
         Ok(png_writer::write(
@@ -117,11 +123,14 @@ pub(crate) fn write_png(
             _ => q.palette[q.codes.get(i) as usize],
         };
         let row = |r: usize, out: &mut [u8]| {
-            draw_row(cols, spans, r, |x, i| {
+            draw_row(cols, spans, r, |x, w, i| {
                 if q.opaque.contains(i) {
-                    out[x * n..x * n + 3].copy_from_slice(&rgb_of(i));
-                    if alpha {
-                        out[x * n + 3] = 255;
+                    let rgb = rgb_of(i);
+                    for px in out[x * n..(x + w) * n].chunks_exact_mut(n) {
+                        px[..3].copy_from_slice(&rgb);
+                        if alpha {
+                            px[3] = 255;
+                        }
                     }
                 }
             })
@@ -137,14 +146,13 @@ pub(crate) fn write_png(
     }
 }
 
-/// Draws distinct row `r` (one row of cells): `put(x, cell)` for every output pixel `x`.
-fn draw_row(cols: usize, spans: &Spans, r: usize, mut put: impl FnMut(usize, usize)) {
+/// Draws distinct row `r` (one row of cells): `put(x, w, cell)` for every cell, whose pixels are
+/// `x..x + w` of the output row (a cell's colour is looked up once, not once per pixel).
+fn draw_row(cols: usize, spans: &Spans, r: usize, mut put: impl FnMut(usize, usize, usize)) {
     let mut x = 0;
     for (c, &w) in spans.widths.iter().enumerate() {
-        let i = r * cols + c;
-        for _ in 0..w {
-            put(x, i);
-            x += 1;
-        }
+        let w = w as usize;
+        put(x, w, r * cols + c);
+        x += w;
     }
 }

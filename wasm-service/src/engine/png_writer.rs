@@ -154,16 +154,7 @@ fn compress(
             }
             let kind = match strategy {
                 Strategy::All(kind) => kind,
-                Strategy::PerRow => [NONE, SUB, UP, AVERAGE, PAETH]
-                    .into_iter()
-                    .min_by_key(|&k| {
-                        filter_row(k, row, &prior, bpp, &mut line[1..]);
-                        line[1..]
-                            .iter()
-                            .map(|&b| u64::from((b as i8).unsigned_abs()))
-                            .sum::<u64>()
-                    })
-                    .unwrap_or(NONE),
+                Strategy::PerRow => smallest_sum_filter(row, &prior, bpp),
             };
             line[0] = kind;
             filter_row(kind, row, &prior, bpp, &mut line[1..]);
@@ -172,6 +163,34 @@ fn compress(
         std::mem::swap(&mut current, &mut prior);
     }
     z.finish().expect(VEC)
+}
+
+/// libpng's heuristic: the filter type whose output bytes, read as signed, have the smallest sum
+/// of absolute values (the first of None, Sub, Up, Average, Paeth on a tie). All five sums in one
+/// pass over the row: under OSC's interpreter five passes, each filtering into a buffer and summing
+/// it, cost twice the executed instructions.
+fn smallest_sum_filter(row: &[u8], prior: &[u8], bpp: usize) -> u8 {
+    let cost = |v: u8| u32::from((v as i8).unsigned_abs());
+    let (mut none, mut sub, mut up, mut average, mut paeth_sum) = (0u32, 0u32, 0u32, 0u32, 0u32);
+    for (i, (&x, &b)) in row.iter().zip(prior).enumerate() {
+        let (a, c) = if i >= bpp {
+            (row[i - bpp], prior[i - bpp])
+        } else {
+            (0, 0)
+        };
+        none += cost(x);
+        sub += cost(x.wrapping_sub(a));
+        up += cost(x.wrapping_sub(b));
+        average += cost(x.wrapping_sub(((u16::from(a) + u16::from(b)) / 2) as u8));
+        paeth_sum += cost(x.wrapping_sub(paeth(a, b, c)));
+    }
+    let mut best = (none, NONE);
+    for (sum, kind) in [(sub, SUB), (up, UP), (average, AVERAGE), (paeth_sum, PAETH)] {
+        if sum < best.0 {
+            best = (sum, kind);
+        }
+    }
+    best.1
 }
 
 /// One loop per filter type, so the common ones (None, Up) compile to straight copies.
@@ -271,6 +290,47 @@ mod tests {
             );
             assert_eq!(pixels, raw);
             assert_eq!(palette.unwrap().len(), 12);
+        }
+    }
+
+    /// The one-pass choice picks what filtering each way and summing picks, ties included.
+    #[test]
+    fn the_one_pass_filter_choice_matches_filtering_five_times() {
+        let mut seed = 1u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 24) as u8
+        };
+        for case in 0..400 {
+            let bpp = 1 + case % 4;
+            let len = 1 + case % 37;
+            // Some rows flat or repeated, so ties between filters happen.
+            let (row, prior): (Vec<u8>, Vec<u8>) = match case % 3 {
+                0 => (
+                    (0..len).map(|_| next()).collect(),
+                    (0..len).map(|_| next()).collect(),
+                ),
+                1 => (vec![next(); len], vec![next(); len]),
+                _ => {
+                    let row: Vec<u8> = (0..len).map(|_| next() % 3).collect();
+                    (row.clone(), row)
+                }
+            };
+            let mut line = vec![0u8; len];
+            let five_passes = [NONE, SUB, UP, AVERAGE, PAETH]
+                .into_iter()
+                .min_by_key(|&k| {
+                    filter_row(k, &row, &prior, bpp, &mut line);
+                    line.iter()
+                        .map(|&b| u64::from((b as i8).unsigned_abs()))
+                        .sum::<u64>()
+                })
+                .unwrap();
+            assert_eq!(
+                smallest_sum_filter(&row, &prior, bpp),
+                five_passes,
+                "case {case}"
+            );
         }
     }
 
