@@ -554,7 +554,15 @@ impl<'a> Inflater<'a> {
                 result = Err(InflateError::Corrupt);
                 break;
             }
-            copy_match(out, at, distance, length);
+            let from = at - distance;
+            if length <= 8 && distance >= length {
+                // Most matches in filtered image rows are 3 to 8 bytes: one 8-byte move. The
+                // bytes past `length` are overwritten by what follows (`limit` leaves room).
+                let word: [u8; 8] = out[from..from + 8].try_into().expect("8 bytes");
+                out[at..at + 8].copy_from_slice(&word);
+            } else {
+                copy_match(out, at, distance, length);
+            }
             at += length;
         }
         (self.bitbuf, self.bits, self.pos, self.padding) = (bitbuf, bits, pos, padding);
