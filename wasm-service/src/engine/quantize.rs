@@ -11,7 +11,7 @@ use super::dither::{self, Space};
 use super::error::{Error, zeroed};
 use super::grid::Cells;
 use super::matching::{Matcher, srgb8_to_cielab};
-use super::options::{Colors, Options};
+use super::options::{Colors, Dither, Options};
 use super::sort::sort_by;
 
 /// One palette for all the frames of an animation.
@@ -117,7 +117,15 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
                     .then(|| cells.get(i).rgb.map(linear_to_srgb))
             };
             let mut codes = Codes::for_count(space.code_count(), n)?;
-            dither::apply(n, cols, &srgb_of, &space, options.dither, &mut codes);
+            if options.dither == Dither::None {
+                // The same codes without three `powf` per cell (see `LevelThresholds`).
+                let thresholds = LevelThresholds::new(*levels);
+                for i in (0..n).filter(|&i| opaque.contains(i)) {
+                    codes.set(i, thresholds.code(cells.get(i).rgb));
+                }
+            } else {
+                dither::apply(n, cols, &srgb_of, &space, options.dither, &mut codes);
+            }
             (codes, space.level_colors())
         }
         Colors::Palette(p) => {
@@ -145,6 +153,51 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
         }
     };
     Ok(index(codes, &colors, opaque, has_transparency))
+}
+
+/// Posterising without dithering, decided in linear light: for each level boundary, the smallest
+/// linear value whose sRGB level reaches it. A channel's level is then the number of boundaries at
+/// or below its value, exactly the level `Space::Levels` gives its sRGB value (the sRGB curve is
+/// non-decreasing; the tests compare both around every boundary), at a few comparisons instead of
+/// a `powf` (several hundred interpreted instructions) per channel and cell.
+struct LevelThresholds {
+    levels: u32,
+    bounds: Vec<f32>,
+}
+
+impl LevelThresholds {
+    fn new(levels: u8) -> Self {
+        let levels = u32::from(levels);
+        let step = 255.0 / (levels - 1) as f32;
+        // As `Space::Levels` quantises an sRGB value.
+        let level_of = |v: f32| (linear_to_srgb(v).clamp(0.0, 255.0) / step + 0.5) as u32;
+        let bounds = (1..levels)
+            .map(|k| {
+                // Bisect the bit patterns of 0.0..=1.0 (ordered as the values are).
+                let (mut below, mut at) = (0u32, 1.0f32.to_bits());
+                while at - below > 1 {
+                    let mid = below + (at - below) / 2;
+                    if level_of(f32::from_bits(mid)) >= k {
+                        at = mid;
+                    } else {
+                        below = mid;
+                    }
+                }
+                f32::from_bits(at)
+            })
+            .collect();
+        LevelThresholds { levels, bounds }
+    }
+
+    fn level(&self, v: f32) -> u32 {
+        self.bounds.iter().filter(|&&b| v >= b).count() as u32
+    }
+
+    /// The code of a linear-light colour, as `Space::Levels` numbers them.
+    fn code(&self, [r, g, b]: [f32; 3]) -> u32 {
+        let l = self.levels;
+        (self.level(r) * l + self.level(g)) * l + self.level(b)
+    }
 }
 
 /// One bit per cell: whether its mean alpha reaches `alpha_threshold` (0..=255).
@@ -591,6 +644,27 @@ fn index(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counting thresholds gives the level of every value `Space::Levels` gives: tested at every
+    /// float within 50,000 steps of each boundary (where a rounding wobble would show), on a
+    /// million spread over 0..=1, and outside it.
+    #[test]
+    fn level_thresholds_agree_with_posterising_the_srgb_value() {
+        for levels in 2..=8u8 {
+            let thresholds = LevelThresholds::new(levels);
+            let step = 255.0 / f32::from(levels - 1);
+            let direct = |v: f32| (linear_to_srgb(v).clamp(0.0, 255.0) / step + 0.5) as u32;
+            let near = thresholds.bounds.iter().flat_map(|b| {
+                let bits = b.to_bits();
+                (bits - 50_000..bits + 50_000).map(f32::from_bits)
+            });
+            let spread = (0..1_000_000u32).map(|i| i as f32 / 999_999.0);
+            let outside = [-1.0, -0.0, 1.0, 1.0001, 7.5, f32::NAN, f32::INFINITY];
+            for v in near.chain(spread).chain(outside) {
+                assert_eq!(thresholds.level(v), direct(v), "levels {levels}, {v:e}");
+            }
+        }
+    }
 
     fn lab_points(colors: &[[u8; 3]]) -> Vec<(Lab, f32)> {
         colors.iter().map(|&c| (srgb8_to_oklab(c), 1.0)).collect()
