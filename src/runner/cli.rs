@@ -43,9 +43,9 @@ pub const DEFAULT_MODULE: &str = "target/wasm32-wasip1/release/wasm-service.wasm
     validating the whole module (a larger module answers more slowly), a fresh instance, and the\n  \
     module's own work, interpreted (by wasmi here). OSC is slower in absolute terms: it starts a\n  \
     `wasmedge` process per request and WasmEdge's interpreter runs image work about 6-10x slower\n  \
-    than run-local on a quiet machine (measured there: a 600x400 PNG in the JSON shape about\n  \
-    420 ms, `GET /` on a 360-400 KB module about 15 ms). Compare modules and requests with\n  \
-    run-local's timings; multiply by 6-10 to estimate OSC's.")]
+    than run-local on a quiet machine (measured there, on an earlier build of this module: a\n  \
+    600x400 PNG in the JSON shape about 420 ms, `GET /` on a 360-400 KB module about 15 ms).\n  \
+    Compare modules and requests with run-local's timings; multiply by 6-10 to estimate OSC's.")]
 pub struct Args {
     /// The module to serve (a WASI preview 1 command, `.wasm`).
     #[arg(long, value_name = "PATH", default_value = DEFAULT_MODULE)]
