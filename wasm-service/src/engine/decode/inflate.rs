@@ -509,21 +509,16 @@ impl<'a> Inflater<'a> {
                 // Photos are mostly literals: up to two more from the table without a refill
                 // (33 bits are left, two codes take at most 30) or a room check (`limit`
                 // leaves a longest match of room).
-                let e = literal_length.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
-                if e & KIND == LITERAL {
+                for _ in 0..2 {
+                    let e = literal_length.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
+                    if e & KIND != LITERAL {
+                        break;
+                    }
                     let len = e & 15;
                     bitbuf >>= len;
                     bits -= len;
                     out[at] = (e >> 16) as u8;
                     at += 1;
-                    let e = literal_length.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
-                    if e & KIND == LITERAL {
-                        let len = e & 15;
-                        bitbuf >>= len;
-                        bits -= len;
-                        out[at] = (e >> 16) as u8;
-                        at += 1;
-                    }
                 }
                 continue;
             }

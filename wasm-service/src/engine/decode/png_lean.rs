@@ -638,26 +638,34 @@ mod tests {
                 raw.extend_from_slice(&bits);
             }
         }
-        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut chunk = |kind: &[u8], data: &[u8]| {
-            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-            out.extend_from_slice(kind);
-            out.extend_from_slice(data);
-            out.extend_from_slice(&crc32(&[kind, data]).to_be_bytes());
-        };
         let mut ihdr = Vec::new();
         ihdr.extend_from_slice(&w.to_be_bytes());
         ihdr.extend_from_slice(&h.to_be_bytes());
         ihdr.extend_from_slice(&[depth, color, 0, 0, u8::from(interlaced)]);
-        chunk(b"IHDR", &ihdr);
-        if !plte.is_empty() {
-            chunk(b"PLTE", plte);
+        let idat = fdeflate::compress_to_vec(&raw);
+        let chunks = [
+            (b"IHDR", &ihdr[..]),
+            (b"PLTE", plte),
+            (b"tRNS", trns),
+            (b"IDAT", &idat[..]),
+            (b"IEND", &[]),
+        ];
+        png_file(
+            chunks
+                .into_iter()
+                .filter(|(k, d)| !d.is_empty() || *k == b"IEND"),
+        )
+    }
+
+    /// A PNG file of `chunks` (type and data; lengths and CRCs are added).
+    fn png_file<'c>(chunks: impl IntoIterator<Item = (&'c [u8; 4], &'c [u8])>) -> Vec<u8> {
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        for (kind, data) in chunks {
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            out.extend_from_slice(&crc32(&[kind, data]).to_be_bytes());
         }
-        if !trns.is_empty() {
-            chunk(b"tRNS", trns);
-        }
-        chunk(b"IDAT", &fdeflate::compress_to_vec(&raw));
-        chunk(b"IEND", &[]);
         out
     }
 
@@ -749,22 +757,12 @@ mod tests {
         }
     }
 
-    /// A PNG of `raw` (filtered rows) as the image data of a `w`×`h` RGB image.
+    /// A `w`×`h` 8-bit RGB PNG whose image data is `zlib`.
     fn rgb_png(w: u32, h: u32, zlib: &[u8]) -> Vec<u8> {
-        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut chunk = |kind: &[u8], data: &[u8]| {
-            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-            out.extend_from_slice(kind);
-            out.extend_from_slice(data);
-            out.extend_from_slice(&crc32(&[kind, data]).to_be_bytes());
-        };
         let mut ihdr = w.to_be_bytes().to_vec();
         ihdr.extend_from_slice(&h.to_be_bytes());
         ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-        chunk(b"IHDR", &ihdr);
-        chunk(b"IDAT", zlib);
-        chunk(b"IEND", &[]);
-        out
+        png_file([(b"IHDR", &ihdr[..]), (b"IDAT", zlib), (b"IEND", &[])])
     }
 
     /// What the two decoders make of damaged image data inside intact chunks: the same verdict.
