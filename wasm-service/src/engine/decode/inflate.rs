@@ -2,16 +2,17 @@
 //! in, used by the module's PNG reader.
 //!
 //! Why not a crate: under an interpreter every executed instruction costs, and the decoders
-//! built for native speed spend 80–95 interpreted instructions per output byte on a photo's
-//! PNG data (measured with wasmtime's fuel on coffee.png's 466 KB of IDAT: `fdeflate` 76.5 M,
-//! `miniz_oxide` 65.2 M, `zune-inflate` 67.3 M); inflating was then the largest share of a
-//! request. This one keeps the inner loop to a table lookup and a few shifts per literal:
-//! - a 64-bit bit buffer refilled 7 bytes at a time (libdeflate's branchless refill), so one
-//!   refill check per symbol covers a whole length/distance pair (at most 48 bits);
+//! built for native speed execute 90–106 wasm instructions per output byte of a photo's PNG data
+//! (wasmtime's fuel on coffee.png's 466 KB of IDAT, one wasm build, opt-level `s`: `fdeflate`
+//! 76.5 M, `miniz_oxide` 65.2 M, `zune-inflate` 67.3 M; this decoder 48.2 M); inflating was
+//! the largest share of a request. The inner loop is a table lookup and a few shifts a symbol:
+//! - a 64-bit bit buffer, kept in locals, refilled 7 bytes at a time (libdeflate's branchless
+//!   refill), so one refill check per symbol covers a whole length/distance pair (48 bits);
 //! - one 1024-entry table per Huffman code that gives a symbol's meaning and code length in a
 //!   single lookup (codes longer than 10 bits, rare by construction, are decoded bit by bit
 //!   with puff's canonical decode);
-//! - matches copied with `copy_within`, overlapping ones by doubling the copied span.
+//! - a short match that does not overlap itself is one 8-byte move; longer ones `copy_within`,
+//!   overlapping ones in doubling spans.
 //!
 //! It decodes into a caller's buffer that holds the window (the last 32 KiB) before `at`, and
 //! stops before a symbol could overflow it, so the PNG reader streams rows through a bounded
