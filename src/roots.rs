@@ -1,7 +1,8 @@
 //! Allowed roots: the only folders the MCP tools (and the verbs they share with the CLI) may read
 //! or write.
 //!
-//! Default: the working directory. More come from `--allow-root DIR` flags and the environment
+//! Default: the working directory (unless it is `/` or the home folder: see
+//! [`Roots::from_cwd_and`]). More come from `--allow-root DIR` flags and the environment
 //! variable `PIXELSMITH_ROOTS` (a path list, `:`-separated). Every path is resolved before the
 //! containment check: NUL bytes are refused, relative paths are taken against the first root,
 //! and symlinks are resolved (`canonicalize`); a file that does not exist yet is checked through
@@ -107,12 +108,37 @@ impl Roots {
     /// `PIXELSMITH_ROOTS` (when `env` is given). A flag naming a missing folder is an error; an
     /// environment entry that is not a folder is skipped with a warning, because client configs
     /// pass that variable through and a stale value should not stop the server.
+    ///
+    /// A working directory that is the filesystem root or the home folder is not made a root:
+    /// some MCP hosts start servers in `/`, and that would open every file to the tools. With
+    /// no other root, a private scratch folder (`<temp>/pixelsmith`) is the only one, and a
+    /// warning on stderr says how to allow the user's folders.
     pub fn from_cwd_and(extra: &[PathBuf], env: Option<OsString>) -> Result<Self, Error> {
         let cwd = std::env::current_dir().map_err(|source| Error::BadRoot {
             path: PathBuf::from("."),
             source,
         })?;
-        let mut dirs = vec![cwd];
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let scratch = std::env::temp_dir().join("pixelsmith");
+        Roots::from_dirs(cwd, home.as_deref(), &scratch, extra, env)
+    }
+
+    /// [`Roots::from_cwd_and`] with the working directory, home folder and scratch folder given.
+    fn from_dirs(
+        cwd: PathBuf,
+        home: Option<&Path>,
+        scratch: &Path,
+        extra: &[PathBuf],
+        env: Option<OsString>,
+    ) -> Result<Self, Error> {
+        let real = |p: &Path| std::fs::canonicalize(p).ok();
+        let real_cwd = real(&cwd);
+        let too_broad = real_cwd.as_deref() == Some(Path::new("/"))
+            || (real_cwd.is_some() && real_cwd == home.and_then(real));
+        let mut dirs = Vec::new();
+        if !too_broad {
+            dirs.push(cwd.clone());
+        }
         dirs.extend(extra.iter().cloned());
         if let Some(list) = env {
             for dir in std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()) {
@@ -122,6 +148,27 @@ impl Roots {
                     tracing::warn!(dir = %dir.display(), "{ROOTS_ENV} names a missing folder; skipped");
                 }
             }
+        }
+        if too_broad {
+            let instead = if dirs.is_empty() {
+                std::fs::create_dir_all(scratch).map_err(|source| Error::BadRoot {
+                    path: scratch.to_path_buf(),
+                    source,
+                })?;
+                dirs.push(scratch.to_path_buf());
+                format!(
+                    "the only allowed root is the scratch folder {}",
+                    scratch.display()
+                )
+            } else {
+                "only the folders named by --allow-root and PIXELSMITH_ROOTS are allowed".into()
+            };
+            tracing::warn!(
+                cwd = %cwd.display(),
+                "the working directory is the filesystem root or the home folder, which is too \
+                 broad to allow; {instead}. To work on your files, set {ROOTS_ENV} (a :-separated \
+                 folder list) in the client's server config or pass --allow-root DIR"
+            );
         }
         Roots::new(dirs)
     }
@@ -403,6 +450,42 @@ mod tests {
         assert!(roots.contains(&std::fs::canonicalize(b.path()).unwrap()));
         let err = Roots::new([a.path().join("missing")]).unwrap_err();
         assert!(err.to_string().contains("cannot be used"), "{err}");
+    }
+
+    #[test]
+    fn the_filesystem_root_or_home_as_working_directory_is_not_a_root() {
+        let home = tempfile::tempdir().unwrap();
+        let project = tempfile::tempdir().unwrap();
+        let scratch_parent = tempfile::tempdir().unwrap();
+        let scratch = scratch_parent.path().join("pixelsmith");
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap();
+        for cwd in [PathBuf::from("/"), home.path().to_path_buf()] {
+            // Alone: the scratch folder, created, is the only root.
+            let roots =
+                Roots::from_dirs(cwd.clone(), Some(home.path()), &scratch, &[], None).unwrap();
+            assert_eq!(roots.list(), [real(&scratch)], "cwd {}", cwd.display());
+            assert!(!roots.contains(Path::new("/etc")));
+            // With a folder named: only that one.
+            let named = [project.path().to_path_buf()];
+            let roots =
+                Roots::from_dirs(cwd.clone(), Some(home.path()), &scratch, &named, None).unwrap();
+            assert_eq!(
+                roots.list(),
+                [real(project.path())],
+                "cwd {}",
+                cwd.display()
+            );
+        }
+        // A project folder as working directory stays the first root.
+        let roots = Roots::from_dirs(
+            project.path().into(),
+            Some(home.path()),
+            &scratch,
+            &[],
+            None,
+        )
+        .unwrap();
+        assert_eq!(roots.list(), [real(project.path())]);
     }
 
     #[test]

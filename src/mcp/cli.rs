@@ -24,7 +24,8 @@ pub struct Args {
     /// localhost:8765; port 0 picks one) at the path /mcp, instead of stdio.
     #[arg(long, value_name = "ADDR", value_parser = parse_listen_addr)]
     pub http: Option<SocketAddr>,
-    /// Another folder the tools may read and write (besides the working directory). Repeatable.
+    /// Another folder the tools may read and write (besides the working directory, which is
+    /// allowed unless it is `/` or the home folder). Repeatable.
     /// More come from PIXELSMITH_ROOTS (a ':'-separated list).
     #[arg(long = "allow-root", value_name = "DIR")]
     pub allow_root: Vec<PathBuf>,
