@@ -227,7 +227,19 @@ async fn pixelate_writes_the_file_and_returns_report_preview_and_link() {
     )
     .await;
     let out = structured(&result).clone();
+    // A custom palette's `#` and `,` are percent-encoded, and the service reads the query back.
+    let custom = call(
+        &client,
+        "pixelate",
+        json!({"path": "coffee.png", "block": 8, "palette": "#000000,#ffffff", "output": "bw.png"}),
+    )
+    .await;
     client.cancel().await.ok();
+    let query = structured(&custom)["query"].as_str().unwrap().to_string();
+    assert_eq!(query, "block=8&palette=%23000000%2C%23ffffff");
+    let mut stdin = format!("POST /pixelate?{query}\n").into_bytes();
+    stdin.extend(std::fs::read(dir.path().join("coffee.png")).unwrap());
+    assert_eq!(wasm_service::router::handle_stdin(&stdin).status, 200);
 
     let written = std::fs::canonicalize(dir.path().join("coffee.pixel.png")).unwrap();
     assert_eq!(out["output_path"], written.display().to_string());

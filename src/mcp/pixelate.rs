@@ -267,12 +267,10 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
     let mut engine_options = params.engine_options();
     engine_options.max_pixels = params.max_pixels;
     let options = engine_options.to_options()?;
-    let query = engine_options
-        .pairs()?
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
+    // Percent-encoded, so `#` in a palette or a space survives being pasted into a URL.
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(engine_options.pairs()?)
+        .finish();
 
     let source = read_source(shared, &params, options.limits.max_input_bytes).await?;
     let output = match &params.output {
