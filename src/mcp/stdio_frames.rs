@@ -5,8 +5,12 @@
 //! forever for the answer to that request. Here stdin is read first: lines within
 //! [`MAX_MESSAGE_BYTES`] pass to rmcp unchanged; a longer line is drained (only its first and
 //! last 64 KiB kept, to find its `"id"`) and answered with a JSON-RPC "invalid request" error
-//! naming the limit and the `path` alternative, the same answer the HTTP transport gives. Both
-//! rmcp's lines and these errors reach stdout whole, one line at a time, so they never interleave.
+//! naming the limit and the `path` alternative, the same answer the HTTP transport gives. A line
+//! that is not JSON gets a "parse error", and a JSON array (a batch, which MCP dropped in
+//! 2025-06-18) an "invalid request": rmcp would drop the first silently and answer the second
+//! without an id. The parse error carries the request's id when it can be found in the text, so
+//! the client is not left waiting; the batch's answer has a null id. Both rmcp's lines and these errors reach stdout whole, one line at
+//! a time, so they never interleave.
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::mpsc;
@@ -83,6 +87,8 @@ where
                 let mut answer = big.answer(Some(big.bytes())).to_string();
                 answer.push('\n');
                 let _ = errors.send(answer).await;
+            } else if let Some(answer) = refusal(&line) {
+                let _ = errors.send(answer).await;
             } else if to_rmcp.write_all(&line).await.is_err() {
                 break;
             }
@@ -94,6 +100,43 @@ where
         let _ = to_rmcp.write_all(&line).await;
     }
     let _ = to_rmcp.shutdown().await;
+}
+
+/// The error answer (one line) for a line rmcp cannot take: not JSON, or a batch array. `None`
+/// for a JSON object and for blank lines (passed on).
+fn refusal(line: &[u8]) -> Option<String> {
+    let text = line.trim_ascii();
+    if text.is_empty() {
+        return None;
+    }
+    let (code, message) = match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+        Err(e) => (
+            -32700,
+            format!(
+                "Parse error: the line is not valid JSON ({e}); send one JSON-RPC message per \
+                 line, ending in a newline"
+            ),
+        ),
+        Ok(_) if text.starts_with(b"[") => (
+            -32600,
+            "Invalid request: batches (JSON arrays) are not part of MCP since 2025-06-18; send \
+             each request as its own line"
+                .to_string(),
+        ),
+        Ok(_) => return None,
+    };
+    // A batch holds several ids: its answer has none (null), as JSON-RPC asks.
+    let id = if code == -32600 {
+        serde_json::Value::Null
+    } else {
+        super::limits::find_id(text, &[])
+    };
+    let answer = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {"code": code, "message": message},
+    });
+    Some(format!("{answer}\n"))
 }
 
 /// Writes rmcp's lines and the error lines to `stdout`, each whole, until rmcp's side closes.
@@ -161,5 +204,42 @@ mod tests {
         assert_eq!(answer["error"]["code"], -32600);
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.contains(&big.len().to_string()), "{message}");
+    }
+
+    #[tokio::test]
+    async fn broken_json_and_batches_are_answered_not_dropped() {
+        let input = concat!(
+            "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"\n",
+            "[{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}]\n",
+            "\n",
+            "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}\n",
+        );
+        let (mut to_rmcp, mut rmcp_reads) = tokio::io::duplex(1 << 16);
+        let (errors, mut answers) = mpsc::channel(4);
+        filter_lines(input.as_bytes(), &mut to_rmcp, errors, 100_000).await;
+        drop(to_rmcp);
+        let mut passed = String::new();
+        rmcp_reads.read_to_string(&mut passed).await.unwrap();
+        assert_eq!(
+            passed,
+            "\n{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}\n"
+        );
+        let mut next = async || -> serde_json::Value {
+            serde_json::from_str(answers.recv().await.unwrap().trim_end()).unwrap()
+        };
+        let broken = next().await;
+        assert_eq!(
+            (broken["id"].clone(), broken["error"]["code"].clone()),
+            (7.into(), (-32700).into())
+        );
+        let batch = next().await;
+        assert_eq!(batch["error"]["code"], -32600);
+        assert!(batch["id"].is_null() && batch.as_object().unwrap().contains_key("id"));
+        assert!(
+            batch["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("batch")
+        );
     }
 }
