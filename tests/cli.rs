@@ -244,6 +244,24 @@ fn a_closed_output_pipe_ends_the_command_without_a_panic() {
 }
 
 #[test]
+fn an_output_named_as_another_image_format_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("horse.png"), dir.path().join("horse.png")).unwrap();
+    for output in ["out.jpg", "out.JPEG", "out.webp", "out.bmp"] {
+        let out = pixelsmith(&["pixelate", "horse.png", "-o", output], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{output}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("writes PNG") && err.contains(".png"),
+            "{output}: {err}"
+        );
+        assert!(!dir.path().join(output).exists(), "{output}");
+    }
+    let out = pixelsmith(&["pixelate", "horse.png", "-o", "out.png"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
 fn output_goes_only_to_regular_files_and_never_over_the_input() {
     let dir = tempfile::tempdir().unwrap();
     let horse = dir.path().join("horse.png");

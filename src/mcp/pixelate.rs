@@ -294,6 +294,19 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
             .map_err(|e| format!("{}: {e}", source.label))?
     };
     let frame = params.frame.map(|f| f as usize);
+    crate::pixelate::check_output_name(&output).map_err(|e| e.to_string())?;
+    let animated = frames.is_some_and(|n| n > 1) && frame.is_none();
+    let extension = output
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    if !animated && frame.is_none() && matches!(extension.as_deref(), Some("gif" | "apng")) {
+        return Err(format!(
+            "{} is a still image, and a still is written as PNG, but `output` {} names an \
+             animation format: give an output ending in .png",
+            source.label,
+            output.display()
+        ));
+    }
     if let Some(index) = frame {
         let extension = output
             .extension()

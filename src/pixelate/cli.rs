@@ -280,6 +280,7 @@ fn run_single(args: &Args, options: Options) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| super::default_output(input, std::path::Path::new(".")));
     super::check_not_input(input, &output)?;
+    super::check_output_name(&output)?;
     if let Some(path) = &args.palette_out {
         super::check_not_input(input, path)?;
     }

@@ -39,6 +39,12 @@ pub enum Error {
          is <name>.pixel.png)"
     )]
     SameAsInput { path: PathBuf },
+    /// `-o` names another image format (`out.jpg`): the bytes would be PNG under a wrong name.
+    #[error(
+        "refusing to write {path}: Pixelsmith writes PNG (GIF or APNG for animations), not \
+         {extension}; name the output .png and convert it afterwards if you need {extension}"
+    )]
+    NotPngName { path: PathBuf, extension: String },
     #[error("{path}: {source}")]
     Engine {
         path: PathBuf,
@@ -167,6 +173,29 @@ pub fn check_not_input(input: &Path, output: &Path) -> Result<(), Error> {
     {
         return Err(Error::SameAsInput {
             path: output.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Image formats Pixelsmith reads or users ask for but does not write.
+const NOT_WRITTEN: [&str; 15] = [
+    "jpg", "jpeg", "jpe", "jfif", "webp", "bmp", "dib", "tif", "tiff", "avif", "heic", "heif",
+    "ico", "jxl", "qoi",
+];
+
+/// Refuses an output named as an image format Pixelsmith does not write (`out.jpg`), before
+/// any work: the file would be PNG bytes under that name. Other names (`.png`, `.gif`, `.apng`,
+/// none, `-`) pass.
+pub fn check_output_name(output: &Path) -> Result<(), Error> {
+    let extension = output
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if NOT_WRITTEN.contains(&extension.as_str()) {
+        return Err(Error::NotPngName {
+            path: output.to_path_buf(),
+            extension: extension.to_ascii_uppercase(),
         });
     }
     Ok(())
