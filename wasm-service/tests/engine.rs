@@ -286,6 +286,33 @@ fn alpha_is_binary_and_transparent_pixels_do_not_pull_the_palette() {
     assert!(distinct(&strict).iter().all(|p| p[3] == 0 || p[3] == 255));
 }
 
+/// An image with no cell opaque enough (fully transparent, or faint everywhere) pixelates to a
+/// fully transparent picture in every colour mode (adaptive palettes used to index an empty
+/// palette and panic).
+#[test]
+fn an_image_with_no_opaque_cell_gives_a_transparent_picture_in_every_mode() {
+    let faint = |alpha: u8| {
+        let img = RgbaImage::from_pixel(16, 16, image::Rgba([200, 0, 0, alpha]));
+        encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png)
+    };
+    let modes: &[&[(&str, &str)]] = &[
+        &[],
+        &[("colors", "full")],
+        &[("palette", "pico-8")],
+        &[("levels", "4")],
+        &[("dither", "floyd-steinberg")],
+        &[("dither", "bayer4"), ("colors", "4")],
+        &[("width", "1")],
+    ];
+    for input in [faint(0), faint(100)] {
+        for &mode in modes {
+            let (img, report, _) = run(&input, mode);
+            assert!(img.pixels().all(|p| p[3] == 0), "{mode:?}");
+            assert!(report.transparent && report.colors_used == 0, "{mode:?}");
+        }
+    }
+}
+
 #[test]
 fn output_size_options() {
     let src = fixture("coffee.png"); // 600×400

@@ -69,10 +69,14 @@ impl Codes {
         }
     }
 
+    /// Renumbers every code through `table`. A code the table does not cover (a transparent
+    /// cell's 0 when no cell is opaque and the palette is empty) becomes 0: such cells are never
+    /// read for their colour.
     fn remap(&mut self, table: &[u32]) {
+        let new = |c: u32| table.get(c as usize).copied().unwrap_or(0);
         match self {
-            Codes::U8(v) => v.iter_mut().for_each(|c| *c = table[*c as usize] as u8),
-            Codes::U16(v) => v.iter_mut().for_each(|c| *c = table[*c as usize] as u16),
+            Codes::U8(v) => v.iter_mut().for_each(|c| *c = new(u32::from(*c)) as u8),
+            Codes::U16(v) => v.iter_mut().for_each(|c| *c = new(u32::from(*c)) as u16),
             Codes::Truecolor => {}
         }
     }
