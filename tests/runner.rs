@@ -771,3 +771,30 @@ fn run_local_help_says_how_local_timings_relate_to_oscs() {
         "{help}"
     );
 }
+
+/// Wherever a fuel slice (the emulation's time-limit check) happens to end, the real module runs
+/// to its end. Running out of fuel while wasmi compiled a function on its first call was an error
+/// that cannot be resumed: a third of some requests trapped, depending only on their byte length,
+/// and run-local answered 502 where OSC answers 200. With tiny slices every first call of a
+/// function lands in a slice's last fuel.
+#[test]
+fn the_real_module_runs_to_its_end_wherever_a_fuel_slice_ends() {
+    let config = RunnerConfig {
+        fuel_slice: 1_000,
+        ..RunnerConfig::default()
+    };
+    let runner = Runner::from_bytes(&module::module_bytes(), config).unwrap();
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/horse.png")).unwrap();
+    let mut stdin = b"POST /pixelate?block=16\n".to_vec();
+    stdin.extend_from_slice(&png);
+    for request in [&b""[..], &stdin] {
+        let outcome = runner.run(request);
+        assert!(
+            matches!(outcome.exit, Exit::Code(0)),
+            "{:?} {}",
+            outcome.exit,
+            outcome.runtime_stdout
+        );
+        assert!(String::from_utf8_lossy(&outcome.stdout).contains("\"status\":200"));
+    }
+}

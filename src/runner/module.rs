@@ -20,10 +20,6 @@ use wasmi_wasi::wasi_common::pipe::{ReadPipe, WritePipe};
 
 use super::{Error, wasmedge};
 
-/// Fuel handed out per slice. Between slices the wall clock is checked against the time limit,
-/// so a module in an endless loop is stopped within one slice (a few ms of interpretation).
-const FUEL_SLICE: u64 = 50_000_000;
-
 /// The program name WasmEdge passes as `argv[0]`: the file name of `/usercontent/main.wasm`.
 const ARGV0: &str = "main.wasm";
 
@@ -37,6 +33,10 @@ pub struct RunnerConfig {
     pub stdout_limit: usize,
     /// Most stderr bytes kept per run (OSC ignores stderr; it is kept here for diagnostics).
     pub stderr_limit: usize,
+    /// Fuel (wasmi's count of executed instructions) handed out per slice. Between slices the
+    /// wall clock is checked against the time limit and whether the client still waits, so a
+    /// module in an endless loop is stopped within one slice (50 M: a few ms of interpretation).
+    pub fuel_slice: u64,
 }
 
 impl RunnerConfig {
@@ -50,6 +50,7 @@ impl Default for RunnerConfig {
             time_limit: Self::DEFAULT_TIME_LIMIT,
             stdout_limit: 256 * 1024 * 1024,
             stderr_limit: 1024 * 1024,
+            fuel_slice: 50_000_000,
         }
     }
 }
@@ -223,7 +224,7 @@ impl Runner {
     fn check_links(&self) -> Result<(), Error> {
         let mut store = Store::new(&self.inner.engine, fresh_ctx(&[]).0);
         store
-            .set_fuel(FUEL_SLICE)
+            .set_fuel(self.inner.config.fuel_slice)
             .expect("fuel metering is enabled in compile()");
         match self
             .inner
@@ -350,10 +351,10 @@ impl Runner {
         started: Instant,
         abandon: &AtomicBool,
     ) -> Ended {
-        let limit = self.inner.config.time_limit;
+        let (limit, slice) = (self.inner.config.time_limit, self.inner.config.fuel_slice);
         let fuel = |store: &mut Store<WasiCtx>, at_least: u64| {
             store
-                .set_fuel(FUEL_SLICE.max(at_least))
+                .set_fuel(slice.max(at_least).max(1))
                 .expect("fuel metering is enabled in compile()");
         };
         fuel(store, 0);
@@ -431,9 +432,20 @@ fn exit_of(err: &wasmi::Error) -> Ended {
 
 /// OSC runs `_start` of a WASI preview 1 command; anything else never does useful work there.
 /// An engine with fuel metering (the time limit is checked between fuel slices).
+///
+/// Compiling a function (wasmi translates each on its first call) costs no fuel here: wasmi
+/// charges that fuel before the function runs, and running out of it there is an error that
+/// cannot be resumed, so a request whose fuel slice happened to end at a function's first call
+/// trapped ("ran out of fuel while calling a resumable function"), depending only on its byte
+/// length. Copies keep wasmi's default cost (64 bytes a unit).
 fn fresh_engine() -> Engine {
     let mut config = Config::default();
     config.consume_fuel(true);
+    config.fuel_cost(wasmi::CustomFuelCosts {
+        bytes_copied_per_fuel: 64,
+        fuel_per_bytes_translated: 0,
+        fuel_per_bytes_validated: 0,
+    });
     Engine::new(&config)
 }
 
