@@ -34,6 +34,9 @@ pub enum Error {
     /// The image declares more pixels than the pixel limit (every decoder checks the sizes its
     /// headers declare before it decodes a pixel).
     TooManyPixels { width: u32, height: u32, limit: u64 },
+    /// A side is longer than [`MAX_SIDE`](crate::engine::probe::MAX_SIDE) pixels (a 1-pixel-wide
+    /// image 64 million rows tall is within the pixel limit but costs per row).
+    SideTooLong { width: u32, height: u32, limit: u32 },
     /// An animation's frames together (frame count × canvas) are more pixels than the pixel
     /// limit; checked from the headers before any frame is decoded.
     TooManyFramePixels {
@@ -80,7 +83,7 @@ impl Error {
             Error::UnsupportedFormat { .. } | Error::NotInThisBuild { .. } => "unsupported_format",
             Error::InputTooLarge { .. } => "input_too_large",
             Error::TooManyPixels { .. } => "too_many_pixels",
-            Error::TooManyFramePixels { .. } => "too_many_pixels",
+            Error::TooManyFramePixels { .. } | Error::SideTooLong { .. } => "too_many_pixels",
             Error::OutputTooLarge { .. } => "output_too_large",
             Error::OverMemoryBudget { .. } => "over_memory_budget",
             Error::OutOfMemory { .. } => "out_of_memory",
@@ -144,6 +147,16 @@ impl fmt::Display for Error {
                 "the image declares {width}x{height} = {} pixels, over the limit of {limit} pixels; \
                  it was refused before decoding (scale it down first)",
                 u64::from(*width) * u64::from(*height)
+            ),
+            Error::SideTooLong {
+                width,
+                height,
+                limit,
+            } => write!(
+                f,
+                "the image declares {width}x{height} pixels, and a side longer than {limit} pixels \
+                 is refused before decoding (every row or column costs time without showing more \
+                 in pixel art): crop it or scale it down first"
             ),
             Error::TooManyFramePixels {
                 frames,

@@ -79,11 +79,23 @@ pub(crate) fn check(input: &[u8], limits: &Limits) -> Result<ImageInfo, Error> {
     Ok(info)
 }
 
+/// The longest side accepted, in pixels. The pixel limit alone let a 124 KB PNG of one column
+/// and 64 million rows keep the module busy past a minute (the decoder and the grid pay per row);
+/// 100,000 px is longer than any camera or panorama within the pixel limit needs.
+pub const MAX_SIDE: u32 = 100_000;
+
 /// Decoders call this again with every size their headers declare (a frame may reach past the
 /// canvas the probe saw), before they decode any pixel.
 pub(crate) fn check_size(width: u32, height: u32, limits: &Limits) -> Result<(), Error> {
     if width == 0 || height == 0 {
         return Err(Error::ZeroSize { width, height });
+    }
+    if width.max(height) > MAX_SIDE {
+        return Err(Error::SideTooLong {
+            width,
+            height,
+            limit: MAX_SIDE,
+        });
     }
     if u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(Error::TooManyPixels {
@@ -380,6 +392,23 @@ mod tests {
         let err = check(&b, &Limits::default()).unwrap_err();
         assert_eq!(err.code(), "too_many_pixels");
         assert!(err.to_string().contains("100000x100000"), "{err}");
+    }
+
+    #[test]
+    fn a_side_over_the_limit_is_refused_within_the_pixel_limit() {
+        let png = |w: u32, h: u32| {
+            let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+            b.extend_from_slice(&w.to_be_bytes());
+            b.extend_from_slice(&h.to_be_bytes());
+            b
+        };
+        for (w, h) in [(1, 64_000_000), (640_000, 100)] {
+            let err = check(&png(w, h), &Limits::default()).unwrap_err();
+            assert_eq!(err.code(), "too_many_pixels");
+            assert!(matches!(err, Error::SideTooLong { .. }), "{err}");
+            assert!(err.to_string().contains("100000 pixels"), "{err}");
+        }
+        assert!(check(&png(100_000, 640), &Limits::default()).is_ok());
     }
 
     #[test]

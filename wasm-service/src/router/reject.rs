@@ -60,7 +60,7 @@ pub fn status_for(err: &engine::Error) -> u16 {
         E::UnsupportedFormat { .. } | E::NotInThisBuild { .. } | E::UnsupportedFeature { .. } => {
             415
         }
-        E::TooManyFramePixels { .. } => 413,
+        E::TooManyFramePixels { .. } | E::SideTooLong { .. } => 413,
         E::ZeroSize { .. } | E::Truncated { .. } | E::Malformed { .. } => 422,
         E::Encode(_) => 500,
     }
