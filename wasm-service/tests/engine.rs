@@ -429,6 +429,35 @@ fn every_bad_input_gets_its_own_clear_error() {
     let mut bomb = png[..33].to_vec();
     bomb[16..20].copy_from_slice(&50_000u32.to_be_bytes());
     bomb[20..24].copy_from_slice(&50_000u32.to_be_bytes());
+    // An indexed PNG whose palette is 13 bytes (the `png` crate panicked on it natively).
+    let mut odd_palette = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut odd_palette, 4, 4);
+        e.set_color(png::ColorType::Indexed);
+        e.set_palette(vec![9u8; 12]);
+        e.write_header()
+            .unwrap()
+            .write_image_data(&[0u8; 16])
+            .unwrap();
+    }
+    let plte = odd_palette.windows(4).position(|w| w == b"PLTE").unwrap() - 4;
+    let mut chunk = 13u32.to_be_bytes().to_vec();
+    chunk.extend_from_slice(b"PLTE");
+    chunk.extend_from_slice(&[9u8; 13]);
+    let crc_input = [&b"PLTE"[..], &[9u8; 13]].concat();
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in &crc_input {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                0xEDB8_8320 ^ (crc >> 1)
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    chunk.extend_from_slice(&(!crc).to_be_bytes());
+    odd_palette.splice(plte..plte + 12 + 12, chunk);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", vec![], "empty_input"),
         (
@@ -445,6 +474,7 @@ fn every_bad_input_gets_its_own_clear_error() {
         ("png header only", png[..40].to_vec(), "truncated"),
         ("zero-size png", zero, "zero_size"),
         ("bomb png", bomb, "too_many_pixels"),
+        ("13-byte palette", odd_palette, "malformed"),
         (
             "truncated jpeg",
             fixture("rocket.jpg")[..5000].to_vec(),

@@ -14,6 +14,7 @@ mod jpeg;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;
 mod png_lean;
+pub(crate) use png_lean::check_palette as check_png_palette;
 #[cfg(not(target_arch = "wasm32"))]
 mod png_pipeline;
 mod unfilter;

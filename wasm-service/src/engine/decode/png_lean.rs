@@ -73,6 +73,35 @@ pub(super) fn chunk(input: &[u8], kind: [u8; 4]) -> Option<&[u8]> {
     None
 }
 
+/// A PLTE chunk holds 1 to 256 RGB entries (PNG specification, 11.2.3).
+fn check_palette_length(len: usize) -> Result<(), Error> {
+    if len == 0 || !len.is_multiple_of(3) || len > 256 * 3 {
+        return Err(malformed(format!(
+            "its palette (PLTE) is {len} bytes long, not 1 to 256 RGB entries of 3 bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a PNG's palette before any decoder sees it: the `png` crate panics on a PLTE whose
+/// length is not a multiple of 3 (seen with 0.18.1), and both builds must refuse the same files.
+pub(crate) fn check_palette(input: &[u8]) -> Result<(), Error> {
+    let mut at = 8;
+    while let Some(head) = input.get(at..at + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        match &head[4..8] {
+            b"PLTE" => return check_palette_length(len),
+            b"IDAT" | b"IEND" => break,
+            _ => {}
+        }
+        let Some(next) = at.checked_add(12 + len) else {
+            break;
+        };
+        at = next;
+    }
+    Ok(())
+}
+
 /// Bytes inflated per decompressor call.
 const GROWTH: usize = 32 << 10;
 /// Inflated bytes already consumed before the buffer is shifted back (keeping the 32 KiB window).
@@ -150,9 +179,14 @@ impl<'a> LeanPng<'a> {
         let mut at = 8;
         let mut seen_ihdr = false;
         loop {
+            // Once the image data has ended, only the next chunk's header is read (not its data
+            // or CRC, nor anything after it), as the `png` crate reads a file natively.
             let head = input.get(at..at + 8).ok_or_else(truncated)?;
+            let kind = &head[4..8];
+            if !png.idat.is_empty() && kind != b"IDAT" {
+                break;
+            }
             let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-            let kind = &input[at + 4..at + 8];
             let data = input
                 .get(at + 8..at.checked_add(8 + len).ok_or_else(truncated)?)
                 .ok_or_else(truncated)?;
@@ -166,12 +200,13 @@ impl<'a> LeanPng<'a> {
             }
             at += 12 + len;
             match kind {
+                b"IHDR" if seen_ihdr => return Err(malformed("it has a second header (IHDR)")),
                 b"IHDR" => {
                     png.header(data)?;
                     seen_ihdr = true;
                 }
                 _ if !seen_ihdr => return Err(malformed("the first chunk is not IHDR")),
-                b"PLTE" => png.palette(data),
+                b"PLTE" => png.palette(data)?,
                 b"tRNS" => png.trns(data),
                 b"iCCP" => png.icc = iccp(data),
                 // APNG frames are not decoded here: say so rather than answer its default image.
@@ -199,8 +234,11 @@ impl<'a> LeanPng<'a> {
     }
 
     fn header(&mut self, d: &[u8]) -> Result<(), Error> {
-        if d.len() < 13 {
-            return Err(truncated());
+        if d.len() != 13 {
+            return Err(malformed(format!(
+                "its header (IHDR) is {} bytes long, not 13",
+                d.len()
+            )));
         }
         self.width = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
         self.height = u32::from_be_bytes([d[4], d[5], d[6], d[7]]);
@@ -223,13 +261,15 @@ impl<'a> LeanPng<'a> {
         Ok(())
     }
 
-    fn palette(&mut self, d: &[u8]) {
+    fn palette(&mut self, d: &[u8]) -> Result<(), Error> {
+        check_palette_length(d.len())?;
         let mut p = Box::new([[0u8, 0, 0, 255]; 256]);
         for (entry, rgb) in p.iter_mut().zip(d.chunks_exact(3)) {
             entry[..3].copy_from_slice(rgb);
         }
         self.palette = Some(p);
         self.palette_len = d.len() / 3;
+        Ok(())
     }
 
     fn trns(&mut self, d: &[u8]) {
@@ -793,6 +833,60 @@ mod tests {
             let mut buf = vec![0; reader.output_buffer_size().unwrap()];
             assert!(reader.next_frame(&mut buf).is_err());
         }
+    }
+
+    /// What follows the image data is not read beyond the next chunk's header, as the `png`
+    /// crate reads natively: a damaged chunk there, or a cut inside IEND, still decodes, the same
+    /// in both builds; a file that ends with its image data is cut off for both.
+    #[test]
+    fn nothing_after_the_image_data_is_read_but_the_next_chunk_header() {
+        let (w, h) = (8u32, 4u32);
+        let rows: Vec<u8> = (0..h)
+            .flat_map(|y| std::iter::once(0u8).chain((0..w * 3).map(move |x| (x * 9 + y) as u8)))
+            .collect();
+        let png = rgb_png(w, h, &fdeflate::compress_to_vec(&rows));
+        let iend = png.len() - 12;
+        let mut text = png[..iend].to_vec();
+        text.extend_from_slice(&png_file([(b"tEXt", &b"k\0v"[..])])[8..]);
+        let crc_at = text.len() - 4;
+        text[crc_at] ^= 1;
+        for damaged in [text, png[..png.len() - 1].to_vec()] {
+            assert_eq!(lean(&damaged), reference(&damaged));
+        }
+        let e = LeanPng::read(&png[..iend]).err().expect("no IEND");
+        assert_eq!(e.code(), "truncated");
+    }
+
+    /// Broken headers and palettes are malformed for both builds (the `png` crate panics on a
+    /// palette whose length is not a multiple of 3, so it is checked before any decoder runs).
+    #[test]
+    fn broken_headers_and_palettes_are_malformed() {
+        let mut ihdr = 8u32.to_be_bytes().to_vec();
+        ihdr.extend_from_slice(&4u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 3, 0, 0, 0]);
+        let idat = fdeflate::compress_to_vec(&[0u8; 4 * 9]);
+        let indexed = |ihdr: &[u8], plte: &[u8], twice: bool| {
+            let mut chunks = vec![(b"IHDR", ihdr)];
+            if twice {
+                chunks.push((b"IHDR", ihdr));
+            }
+            chunks.extend([(b"PLTE", plte), (b"IDAT", &idat[..]), (b"IEND", &[][..])]);
+            png_file(chunks)
+        };
+        let long_header = [&ihdr[..], &[0, 0]].concat();
+        let cases = [
+            ("13-byte palette", indexed(&ihdr, &[7; 13], false)),
+            ("empty palette", indexed(&ihdr, &[], false)),
+            ("257 entries", indexed(&ihdr, &[7; 257 * 3], false)),
+            ("15-byte header", indexed(&long_header, &[7; 6], false)),
+            ("two headers", indexed(&ihdr, &[7; 6], true)),
+        ];
+        for (what, png) in cases {
+            let e = LeanPng::read(&png).err().expect(what);
+            assert_eq!(e.code(), "malformed", "{what}: {e}");
+        }
+        assert!(check_palette(&indexed(&ihdr, &[7; 13], false)).is_err());
+        assert!(check_palette(&indexed(&ihdr, &[7; 6], false)).is_ok());
     }
 
     #[test]
