@@ -21,8 +21,10 @@ use super::Finding;
 use crate::engine;
 use crate::runner::{EPIPE_UNREAD_BYTES, Exit, RunOutcome, Runner, RunnerConfig, stdin_for};
 
-/// How long one probe may run before it counts as hanging.
-const PROBE_TIME_LIMIT: Duration = Duration::from_secs(60);
+/// How long one probe may run before it counts as hanging: far more than a working module needs
+/// for these small requests, and short enough that a hanging module's report reaches an MCP
+/// client before the host's tool timeout (60 s in common hosts: a 60 s limit arrived just after).
+const PROBE_TIME_LIMIT: Duration = Duration::from_secs(20);
 
 /// The size of the generated test picture (a gradient; small so the probe stays fast even in an
 /// interpreter).
@@ -45,7 +47,7 @@ pub struct Probe {
     pub request: String,
     /// Whether the answer was what the contract asks for.
     pub passed: bool,
-    /// How the run ended: `exit 0`, `exit 3`, `trap: …`, `timed out after 60 s`.
+    /// How the run ended: `exit 0`, `exit 3`, `trap: …`, `timed out after 20 s`.
     pub exit: String,
     /// Wall time of the run (instantiation + `_start`), milliseconds.
     pub elapsed_ms: f64,
