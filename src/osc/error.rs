@@ -259,8 +259,8 @@ impl Error {
             ),
             Self::Unreachable { op, detail } => format!(
                 "{op}: could not reach the service ({detail}); check the network and the base URL \
-                 (--osc-env, --deploy-url/--catalog-url/--token-url/--mcp-url or \
-                 OSC_DEPLOY_URL/OSC_CATALOG_URL/OSC_TOKEN_URL/OSC_MCP_URL)"
+                 (OSC_DEPLOY_URL/OSC_CATALOG_URL/OSC_TOKEN_URL/OSC_MCP_URL in the environment, or \
+                 --osc-env, --deploy-url/--catalog-url/--token-url/--mcp-url on the command line)"
             ),
             Self::BadResponse { op, detail } => {
                 format!("{op}: unexpected answer, not the documented API: {detail}")

@@ -554,8 +554,8 @@ pub async fn origin_of(dir: &Path, timeout: Duration) -> Result<String> {
         .map(|s| s.trim().to_owned())
         .map_err(|_| {
             Error::Config(format!(
-                "{} has no git remote 'origin' to publish the module to; name a repository with \
-                 --repo <url>",
+                "{} has no git remote 'origin' to publish the module to; name a repository (the \
+                 `repo` argument, or --repo <url> on the command line)",
                 dir.display()
             ))
         })

@@ -288,7 +288,8 @@ pub(crate) fn plan(inputs: &[PathBuf], out_dir: &Path, recursive: bool) -> anyho
             && seen_inputs.contains(&real)
         {
             anyhow::bail!(
-                "refusing to write {}: it is one of the inputs; give -o another folder",
+                "refusing to write {}: it is one of the inputs; give another output folder \
+                 (`output_dir`, or -o on the command line)",
                 job.output.display()
             );
         }
