@@ -888,6 +888,20 @@ async fn streamable_http_serves_both_revisions_and_refuses_foreign_hosts() {
     assert_eq!(init[0]["result"]["serverInfo"]["name"], "pixelsmith");
     assert_eq!(init[0]["result"]["protocolVersion"], "2025-11-25");
     assert!(session.is_some(), "no session id");
+    // Ending the session: 204 (the Python SDK counts only 200 and 204 as success), then gone.
+    let end = http
+        .delete(&url)
+        .header("mcp-session-id", session.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(end.status(), 204);
+    let after = post(json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}))
+        .header("mcp-session-id", session.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 404);
 
     // DNS-rebinding guard: a foreign Host header is refused.
     let answer = post(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))

@@ -5,7 +5,7 @@
 //! with a plain-text `500`. A client cannot tie either to its request. The spec's answers are
 //! JSON-RPC errors: `-32700` (parse error) for text that is not JSON, `-32600` (invalid request)
 //! for JSON that is not a JSON-RPC message, with HTTP `400`; and a body that stalled past the
-//! body timeout is `408` with the reason.
+//! body timeout is `408` with the reason. Also here: the status a session's DELETE gets.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -13,6 +13,20 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+/// Axum middleware: a session ended with DELETE is answered `204 No Content`, not rmcp's `202
+/// Accepted` (the deletion is done, not queued; the Python SDK takes only 200 or 204 as success and
+/// logs "Session termination failed: 202" at every clean close).
+pub async fn session_end_status(request: Request, next: Next) -> Response {
+    let delete = request.method() == Method::DELETE;
+    let mut response = next.run(request).await;
+    if delete && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.body_mut() = Body::empty();
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+    }
+    response
+}
 
 /// What rmcp writes before serde's message when a body does not deserialize.
 const NOT_DESERIALIZED: &str = "fail to deserialize request body ";

@@ -147,6 +147,9 @@ pub async fn http(
         .layer(axum::middleware::from_fn(super::limits::refuse_oversized))
         .layer(axum::middleware::from_fn(
             super::http_errors::json_rpc_errors,
+        ))
+        .layer(axum::middleware::from_fn(
+            super::http_errors::session_end_status,
         ));
     tracing::info!("MCP over Streamable HTTP at http://{bound}{HTTP_PATH}");
     ready(bound);
