@@ -82,13 +82,16 @@ macro_rules! with_engine_options {
             /// Block size in source pixels: each N×N square becomes one cell of the grid. Default 8.
             /// Give either `block` or `width`.
             #[schemars(range(min = 1, max = 4096))]
+            #[serde(default, deserialize_with = "whole::opt")]
             pub block: Option<u32>,
             /// Instead of `block`: the grid is exactly this many cells wide; rows follow the aspect ratio.
             #[schemars(range(min = 1, max = 4096))]
+            #[serde(default, deserialize_with = "whole::opt")]
             pub width: Option<u32>,
             /// Build a palette of at most this many colours from the image (in Oklab). Default 16.
             /// Give at most one of `colors`, `palette`, `levels`, `full_color`.
             #[schemars(range(min = 2, max = 256))]
+            #[serde(default, deserialize_with = "whole::opt")]
             pub colors: Option<u32>,
             /// A fixed palette: a built-in name (pico-8, game-boy, cga, c64, zx-spectrum, nes, 1-bit,
             /// sweetie-16, endesga-32, db16, db32, grayscale-4) or custom hex colours
@@ -97,6 +100,7 @@ macro_rules! with_engine_options {
             pub palette: Option<String>,
             /// Posterise each RGB channel to this many levels, like the original pixel-art service.
             #[schemars(range(min = 2, max = 8))]
+            #[serde(default, deserialize_with = "whole::opt")]
             pub levels: Option<u32>,
             /// Keep every cell's own colour (no palette reduction).
             pub full_color: Option<bool>,
@@ -105,11 +109,13 @@ macro_rules! with_engine_options {
             /// Draw each cell as a K×K square (output = grid × K) instead of at the source's size.
             /// Give either `scale` or `grid`.
             #[schemars(range(min = 1, max = 64))]
+            #[serde(default, deserialize_with = "whole::opt")]
             pub scale: Option<u32>,
             /// Output the grid itself: one pixel per cell.
             pub grid: Option<bool>,
             /// Cells less opaque than this become fully transparent, the rest fully opaque. Default 128.
             #[schemars(range(min = 0, max = 255))]
+            #[serde(default, deserialize_with = "whole::opt")]
             pub alpha_threshold: Option<u32>,
             /// Weigh chroma double when building and matching the palette, so small saturated
             /// details keep their colour. Default false.
@@ -119,6 +125,7 @@ macro_rules! with_engine_options {
             /// 0..=100, default 0: how strongly thin dark lines, text and small saturated
             /// features keep a cell of their own colour instead of being averaged away.
             #[schemars(range(min = 0, max = 100))]
+            #[serde(default, deserialize_with = "whole::opt")]
             pub detail: Option<u32>,
             /// JPEG decoding: `full` (default; every cell is the exact linear-light mean of its
             /// pixels) or `fast` (a reduced DCT scale when the block allows: up to 8× less work,
@@ -325,10 +332,12 @@ pub struct PixelateParams {
     /// Refuse images whose header declares more pixels than this (checked before decoding).
     /// Default and maximum 64,000,000.
     #[schemars(range(min = 1, max = 64_000_000))]
+    #[serde(default, deserialize_with = "whole::opt")]
     pub max_pixels: Option<u64>,
     /// For an animated source (GIF, APNG, WebP): pixelate only this frame (0-based), composited
     /// as a viewer shows it, into a still PNG. Without it an animation is written whole.
     #[schemars(range(min = 0, max = 100_000))]
+    #[serde(default, deserialize_with = "whole::opt")]
     pub frame: Option<u32>,
 }
 }
@@ -369,6 +378,7 @@ pub struct BuildParams {
     /// Stop the build (cargo and every compiler it started) after this many seconds.
     /// Default 1200 (a cold release build takes minutes on a small machine).
     #[schemars(range(min = 10, max = 7200))]
+    #[serde(default, deserialize_with = "whole::opt")]
     pub timeout_secs: Option<u64>,
     /// Install the wasm32-wasip1 target with `rustup target add` when it is missing.
     /// Default true.
@@ -418,13 +428,16 @@ pub struct RunLocalParams {
     pub id: Option<String>,
     /// For `start`: the runner emulation's port on 127.0.0.1. Default 0 (any free port).
     #[schemars(range(min = 0, max = 65535))]
+    #[serde(default, deserialize_with = "whole::opt")]
     pub runner_port: Option<u16>,
     /// For `start`: the gateway's port on 127.0.0.1. Default 0 (any free port).
     #[schemars(range(min = 0, max = 65535))]
+    #[serde(default, deserialize_with = "whole::opt")]
     pub gateway_port: Option<u16>,
     /// For `start`: wall-clock limit per module run, seconds (OSC has none; here a hanging run
     /// answers 504). Default 60.
     #[schemars(range(min = 1, max = 600))]
+    #[serde(default, deserialize_with = "whole::opt")]
     pub time_limit_secs: Option<u64>,
 }
 
@@ -447,6 +460,7 @@ pub struct CallParams {
     /// Timeout per request, seconds. Default 120 (the first request to a new OSC app can be
     /// slow).
     #[schemars(range(min = 1, max = 600))]
+    #[serde(default, deserialize_with = "whole::opt")]
     pub timeout_secs: Option<u64>,
 }
 }
@@ -495,6 +509,26 @@ mod tests {
         assert!(err.contains("missing field `url`"), "{err}");
     }
 
+    /// Models often write integers as `8.0`; a whole number is taken, a fraction is not.
+    #[test]
+    fn integer_arguments_take_whole_floats() {
+        let p =
+            parse::<PixelateParams>(serde_json::json!({"path": "a.png", "block": 8.0})).unwrap();
+        assert_eq!(p.block, Some(8));
+        let p = parse::<PixelateParams>(serde_json::json!({"path": "a.png", "max_pixels": 1e6}))
+            .unwrap();
+        assert_eq!(p.max_pixels, Some(1_000_000));
+        for bad in [
+            serde_json::json!(8.5),
+            serde_json::json!(-1),
+            serde_json::json!(1e12),
+        ] {
+            let err = parse::<PixelateParams>(serde_json::json!({"path": "a.png", "block": bad}))
+                .unwrap_err();
+            assert!(err.contains("argument `block`"), "{bad}: {err}");
+        }
+    }
+
     #[test]
     fn the_palette_description_names_every_built_in_palette() {
         let schema = crate::schema::input::<PixelateParams>();
@@ -521,5 +555,36 @@ mod tests {
                 "call_service lacks `{name}`"
             );
         }
+    }
+}
+
+/// Integer arguments that also take a JSON number without a fractional part (`8.0`): language
+/// models write those, and JSON Schema's `integer` admits them.
+mod whole {
+    use serde::de::{Deserialize, Deserializer, Error};
+
+    /// An optional non-negative integer of type `T`, given as `8` or `8.0`.
+    pub fn opt<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<u64>,
+    {
+        let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        let whole = match (number.as_u64(), number.as_f64()) {
+            (Some(n), _) => n,
+            (None, Some(f)) if f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_992.0 => {
+                f as u64
+            }
+            _ => {
+                return Err(D::Error::custom(format!(
+                    "expected a whole number of 0 or more, found {number}"
+                )));
+            }
+        };
+        T::try_from(whole)
+            .map(Some)
+            .map_err(|_| D::Error::custom(format!("{whole} is too large for this argument")))
     }
 }
