@@ -660,7 +660,7 @@ async fn failures_are_tool_results_that_say_what_to_do() {
         json!({"path": "horse.png", "block": "big"}),
     )
     .await;
-    assert_tool_error(&r, &["argument `block`", "expected u32"]);
+    assert_tool_error(&r, &["argument `block`", "expected a JSON number"]);
 
     let r = call(
         &client,
