@@ -137,12 +137,7 @@ impl Space<'_> {
         match self {
             Space::Palette { entries } => super::quantize::nearest(entries, c) as u32,
             Space::Fixed { matcher } => matcher.nearest(c).0 as u32,
-            Space::Levels { levels } => {
-                let l = u32::from(*levels);
-                let step = 255.0 / (l - 1) as f32;
-                let k = c.map(|v| (v.clamp(0.0, 255.0) / step + 0.5) as u32);
-                (k[0] * l + k[1]) * l + k[2]
-            }
+            Space::Levels { levels } => level_code(*levels, c.map(|v| srgb_level(*levels, v))),
         }
     }
 
@@ -324,6 +319,19 @@ fn bayer(order: u32) -> Vec<u32> {
             v
         })
         .collect()
+}
+
+/// The level (0..`levels`) an sRGB value (0..=255) posterises to, the nearest of `levels`
+/// evenly spaced values.
+pub(crate) fn srgb_level(levels: u8, v: f32) -> u32 {
+    let step = 255.0 / f32::from(levels - 1);
+    (v.clamp(0.0, 255.0) / step + 0.5) as u32
+}
+
+/// The code of a posterised colour from its three channel levels (red most significant).
+pub(crate) fn level_code(levels: u8, [r, g, b]: [u32; 3]) -> u32 {
+    let l = u32::from(levels);
+    (r * l + g) * l + b
 }
 
 /// Ordered dithering. Levels: the classic per-channel Bayer threshold. Palettes: each cell's

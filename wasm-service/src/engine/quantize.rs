@@ -165,17 +165,14 @@ pub(crate) fn reduce(cells: &Cells, options: &Options) -> Result<Quantized, Erro
 /// non-decreasing; the tests compare both around every boundary), at a few comparisons instead of
 /// a `powf` (several hundred interpreted instructions) per channel and cell.
 struct LevelThresholds {
-    levels: u32,
+    levels: u8,
     bounds: Vec<f32>,
 }
 
 impl LevelThresholds {
     fn new(levels: u8) -> Self {
-        let levels = u32::from(levels);
-        let step = 255.0 / (levels - 1) as f32;
-        // As `Space::Levels` quantises an sRGB value.
-        let level_of = |v: f32| (linear_to_srgb(v).clamp(0.0, 255.0) / step + 0.5) as u32;
-        let bounds = (1..levels)
+        let level_of = |v: f32| dither::srgb_level(levels, linear_to_srgb(v));
+        let bounds = (1..u32::from(levels))
             .map(|k| {
                 // Bisect the bit patterns of 0.0..=1.0 (ordered as the values are).
                 let (mut below, mut at) = (0u32, 1.0f32.to_bits());
@@ -198,9 +195,8 @@ impl LevelThresholds {
     }
 
     /// The code of a linear-light colour, as `Space::Levels` numbers them.
-    fn code(&self, [r, g, b]: [f32; 3]) -> u32 {
-        let l = self.levels;
-        (self.level(r) * l + self.level(g)) * l + self.level(b)
+    fn code(&self, rgb: [f32; 3]) -> u32 {
+        dither::level_code(self.levels, rgb.map(|v| self.level(v)))
     }
 }
 
@@ -656,8 +652,7 @@ mod tests {
     fn level_thresholds_agree_with_posterising_the_srgb_value() {
         for levels in 2..=8u8 {
             let thresholds = LevelThresholds::new(levels);
-            let step = 255.0 / f32::from(levels - 1);
-            let direct = |v: f32| (linear_to_srgb(v).clamp(0.0, 255.0) / step + 0.5) as u32;
+            let direct = |v: f32| dither::srgb_level(levels, linear_to_srgb(v));
             let near = thresholds.bounds.iter().flat_map(|b| {
                 let bits = b.to_bits();
                 (bits - 50_000..bits + 50_000).map(f32::from_bits)
