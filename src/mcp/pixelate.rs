@@ -166,11 +166,7 @@ impl Animation {
         bytes: Vec<u8>,
         options: Options,
     ) -> Result<CallToolResult, String> {
-        let extension = self
-            .output
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        let format = match extension.as_deref() {
+        let format = match crate::pixelate::output_extension(&self.output).as_deref() {
             Some("gif") => AnimationFormat::Gif,
             Some("apng") => AnimationFormat::Apng,
             _ => {
@@ -295,11 +291,18 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
     };
     let frame = params.frame.map(|f| f as usize);
     crate::pixelate::check_output_name(&output).map_err(|e| e.to_string())?;
-    let animated = frames.is_some_and(|n| n > 1) && frame.is_none();
-    let extension = output
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    if !animated && frame.is_none() && matches!(extension.as_deref(), Some("gif" | "apng")) {
+    let names_animation = matches!(
+        crate::pixelate::output_extension(&output).as_deref(),
+        Some("gif" | "apng")
+    );
+    if names_animation && frame.is_some() {
+        return Err(format!(
+            "`frame` makes one frame as a still PNG, but `output` {} names an animation: \
+             leave out `frame` for the whole animation, or give an output ending in .png",
+            output.display()
+        ));
+    }
+    if names_animation && frames.is_none_or(|n| n <= 1) {
         return Err(format!(
             "{} is a still image, and a still is written as PNG, but `output` {} names an \
              animation format: give an output ending in .png",
@@ -308,16 +311,6 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
         ));
     }
     if let Some(index) = frame {
-        let extension = output
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        if matches!(extension.as_deref(), Some("gif" | "apng")) {
-            return Err(format!(
-                "`frame` makes one frame as a still PNG, but `output` {} names an animation: \
-                 leave out `frame` for the whole animation, or give an output ending in .png",
-                output.display()
-            ));
-        }
         if frames.is_none() && index > 0 {
             return Err(format!(
                 "{} is a still, not an animation: it has only frame 0",

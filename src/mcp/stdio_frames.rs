@@ -9,8 +9,8 @@
 //! that is not JSON gets a "parse error", and a JSON array (a batch, which MCP dropped in
 //! 2025-06-18) an "invalid request": rmcp would drop the first silently and answer the second
 //! without an id. The parse error carries the request's id when it can be found in the text, so
-//! the client is not left waiting; the batch's answer has a null id. Both rmcp's lines and these errors reach stdout whole, one line at
-//! a time, so they never interleave.
+//! the client is not left waiting; the batch's answer has a null id. Both rmcp's lines and these
+//! errors reach stdout whole, one line at a time, so they never interleave.
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::mpsc;

@@ -28,11 +28,7 @@ fn wanted(args: &Args, output: &Path) -> Option<AnimationFormat> {
         Some(FormatArg::Gif) => Some(AnimationFormat::Gif),
         Some(FormatArg::Apng) => Some(AnimationFormat::Apng),
         Some(FormatArg::Png) => None,
-        None => match output
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase())
-            .as_deref()
-        {
+        None => match super::output_extension(output).as_deref() {
             Some("gif") => Some(AnimationFormat::Gif),
             Some("apng") => Some(AnimationFormat::Apng),
             _ => None,

@@ -178,6 +178,12 @@ pub fn check_not_input(input: &Path, output: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// A path's extension, lowercased (`OUT.GIF` → `gif`): what picks an output's format.
+pub fn output_extension(path: &Path) -> Option<String> {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
 /// Image formats Pixelsmith reads or users ask for but does not write.
 const NOT_WRITTEN: [&str; 15] = [
     "jpg", "jpeg", "jpe", "jfif", "webp", "bmp", "dib", "tif", "tiff", "avif", "heic", "heif",
@@ -188,10 +194,7 @@ const NOT_WRITTEN: [&str; 15] = [
 /// any work: the file would be PNG bytes under that name. Other names (`.png`, `.gif`, `.apng`,
 /// none, `-`) pass.
 pub fn check_output_name(output: &Path) -> Result<(), Error> {
-    let extension = output
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
+    let extension = output_extension(output).unwrap_or_default();
     if NOT_WRITTEN.contains(&extension.as_str()) {
         return Err(Error::NotPngName {
             path: output.to_path_buf(),

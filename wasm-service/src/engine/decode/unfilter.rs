@@ -13,7 +13,6 @@ pub(super) fn unfilter(filter: u8, bpp: usize, above: &[u8], row: &mut [u8]) -> 
     match (filter, bpp) {
         (0, _) => {}
         (1 | 3, 3 | 4) => words(filter == 3, bpp, &above[..n], &mut row[..n]),
-
         (1, _) => {
             for i in head..row.len() {
                 row[i] = row[i].wrapping_add(row[i - bpp]);
