@@ -310,13 +310,11 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
             output.display()
         ));
     }
-    if let Some(index) = frame {
-        if frames.is_none() && index > 0 {
-            return Err(format!(
-                "{} is a still, not an animation: it has only frame 0",
-                source.label
-            ));
-        }
+    if frames.is_none() && frame.is_some_and(|index| index > 0) {
+        return Err(format!(
+            "{} is a still, not an animation: it has only frame 0",
+            source.label
+        ));
     }
     if let Some(frames) = frames.filter(|&n| n > 1 && frame.is_none()) {
         let output = match &params.output {
