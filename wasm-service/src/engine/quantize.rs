@@ -195,8 +195,9 @@ impl LevelThresholds {
     }
 
     /// The code of a linear-light colour, as `Space::Levels` numbers them.
-    fn code(&self, rgb: [f32; 3]) -> u32 {
-        dither::level_code(self.levels, rgb.map(|v| self.level(v)))
+    fn code(&self, [r, g, b]: [f32; 3]) -> u32 {
+        // Three calls, not an array `map` (a loop through stack memory in the module).
+        dither::level_code(self.levels, [self.level(r), self.level(g), self.level(b)])
     }
 }
 
