@@ -251,23 +251,10 @@ impl<'a> Inflater<'a> {
         self.state == State::Done
     }
 
-    /// Fills `bitbuf` to at least 56 bits: 8 bytes at a time while the input lasts, then byte by
-    /// byte, then with zero padding (noted, so reading into it is caught as a cut-off stream).
+    /// [`refill`] on the inflater's own bit buffer.
     #[inline(always)]
     fn refill(&mut self) -> Result<(), InflateError> {
-        if let Some(word) = self.input.get(self.pos..self.pos + 8) {
-            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-            self.bitbuf |= word << self.bits;
-            self.pos += ((63 - self.bits) >> 3) as usize;
-            self.bits |= 56;
-            return Ok(());
-        }
-        self.refill_at_end()
-    }
-
-    #[cold]
-    fn refill_at_end(&mut self) -> Result<(), InflateError> {
-        refill_at_end(
+        refill(
             self.input,
             &mut self.pos,
             &mut self.bitbuf,
@@ -478,18 +465,11 @@ impl<'a> Inflater<'a> {
         let mut result = Ok(());
         while at < limit {
             // 48 bits cover a length code with its extra bits and a distance code with its.
-            if bits < 48 {
-                if let Some(word) = input.get(pos..pos + 8) {
-                    let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-                    bitbuf |= word << bits;
-                    pos += ((63 - bits) >> 3) as usize;
-                    bits |= 56;
-                } else if let Err(error) =
-                    refill_at_end(input, &mut pos, &mut bitbuf, &mut bits, &mut padding)
-                {
-                    result = Err(error);
-                    break;
-                }
+            if bits < 48
+                && let Err(error) = refill(input, &mut pos, &mut bitbuf, &mut bits, &mut padding)
+            {
+                result = Err(error);
+                break;
             }
             let mut e = literal_length.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
             if e & KIND == LONG {
@@ -570,8 +550,28 @@ impl<'a> Inflater<'a> {
     }
 }
 
-/// [`Inflater::refill`] past the last whole word: byte by byte, then zero padding (counted, so
-/// reading into it is caught as a cut-off stream).
+/// Fills `bitbuf` to at least 56 bits: 8 bytes at a time while the input lasts, then byte by
+/// byte, then with zero padding (noted, so reading into it is caught as a cut-off stream).
+/// Both the inflater's fields and `coded`'s locals go through it.
+#[inline(always)]
+fn refill(
+    input: &[u8],
+    pos: &mut usize,
+    bitbuf: &mut u64,
+    bits: &mut u32,
+    padding: &mut u32,
+) -> Result<(), InflateError> {
+    if let Some(word) = input.get(*pos..*pos + 8) {
+        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        *bitbuf |= word << *bits;
+        *pos += ((63 - *bits) >> 3) as usize;
+        *bits |= 56;
+        return Ok(());
+    }
+    refill_at_end(input, pos, bitbuf, bits, padding)
+}
+
+/// [`refill`] past the last whole word.
 #[cold]
 fn refill_at_end(
     input: &[u8],
