@@ -798,3 +798,73 @@ fn the_real_module_runs_to_its_end_wherever_a_fuel_slice_ends() {
         assert!(String::from_utf8_lossy(&outcome.stdout).contains("\"status\":200"));
     }
 }
+
+/// The module reads JSON and base64 with its own vector code (wasm SIMD, `+simd128`), which no
+/// native test runs: every way a client writes the image's base64 must give the module the
+/// answer the native router gives, byte for byte, failures included (same message, same offset).
+#[test]
+fn the_modules_json_and_base64_readers_answer_as_the_native_router() {
+    let runner = Runner::from_bytes(&module::module_bytes(), RunnerConfig::default()).unwrap();
+    let gradient =
+        image::RgbImage::from_fn(45, 31, |x, y| image::Rgb([x as u8 * 5, y as u8 * 8, 90]));
+    let mut png = Vec::new();
+    gradient
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let plain = base64::engine::general_purpose::STANDARD.encode(&png);
+    let wrapped = |newline: &str| {
+        plain
+            .as_bytes()
+            .chunks(76)
+            .map(|line| std::str::from_utf8(line).unwrap())
+            .collect::<Vec<_>>()
+            .join(newline)
+    };
+    let with_bad_char = |at: usize| {
+        let mut text = plain.clone();
+        text.replace_range(at..at + 1, "!");
+        text
+    };
+    // Values as they appear between the JSON string's quotes.
+    let mut values = vec![
+        plain.clone(),
+        plain.trim_end_matches('=').to_string(),
+        wrapped("\\n"),
+        wrapped("\\r\\n"),
+        base64::engine::general_purpose::URL_SAFE.encode(&png),
+        format!("data:image/png;base64,{plain}"),
+        plain.replace('/', "\\/"),
+        plain.replacen('A', "\\u0041", 3),
+        format!("{}={}", &plain[..64], &plain[64..]),
+        plain[..plain.len() - 1].to_string(),
+    ];
+    values.extend([0, 15, 16, 31, 100, plain.len() - 2].map(with_bad_char));
+    let mut bodies: Vec<String> = values
+        .iter()
+        .map(|value| format!(r#"{{"image_base64":"{value}","pixel_size":4,"color_levels":4}}"#))
+        .collect();
+    // A string's plain run ending (escape, quote, control character) at every place around the
+    // vector and word sizes; the option's error message quotes the string as it was read.
+    for len in 0..40 {
+        let run = "é0123456789abcdef"
+            .chars()
+            .cycle()
+            .take(len)
+            .collect::<String>();
+        for end in ["\\u0041x", "\"", "\\n", "\\\\", "\t"] {
+            bodies.push(format!(
+                r#"{{"dither":"{run}{end}","image_base64":"AAAA"}}"#
+            ));
+        }
+    }
+    for body in bodies {
+        let native: Value =
+            serde_json::from_str(&wasm_service::router::handle_stdin(body.as_bytes()).to_line())
+                .unwrap();
+        let outcome = runner.run(body.as_bytes());
+        let module: Value = serde_json::from_str(&outcome.stdout_text())
+            .unwrap_or_else(|e| panic!("{e}: {}", outcome.stdout_text()));
+        let start: String = body.chars().take(60).collect();
+        assert_eq!(module, native, "{start}…");
+    }
+}

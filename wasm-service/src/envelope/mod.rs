@@ -13,6 +13,8 @@ pub mod base64;
 pub mod json;
 mod request;
 mod response;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd;
 
 use std::fmt;
 
