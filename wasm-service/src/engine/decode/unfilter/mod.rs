@@ -1,24 +1,23 @@
 //! PNG row filters (ISO/IEC 15948, §9): undoing Sub, Up, Average and Paeth in place. Shared by
 //! the native two-thread decode (`png_pipeline`) and the module's lean decoder (`png_lean`).
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd;
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod words;
+
 /// Undoes one row's filter in place; `above` is the unfiltered row above (zeros for the first),
 /// `bpp` the bytes per complete pixel (1..=8). An unknown filter type is an error.
 pub(super) fn unfilter(filter: u8, bpp: usize, above: &[u8], row: &mut [u8]) -> Result<(), ()> {
-    // Byte loops where `left` is the byte `bpp` back in the row being rebuilt, and for 8-bit RGB
-    // and RGBA (bpp 3 and 4) Sub and Average a pixel at a time in one 32-bit word, as Up is 8
-    // bytes at a time: under an interpreter (OSC's runner) each executed instruction costs, and
-    // a word step does the work of four byte steps in about as many.
+    // Under an interpreter (OSC's runner) each executed instruction costs, so Up goes 8 bytes at
+    // a time, and Sub, Average and Paeth for 8-bit RGB and RGBA (bpp 3 and 4) a pixel at a time:
+    // in the module as 16-bit vector lanes, natively (Sub and Average) in a 32-bit word. What
+    // those leave (other pixel sizes, a last 3-byte pixel) goes byte by byte.
     let n = row.len().min(above.len());
-    let head = bpp.min(n);
-    match (filter, bpp) {
-        (0, _) => {}
-        (1 | 3, 3 | 4) => words(filter == 3, bpp, &above[..n], &mut row[..n]),
-        (1, _) => {
-            for i in head..row.len() {
-                row[i] = row[i].wrapping_add(row[i - bpp]);
-            }
-        }
-        (2, _) => {
+    let (above, row) = (&above[..n], &mut row[..n]);
+    match filter {
+        0 => {}
+        2 => {
             let mut rows = row.chunks_exact_mut(8);
             let mut aboves = above.chunks_exact(8);
             for (x, b) in (&mut rows).zip(&mut aboves) {
@@ -29,67 +28,73 @@ pub(super) fn unfilter(filter: u8, bpp: usize, above: &[u8], row: &mut [u8]) -> 
                 *x = x.wrapping_add(b);
             }
         }
-        (3, _) => {
-            for i in 0..head {
-                row[i] = row[i].wrapping_add(above[i] >> 1);
-            }
-            for i in head..n {
-                let sum = u16::from(row[i - bpp]) + u16::from(above[i]);
-                row[i] = row[i].wrapping_add((sum >> 1) as u8);
-            }
-        }
-        (4, _) => {
-            // With no left or upper-left neighbour the predictor is the byte above.
-            for i in 0..head {
-                row[i] = row[i].wrapping_add(above[i]);
-            }
-            for i in head..n {
-                let predicted = paeth_predictor(row[i - bpp], above[i], above[i - bpp]);
-                row[i] = row[i].wrapping_add(predicted);
-            }
+        1 | 3 | 4 => {
+            let done = whole_pixels(filter, bpp, above, row);
+            bytes(filter, bpp, above, row, done);
         }
         _ => return Err(()),
     }
     Ok(())
 }
 
-/// Sub (`average == false`) or Average for 3- or 4-byte pixels, a pixel per 32-bit word. A
-/// 3-byte pixel's word also holds the next pixel's first byte, which gets nothing added (its
-/// lane of `left` and of the mean is masked off), so it is stored back unchanged; the last
-/// pixel, whose word would run past the row, is done byte by byte.
-fn words(average: bool, bpp: usize, above: &[u8], row: &mut [u8]) {
-    let mask = if bpp == 4 { u32::MAX } else { 0x00FF_FFFF };
-    let mut left = 0u32;
-    let mut i = 0;
-    while let Some(word) = row.get_mut(i..i + 4) {
-        let word: &mut [u8; 4] = word.try_into().expect("4 bytes");
-        let predicted = if average {
-            mean_bytes(left, u32_at(&above[i..i + 4])) & mask
-        } else {
-            left
-        };
-        let x = add_bytes(u32::from_le_bytes(*word), predicted);
-        *word = x.to_le_bytes();
-        left = x & mask;
-        i += bpp;
-    }
-    for j in i..row.len() {
-        let a = if j >= bpp { row[j - bpp] } else { 0 };
-        let predicted = if average {
-            ((u16::from(a) + u16::from(above[j])) >> 1) as u8
-        } else {
-            a
-        };
-        row[j] = row[j].wrapping_add(predicted);
+/// Sub, Average or Paeth over the leading 3- or 4-byte pixels that fit a 4-byte step; returns
+/// the bytes done (0 for other pixel sizes), the rest being left to [`bytes`].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn whole_pixels(filter: u8, bpp: usize, above: &[u8], row: &mut [u8]) -> usize {
+    match bpp {
+        3 | 4 => simd::whole_pixels(filter, bpp, above, row),
+        _ => 0,
     }
 }
 
-const LOW7: u32 = 0x7F7F_7F7F;
-const HIGH: u32 = 0x8080_8080;
+/// Sub, Average or Paeth over the leading 3- or 4-byte pixels that fit a 4-byte step; returns
+/// the bytes done (0 for other pixel sizes, and for Paeth), the rest being left to [`bytes`].
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn whole_pixels(filter: u8, bpp: usize, above: &[u8], row: &mut [u8]) -> usize {
+    match (filter, bpp) {
+        (1 | 3, 3 | 4) => words::whole_pixels(filter == 3, bpp, above, row),
+        _ => 0,
+    }
+}
+
+/// Sub, Average or Paeth byte by byte from byte `from` on, `left` being the byte `bpp` back in
+/// the row being rebuilt (none for the first pixel, whose predictor is then 0, half the byte
+/// above, or the byte above).
+fn bytes(filter: u8, bpp: usize, above: &[u8], row: &mut [u8], from: usize) {
+    let head = bpp.min(row.len());
+    for i in from..head {
+        let predicted = match filter {
+            1 => 0,
+            3 => above[i] >> 1,
+            _ => above[i],
+        };
+        row[i] = row[i].wrapping_add(predicted);
+    }
+    let from = from.max(head);
+    match filter {
+        1 => {
+            for i in from..row.len() {
+                row[i] = row[i].wrapping_add(row[i - bpp]);
+            }
+        }
+        3 => {
+            for i in from..row.len() {
+                let sum = u16::from(row[i - bpp]) + u16::from(above[i]);
+                row[i] = row[i].wrapping_add((sum >> 1) as u8);
+            }
+        }
+        _ => {
+            for i in from..row.len() {
+                let predicted = paeth_predictor(row[i - bpp], above[i], above[i - bpp]);
+                row[i] = row[i].wrapping_add(predicted);
+            }
+        }
+    }
+}
 
 /// Four bytes as a little-endian word.
 #[inline(always)]
-fn u32_at(b: &[u8]) -> u32 {
+pub(super) fn u32_at(b: &[u8]) -> u32 {
     u32::from_le_bytes(b.try_into().expect("4 bytes"))
 }
 
@@ -98,23 +103,11 @@ fn u64_at(b: &[u8]) -> u64 {
     u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
 }
 
-/// Four byte lanes added modulo 256 each (no carry crosses a lane).
-#[inline(always)]
-fn add_bytes(x: u32, y: u32) -> u32 {
-    ((x & LOW7) + (y & LOW7)) ^ ((x ^ y) & HIGH)
-}
-
-/// [`add_bytes`] over eight lanes.
+/// Eight byte lanes added modulo 256 each (no carry crosses a lane).
 #[inline(always)]
 fn add_bytes64(x: u64, y: u64) -> u64 {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     ((x & LOW7) + (y & LOW7)) ^ ((x ^ y) & !LOW7)
-}
-
-/// Four byte lanes of `(a + b) / 2`, rounded down, as Average takes them.
-#[inline(always)]
-fn mean_bytes(a: u32, b: u32) -> u32 {
-    (a & b) + (((a ^ b) >> 1) & LOW7)
 }
 
 /// The PNG Paeth predictor: whichever of left (`a`), above (`b`) and upper-left (`c`) is closest
