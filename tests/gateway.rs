@@ -324,6 +324,62 @@ async fn an_image_over_the_runner_limit_is_fitted_and_keeps_the_grid() {
     services.shutdown().await;
 }
 
+/// A photo over the runner's limit that an EXIF orientation turns a quarter (phones' portrait
+/// shots): the fitting works on the displayed size, as the engine does, and the result stands
+/// upright at that size. The stored width and height once made the gateway's arithmetic overflow
+/// (a 500 for every portrait photo too large to send as it is).
+#[tokio::test]
+async fn a_quarter_turned_photo_over_the_runner_limit_is_fitted_upright() {
+    let services = local().await;
+    let (stored_w, stored_h) = (720u32, 480u32);
+    // Noise (an LCG's high bits), which PNG cannot compress.
+    let mut state = 1u64;
+    let noise: Vec<u8> = (0..stored_w * stored_h * 3)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 56) as u8
+        })
+        .collect();
+    // A little-endian TIFF stream with one IFD entry: Orientation (0x0112) = 6, a quarter turn.
+    let exif = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x06\0\0\0\0\0\0\0".to_vec();
+    let mut info = png::Info::with_size(stored_w, stored_h);
+    info.color_type = png::ColorType::Rgb;
+    info.bit_depth = png::BitDepth::Eight;
+    info.exif_metadata = Some(exif.into());
+    let mut image = Vec::new();
+    let mut writer = png::Encoder::with_info(&mut image, info)
+        .unwrap()
+        .write_header()
+        .unwrap();
+    writer.write_image_data(&noise).unwrap();
+    writer.finish().unwrap();
+    assert!(
+        image.len() * 2 > runner::BODY_LIMIT,
+        "over the runner's limit"
+    );
+
+    let asks: [(&str, &[(&str, &str)]); 2] = [
+        ("block=8&colors=8", &[("block", "8"), ("colors", "8")]),
+        ("width=30&grid=true", &[("width", "30"), ("grid", "true")]),
+    ];
+    for (query, pairs) in asks {
+        let response = client()
+            .post(format!("{}/pixelate?{query}", services.gateway_url()))
+            .body(image.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{query}");
+        assert!(response.headers().contains_key(FITTED_HEADER), "{query}");
+        let got = rgba(&response.bytes().await.unwrap());
+        let want = rgba(&native(&image, pairs));
+        assert_eq!(got.dimensions(), want.dimensions(), "{query}: upright");
+    }
+    services.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_image_that_cannot_be_fitted_gets_a_clear_413() {
     let services = local().await;

@@ -61,7 +61,7 @@ pub(super) async fn health(upstream: &Upstream) -> HealthCheck {
 /// `POST /pixelate` must answer 200 `image/png` (`image/gif` for an animated GIF sent whole, whose
 /// first frame is checked) of the expected size with flat cells and no more colours than asked for.
 pub(super) async fn pixelate(upstream: &Upstream, plan: Plan) -> PixelateCheck {
-    let spans = output_spans(&plan.options, &plan.info, plan.grid);
+    let spans = output_spans(&plan.options, plan.source, plan.grid);
     let expected = (
         spans.widths.iter().sum::<u32>(),
         spans.heights.iter().sum::<u32>(),

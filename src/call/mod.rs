@@ -215,7 +215,8 @@ pub async fn call_service_via(
 pub(crate) struct Plan {
     pub(crate) label: String,
     pub(crate) options: Options,
-    pub(crate) info: engine::ImageInfo,
+    /// The source's size in pixels as displayed (after EXIF orientation).
+    pub(crate) source: (u32, u32),
     pub(crate) grid: (u32, u32),
     pub(crate) envelope: Request,
     pub(crate) fitted: Option<Fitted>,
@@ -241,7 +242,8 @@ impl Plan {
             .extend_pairs(&call.options)
             .finish();
         let info = engine::probe(&call.image).map_err(image_error)?;
-        let grid = engine::decode_only(&call.image, &options).map_err(image_error)?;
+        let engine::Decoded { grid, source } =
+            engine::decode_only(&call.image, &options).map_err(image_error)?;
         let mut envelope = Request::pixelate(&call.image, &query);
         let mut fitted = None;
         let mut local_png = None;
@@ -278,7 +280,7 @@ impl Plan {
         Ok(Plan {
             label: call.label.clone(),
             options,
-            info,
+            source,
             grid,
             envelope,
             fitted,

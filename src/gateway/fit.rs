@@ -156,11 +156,12 @@ pub fn fit(
             options.set(name, value).map_err(FitError::Engine)?;
         }
     }
-    let info = engine::probe(image).map_err(FitError::Engine)?;
-    let grid = engine::decode_only(image, &options).map_err(FitError::Engine)?;
-    let redraw = (options.output == Output::Original).then(|| output_spans(&options, &info, grid));
+    // Sizes as displayed: a quarter-turn EXIF orientation swaps the stored width and height.
+    let engine::Decoded { grid, source } =
+        engine::decode_only(image, &options).map_err(FitError::Engine)?;
+    let redraw = (options.output == Output::Original).then(|| output_spans(&options, source, grid));
 
-    let candidates = factors(options.grid, (info.width, info.height));
+    let candidates = factors(options.grid, source);
     let mut tried = Vec::new();
     let mut last: Option<(u32, usize)> = None;
     let mut from = 2u32;
@@ -177,7 +178,7 @@ pub fn fit(
         let mut sent_options = options.clone();
         sent_options.grid = sent_grid;
         let same_grid =
-            engine::decode_only(&reduced.png, &sent_options).is_ok_and(|sent| sent == grid);
+            engine::decode_only(&reduced.png, &sent_options).is_ok_and(|sent| sent.grid == grid);
         let size = envelope_size(&reduced.png, &sent_query);
         tried.push(format!(
             "{factor} ({size} bytes{})",
@@ -189,7 +190,7 @@ pub fn fit(
                 image: reduced.png,
                 query: sent_query,
                 factor,
-                source: (info.width, info.height),
+                source,
                 grid,
                 redraw,
                 block,
@@ -268,13 +269,14 @@ fn rewrite_query(pairs: &[(String, String)], grid: Grid, want_grid_output: bool)
     out.finish()
 }
 
-/// How many output pixels each column and row of cells spans, as the engine draws them: one per
+/// How many output pixels each column and row of cells spans, as the engine draws them for a
+/// source of `(width, height)` pixels as displayed (after EXIF orientation): one per
 /// cell for `grid`, `k` for `scale=k`, and for the source size the partial last blocks cropped to
 /// the source (a grid given by width drawn evenly at the whole factor closest to the source
 /// width). Mirrors the engine's private `encode::Spans`; the gateway tests compare the two.
 pub(crate) fn output_spans(
     options: &Options,
-    info: &engine::ImageInfo,
+    (width, height): (u32, u32),
     (cols, rows): (u32, u32),
 ) -> Spans {
     let uniform = |k: u32| Spans {
@@ -285,10 +287,10 @@ pub(crate) fn output_spans(
         (Output::Grid, _) => uniform(1),
         (Output::Scale(k), _) => uniform(k),
         (Output::Original, Grid::Block(b)) => Spans {
-            widths: (0..cols).map(|c| b.min(info.width - c * b)).collect(),
-            heights: (0..rows).map(|r| b.min(info.height - r * b)).collect(),
+            widths: (0..cols).map(|c| b.min(width - c * b)).collect(),
+            heights: (0..rows).map(|r| b.min(height - r * b)).collect(),
         },
-        (Output::Original, Grid::Width(_)) => uniform(((info.width + cols / 2) / cols).max(1)),
+        (Output::Original, Grid::Width(_)) => uniform(((width + cols / 2) / cols).max(1)),
     }
 }
 
@@ -347,7 +349,9 @@ mod tests {
     #[test]
     fn output_spans_agree_with_the_engine() {
         let image = crate::call::sample_png();
-        let info = engine::probe(&image).unwrap();
+        let source = engine::decode_only(&image, &Options::default())
+            .unwrap()
+            .source;
         for query in [
             "block=7",
             "width=10",
@@ -357,7 +361,7 @@ mod tests {
         ] {
             let options = options(query);
             let done = engine::pixelate(&image, &options).unwrap().report;
-            let spans = output_spans(&options, &info, (done.grid_width, done.grid_height));
+            let spans = output_spans(&options, source, (done.grid_width, done.grid_height));
             let size = (
                 spans.widths.iter().sum::<u32>(),
                 spans.heights.iter().sum::<u32>(),

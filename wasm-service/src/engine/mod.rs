@@ -201,11 +201,25 @@ fn finish(
     Ok(Pixelated { png, report })
 }
 
-/// Decodes only (to the same cell sums the pipeline uses); the floor a benchmark compares against.
-pub fn decode_only(input: &[u8], options: &Options) -> Result<(u32, u32), Error> {
+/// What [`decode_only`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decoded {
+    /// Cells across and down.
+    pub grid: (u32, u32),
+    /// The source's size in pixels as displayed: after EXIF orientation (a quarter turn swaps
+    /// [`probe`]'s stored width and height), before any DCT scale.
+    pub source: (u32, u32),
+}
+
+/// Decodes only (to the same cell sums the pipeline uses); the floor a benchmark compares
+/// against, and how the gateway learns the grid and the displayed size without encoding.
+pub fn decode_only(input: &[u8], options: &Options) -> Result<Decoded, Error> {
     let info = check(input, options)?;
     let cells = decode::decode_to_grid(input, &info, request(options))?;
-    Ok((cells.layout.cols(), cells.layout.rows()))
+    Ok(Decoded {
+        grid: (cells.layout.cols(), cells.layout.rows()),
+        source: (cells.source_width, cells.source_height),
+    })
 }
 
 /// Wall-clock laps. `std::time::Instant` works on wasm32-wasip1 too (WASI `clock_time_get`).
