@@ -1,6 +1,6 @@
 //! JPEG: decoded at full size by default, so every cell is averaged in linear light from real
 //! pixels; on request (`dct_scale=fast`) at the largest DCT scale (1/2, 1/4, 1/8) the block size is
-//! a multiple of. CMYK and YCCK (Adobe and plain), embedded ICC profiles and EXIF orientation are
+//! a multiple of. CMYK and YCCK (Adobe's inverted inks, with or without the APP14 marker), embedded ICC profiles and EXIF orientation are
 //! honoured.
 //!
 //! Why full size is the default (measured on `jpeg-decoder`'s scaled decode against its full
@@ -96,12 +96,11 @@ pub(super) fn decode(input: &[u8], request: Request<'_>) -> Result<Cells, Error>
             ),
         ),
         jpeg_decoder::PixelFormat::CMYK32 => {
-            let mut inks = pixels;
-            if !has_adobe_marker(input) {
-                // jpeg-decoder inverts every CMYK file, as Adobe's are stored (255 = no ink);
-                // a file without Adobe's APP14 marker stores inks plainly, so undo that.
-                inks.iter_mut().for_each(|v| *v = 255 - *v);
-            }
+            // jpeg-decoder reads every CMYK file as Adobe stores them (inverted, 255 = no ink),
+            // whether or not Adobe's APP14 marker is there, as Pillow, ImageMagick and browsers
+            // do: nearly every CMYK JPEG comes from Adobe software, and one whose marker was
+            // stripped must not turn black.
+            let inks = pixels;
             let mut plan = Plan::from_metadata(exif.as_deref(), icc.as_deref(), Samples::Cmyk);
             let rgb = cmyk_to_rgb(&inks, &mut plan);
             (Channels::Rgb, rgb, plan)
@@ -145,35 +144,6 @@ fn cmyk_to_rgb(inks: &[u8], plan: &mut Plan) -> Vec<u8> {
         .collect()
 }
 
-/// Whether the file has Adobe's APP14 segment (before its first scan), which marks CMYK samples
-/// as stored inverted.
-fn has_adobe_marker(b: &[u8]) -> bool {
-    let mut at = 2;
-    while at + 4 <= b.len() {
-        if b[at] != 0xFF {
-            return false;
-        }
-        let marker = b[at + 1];
-        if marker == 0xFF {
-            at += 1;
-            continue;
-        }
-        if matches!(marker, 0xD0..=0xD7 | 0x01) {
-            at += 2;
-            continue;
-        }
-        if marker == 0xDA || marker == 0xD9 {
-            return false;
-        }
-        let len = usize::from(u16::from_be_bytes([b[at + 2], b[at + 3]]));
-        if marker == 0xEE && b.get(at + 4..at + 9) == Some(b"Adobe") {
-            return true;
-        }
-        at += 2 + len;
-    }
-    false
-}
-
 fn error(e: jpeg_decoder::Error) -> Error {
     use jpeg_decoder::UnsupportedFeature as F;
     let unsupported = |feature| Error::UnsupportedFeature {
@@ -201,22 +171,5 @@ fn error(e: jpeg_decoder::Error) -> Error {
             F::ColorTransform(_) => "an unusual colour transform in a",
         }),
         other => Error::decoder(Format::Jpeg, other),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_adobe_segment_only_before_the_scan() {
-        let mut adobe = vec![0xFF, 0xD8, 0xFF, 0xEE, 0, 14];
-        adobe.extend_from_slice(b"Adobe\0\x64\0\0\0\0\x02");
-        adobe.extend_from_slice(&[0xFF, 0xDA, 0, 2]);
-        assert!(has_adobe_marker(&adobe));
-        let plain = [
-            0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xDA, 0, 2, 0xFF, 0xEE,
-        ];
-        assert!(!has_adobe_marker(&plain));
     }
 }
