@@ -1398,3 +1398,53 @@ async fn an_app_of_another_type_with_the_same_name_is_left_alone() {
     assert!(err.to_string().contains("left alone"), "{err}");
     assert_eq!(w.standin.names("myapp"), ["taken"]);
 }
+
+/// OSC's list can lag: a My App it did not show makes the create answer 409 "Name is already
+/// taken". That app is not adopted as "created": one cloning our source is updated in place
+/// (restarted, so the new module is served, same id), one cloning another source is refused
+/// as any existing app of another source is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_taken_by_an_app_the_list_did_not_show_is_updated_or_refused_not_adopted() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    let created = w
+        .deploy_ok(TargetKind::Myapp, &w.options("lagging", &first))
+        .await;
+    let id = created.deployment.unwrap().id;
+
+    let changed = with_marker(&module, "after a lagging list");
+    let second = w.module_file("second.wasm", &changed);
+    w.standin.set_faults(Faults {
+        myapps_list_empty_next: 1,
+        ..Faults::default()
+    });
+    let again = w
+        .deploy_ok(TargetKind::Myapp, &w.options("lagging", &second))
+        .await;
+    assert_eq!(again.action, "updated", "{again:#?}");
+    assert_eq!(again.deployment.unwrap().id, id);
+    assert_eq!(
+        w.standin.count("deploy", "POST", "/myapps"),
+        2,
+        "the refused create"
+    );
+    assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 1);
+    assert_eq!(
+        w.standin.served_sha256("lagging"),
+        Some(sha256_hex(&changed))
+    );
+
+    // Another source under the name: refused, nothing claimed.
+    w.standin.seed_foreign_myapp("elsewhere", "wasm");
+    w.standin.set_faults(Faults {
+        myapps_list_empty_next: 1,
+        ..Faults::default()
+    });
+    let (report, _) = w
+        .deploy(TargetKind::Myapp, &w.options("elsewhere", &first))
+        .await;
+    let err = report.unwrap_err();
+    assert!(matches!(err, Error::SourceMismatch { .. }), "{err}");
+    assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 1);
+}

@@ -157,7 +157,7 @@ pub async fn deploy<T: Target>(
         && kind == TargetKind::Myapp
         && !opts.recreate
     {
-        super::myapps::ensure_same_source(d, &spec)?;
+        super::target::ensure_same_source(d, &spec)?;
     }
 
     // 3. The module.
@@ -511,9 +511,33 @@ async fn apply<T: Target>(
     let (deployment, action) = match decision {
         Decision::Create => {
             reporter.say(Step::Deploy, format!("creating {noun} '{name}'"));
-            let created = reporter
+            let created = match reporter
                 .beat(Step::Deploy, "creating", target.create(spec))
-                .await?;
+                .await
+            {
+                Ok(created) => created,
+                Err(err) if super::target::is_name_taken(&err) => {
+                    // OSC's list did not show it (lists can lag), yet it exists: it is updated
+                    // in place like any existing deployment, after the same source check, and
+                    // never reported as created.
+                    let Some(existing) = target.find(name).await? else {
+                        return Err(err);
+                    };
+                    if kind == TargetKind::Myapp {
+                        super::target::ensure_same_source(&existing, spec)?;
+                    }
+                    report.notes.push(format!(
+                        "{noun} '{name}' already existed although OSC's list did not show it at \
+                         first: it was updated in place"
+                    ));
+                    let updated =
+                        update_in_place(reporter, target, opts, kind, spec, existing, report)
+                            .await?;
+                    report.action = "updated".to_owned();
+                    return Ok(updated);
+                }
+                Err(err) => return Err(err),
+            };
             report
                 .plan
                 .push(format!("created {noun} '{name}' (id {})", created.id));
@@ -535,25 +559,10 @@ async fn apply<T: Target>(
             );
             (existing, "unchanged")
         }
-        Decision::Update(existing) => {
-            reporter.say(
-                Step::Deploy,
-                format!("updating {noun} '{name}' in place: {}", kind.update_note()),
-            );
-            let (updated, method) = reporter
-                .beat(Step::Deploy, "updating", target.update(&existing, spec))
-                .await?;
-            report.plan.push(match method {
-                UpdateMethod::Restarted => format!(
-                    "restarted {noun} '{name}' through OSC's MCP server (restart-my-app) so it \
-                     clones branch {} again; id {} and its URL are kept",
-                    opts.branch, updated.id
-                ),
-                _ => format!("updated {noun} '{name}' with PATCH (update + restart)"),
-            });
-            report.update = Some(method);
-            (updated, "updated")
-        }
+        Decision::Update(existing) => (
+            update_in_place(reporter, target, opts, kind, spec, existing, report).await?,
+            "updated",
+        ),
         Decision::Recreate(existing) => {
             reporter.say(
                 Step::Deploy,
@@ -586,6 +595,36 @@ async fn apply<T: Target>(
     };
     report.action = action.to_owned();
     Ok(deployment)
+}
+
+/// Updates `existing` in place (a restart for a My App, PATCH for an instance): id and URL stay.
+async fn update_in_place<T: Target>(
+    reporter: &Reporter<'_>,
+    target: &T,
+    opts: &DeployOptions,
+    kind: TargetKind,
+    spec: &Spec,
+    existing: Deployment,
+    report: &mut DeployReport,
+) -> Result<Deployment> {
+    let (noun, name) = (kind.noun(), &opts.name);
+    reporter.say(
+        Step::Deploy,
+        format!("updating {noun} '{name}' in place: {}", kind.update_note()),
+    );
+    let (updated, method) = reporter
+        .beat(Step::Deploy, "updating", target.update(&existing, spec))
+        .await?;
+    report.plan.push(match method {
+        UpdateMethod::Restarted => format!(
+            "restarted {noun} '{name}' through OSC's MCP server (restart-my-app) so it clones \
+             branch {} again; id {} and its URL are kept",
+            opts.branch, updated.id
+        ),
+        _ => format!("updated {noun} '{name}' with PATCH (update + restart)"),
+    });
+    report.update = Some(method);
+    Ok(updated)
 }
 
 /// Stamps the total time on `report`.

@@ -186,6 +186,7 @@ impl Target for Instances<'_> {
         let api = self.api_subscribing().await?;
         create_idempotently(
             self.client.retry_policy(),
+            spec,
             || self.post_create(&api, spec),
             || self.find(&spec.name),
         )

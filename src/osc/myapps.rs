@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 
 use super::client::{Auth, Call, OscClient, join};
 use super::error::{Error, Result};
-use super::git::GitSource;
 use super::platform_mcp::{AppRef, GET_TOOL, LOGS_TOOL, PlatformMcp, RESTART_TOOL};
 use super::target::{
     Deployment, Spec, State, Target, TargetKind, UpdateMethod, create_idempotently,
+    ensure_same_source,
 };
 
 /// A My App as the deploy service returns it (fields beyond these are ignored).
@@ -164,23 +164,6 @@ fn app_ref(app: &Deployment) -> AppRef<'_> {
     }
 }
 
-/// Refuses to touch an app that clones another repository or branch (compared normalised; see
-/// [`GitSource`]): only re-creating it could change that.
-pub(crate) fn ensure_same_source(existing: &Deployment, spec: &Spec) -> Result<()> {
-    let Some(current) = &existing.git_url else {
-        return Ok(());
-    };
-    if GitSource::parse(current).same_as(&GitSource::parse(&spec.git_url)) {
-        Ok(())
-    } else {
-        Err(Error::SourceMismatch {
-            name: existing.name.clone(),
-            current: current.clone(),
-            wanted: spec.git_url.clone(),
-        })
-    }
-}
-
 /// The log text of a `get-my-app-logs` answer. Its shape is not documented: a JSON answer with a
 /// `logs` (or `text`, `output`, `lines`) field, or a list of lines or of `{message}` records, is
 /// unpacked into lines; anything else is taken as the text itself.
@@ -255,6 +238,7 @@ impl Target for MyApps<'_> {
     async fn create(&self, spec: &Spec) -> Result<Deployment> {
         create_idempotently(
             self.client.retry_policy(),
+            spec,
             || self.post_create(spec),
             || self.find(&spec.name),
         )

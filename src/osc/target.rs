@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::client::RetryPolicy;
 use super::error::{Error, Result};
+use super::git::GitSource;
 use super::secret::Secret;
 
 /// Where a deployment runs.
@@ -225,7 +226,7 @@ pub fn validate_name(name: &str) -> Result<()> {
 }
 
 /// True when an error says the name is already in use ("Name is already taken").
-fn is_name_taken(err: &Error) -> bool {
+pub(crate) fn is_name_taken(err: &Error) -> bool {
     match err {
         Error::Api { status, reason, .. } => {
             let reason = reason.to_ascii_lowercase();
@@ -237,9 +238,31 @@ fn is_name_taken(err: &Error) -> bool {
     }
 }
 
-/// The create-after-lookup loop shared by both targets.
+/// Refuses to touch a deployment that clones another repository or branch (compared normalised; see
+/// [`GitSource`]): only re-creating it could change that.
+pub(crate) fn ensure_same_source(existing: &Deployment, spec: &Spec) -> Result<()> {
+    let Some(current) = &existing.git_url else {
+        return Ok(());
+    };
+    if GitSource::parse(current).same_as(&GitSource::parse(&spec.git_url)) {
+        Ok(())
+    } else {
+        Err(Error::SourceMismatch {
+            name: existing.name.clone(),
+            current: current.clone(),
+            wanted: spec.git_url.clone(),
+        })
+    }
+}
+
+/// The create-after-lookup loop shared by both targets. A create that fails for a transient
+/// reason may still have happened (its answer lost): the lookup finds it, and it is used if it
+/// clones `spec`'s source. A name taken at the first try was taken before this create: that error
+/// is returned, so the caller treats it as the existing deployment it is (updated in place, not
+/// reported as created).
 pub(crate) async fn create_idempotently<C, CF, L, LF>(
     policy: RetryPolicy,
+    spec: &Spec,
     mut create: C,
     mut lookup: L,
 ) -> Result<Deployment>
@@ -256,13 +279,14 @@ where
             Err(err) => err,
         };
         let taken = is_name_taken(&err);
-        if !err.is_transient() && !taken {
+        if (!err.is_transient() && !taken) || (taken && attempt == 0) {
             return Err(err);
         }
         // The create may have happened although its answer was lost (504 while OSC adds
         // capacity); a blind retry would fail with "name already taken" or make a second one.
         if let Some(existing) = lookup().await? {
-            tracing::info!(name = %existing.name, error = %err, "create answered an error but the deployment exists: using it");
+            ensure_same_source(&existing, spec)?;
+            tracing::info!(name = %existing.name, error = %err, "create answered an error but the deployment was made: using it");
             return Ok(existing);
         }
         attempt += 1;
@@ -270,7 +294,7 @@ where
             return Err(err);
         }
         let pause = policy.delay(attempt);
-        tracing::info!(error = %err, ?pause, "create failed and nothing was created: retrying");
+        tracing::info!(error = %err, ?pause, "create failed and no deployment of that name is listed: retrying");
         tokio::time::sleep(pause).await;
     }
 }

@@ -69,6 +69,8 @@ pub struct Faults {
     pub mcp_hidden_tools: Vec<String>,
     /// The MCP server refuses every token (401), as it would a PAT it does not accept.
     pub mcp_refuses_token: bool,
+    /// The next N My App lists answer `[]` whatever exists (a list lagging behind the apps).
+    pub myapps_list_empty_next: u32,
 }
 
 /// One recorded API call. Each MCP tool call is recorded too, as service "mcp", method
@@ -535,6 +537,13 @@ fn one_myapp_json(shared: &Shared, id: &str) -> Option<Value> {
 }
 
 async fn list_myapps(State(shared): State<Arc<Shared>>) -> Response {
+    {
+        let mut faults = shared.faults.lock().unwrap();
+        if faults.myapps_list_empty_next > 0 {
+            faults.myapps_list_empty_next -= 1;
+            return axum::Json(Vec::<Value>::new()).into_response();
+        }
+    }
     axum::Json(all_myapps_json(&shared)).into_response()
 }
 
