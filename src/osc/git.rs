@@ -73,6 +73,15 @@ impl Remote {
                     let _ = url.set_username("");
                 }
             }
+            if url.scheme() == "http" && token.is_some() && !is_loopback_host(&url) {
+                // Anyone on the way can read a token sent over plain http.
+                tracing::warn!(
+                    host = url.host_str().unwrap_or(""),
+                    "the git token is not sent to an http:// repository that is not on this \
+                     machine: use https, or push without a token"
+                );
+                token = None;
+            }
             let local = url.scheme() == "file";
             let clone_url = match url.scheme() {
                 "ssh" | "git+ssh" => {
@@ -130,6 +139,17 @@ impl Remote {
     fn is_http(&self) -> bool {
         self.push_url.starts_with("http://") || self.push_url.starts_with("https://")
     }
+}
+
+/// Whether a URL's host is this machine (a local git server for a stand-in).
+fn is_loopback_host(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or("");
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A git source as OSC is told to clone it (`<repository>#<branch>`), normalised so that two
@@ -611,12 +631,17 @@ impl<'a> Git<'a> {
                 self.user,
                 token.expose()
             ));
-            cmd.env("GIT_CONFIG_COUNT", (first + 1).to_string())
+            // The header goes with every request git makes, so git must not follow a redirect
+            // to another host (its default follows the first one, and the header with it).
+            let second = first + 1;
+            cmd.env("GIT_CONFIG_COUNT", (first + 2).to_string())
                 .env(format!("GIT_CONFIG_KEY_{first}"), "http.extraHeader")
                 .env(
                     format!("GIT_CONFIG_VALUE_{first}"),
                     format!("Authorization: Basic {basic}"),
-                );
+                )
+                .env(format!("GIT_CONFIG_KEY_{second}"), "http.followRedirects")
+                .env(format!("GIT_CONFIG_VALUE_{second}"), "false");
         }
         cmd
     }
@@ -633,7 +658,12 @@ impl<'a> Git<'a> {
             detail = format!("git exited with {}", output.status);
         }
         let lower = detail.to_ascii_lowercase();
-        if lower.contains("authentication failed")
+        if lower.contains("redirect") {
+            detail.push_str(
+                "\nhint: the repository URL redirects elsewhere, which git is not allowed to \
+                 follow with your token: give the URL it redirects to with --repo",
+            );
+        } else if lower.contains("authentication failed")
             || lower.contains("could not read username")
             || lower.contains("403")
             || lower.contains("permission denied")
@@ -695,6 +725,54 @@ mod tests {
         assert_eq!(r.token().unwrap().expose(), "ghp_urlpass_0123456789");
         assert_eq!(r.user, "bob");
         assert!(!r.local);
+    }
+
+    #[test]
+    fn a_token_goes_over_https_or_to_this_machine_only_and_never_follows_a_redirect() {
+        let token = || Some(Secret::new("ghp_env_0123456789"));
+        for url in [
+            "https://github.com/o/r.git",
+            "http://127.0.0.1:8080/r.git",
+            "http://localhost/r.git",
+            "http://[::1]:9/r.git",
+        ] {
+            assert!(
+                Remote::parse(url, token()).unwrap().token().is_some(),
+                "{url}"
+            );
+        }
+        for url in [
+            "http://git.example.com/r.git",
+            "http://10.0.0.2/r.git",
+            "http://user:pass@example.com/r.git",
+        ] {
+            assert!(
+                Remote::parse(url, token()).unwrap().token().is_none(),
+                "{url}"
+            );
+        }
+        let secret = Secret::new("ghp_env_0123456789");
+        let git = Git::new(Path::new("."), Some(&secret), Duration::from_secs(1));
+        let cmd = git.command(&["ls-remote"]);
+        let envs: Vec<(String, String)> = cmd
+            .as_std()
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_str()?.to_owned(), v?.to_str()?.to_owned())))
+            .collect();
+        let value_of = |key: &str| {
+            let slot = envs
+                .iter()
+                .find(|(_, v)| v == key)
+                .map(|(k, _)| k.clone())?;
+            let value_key = slot.replace("KEY", "VALUE");
+            envs.iter()
+                .find(|(k, _)| *k == value_key)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(value_of("http.followRedirects").as_deref(), Some("false"));
+        assert!(
+            value_of("http.extraHeader").is_some_and(|h| h.starts_with("Authorization: Basic "))
+        );
     }
 
     #[test]
