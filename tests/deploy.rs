@@ -1448,3 +1448,37 @@ async fn a_name_taken_by_an_app_the_list_did_not_show_is_updated_or_refused_not_
     assert!(matches!(err, Error::SourceMismatch { .. }), "{err}");
     assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 1);
 }
+
+/// A restart that fails after the new module was pushed leaves the app on the old module: the
+/// branch is put back, so the next deploy of the same module sees the change and restarts
+/// (it once found the branch "unchanged" and left the old module running for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_restart_puts_the_branch_back_so_the_next_deploy_updates() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    w.deploy_ok(TargetKind::Myapp, &w.options("stuck", &first))
+        .await;
+    let tip_before = w.refs();
+
+    let changed = with_marker(&module, "restart fails once");
+    let second = w.module_file("second.wasm", &changed);
+    w.standin.set_faults(Faults {
+        restart_fails_next: 1,
+        ..Faults::default()
+    });
+    let (report, _) = w
+        .deploy(TargetKind::Myapp, &w.options("stuck", &second))
+        .await;
+    let err = report.unwrap_err();
+    assert!(matches!(err, Error::NotApplied { .. }), "{err}");
+    assert!(err.to_string().contains("was put back"), "{err}");
+    assert_eq!(w.refs(), tip_before, "the branch names what the app runs");
+    assert_eq!(w.standin.served_sha256("stuck"), Some(sha256_hex(&module)));
+
+    let again = w
+        .deploy_ok(TargetKind::Myapp, &w.options("stuck", &second))
+        .await;
+    assert_eq!(again.action, "updated", "{again:#?}");
+    assert_eq!(w.standin.served_sha256("stuck"), Some(sha256_hex(&changed)));
+}

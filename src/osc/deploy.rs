@@ -223,12 +223,22 @@ pub async fn deploy<T: Target>(
     }
 
     // 5. Push, then create or update.
-    report.publish = match prepared {
+    report.publish = match &prepared {
         Some(prepared) => Some(push(&reporter, opts, &remote, prepared, &mut report).await?),
         None => None,
     };
     let began = Instant::now();
-    let deployment = apply(&reporter, target, opts, kind, &spec, decision, &mut report).await?;
+    let updating = matches!(decision, Decision::Update(_));
+    let deployment = match apply(&reporter, target, opts, kind, &spec, decision, &mut report).await
+    {
+        Ok(deployment) => deployment,
+        Err(err) => match (updating, &prepared, &report.publish) {
+            (true, Some(prepared), Some(pushed)) if pushed.new_commit => {
+                return Err(put_branch_back(&reporter, opts, prepared, pushed, err).await);
+            }
+            _ => return Err(err),
+        },
+    };
     report.timings.deploy_ms = Some(report.timings.deploy_ms.unwrap_or(0) + ms(began).unwrap_or(0));
 
     // 6. Wait until it runs.
@@ -388,7 +398,7 @@ async fn push(
     reporter: &Reporter<'_>,
     opts: &DeployOptions,
     remote: &Remote,
-    prepared: Prepared<'_>,
+    prepared: &Prepared<'_>,
     report: &mut DeployReport,
 ) -> Result<Published> {
     let began = Instant::now();
@@ -595,6 +605,41 @@ async fn apply<T: Target>(
     };
     report.action = action.to_owned();
     Ok(deployment)
+}
+
+/// After a failed update of a deployment whose new module was pushed: puts the branch back, so
+/// it names what the deployment still runs and the next deploy updates it again (otherwise that
+/// deploy would find the branch unchanged and leave the old module running); `err` says so.
+async fn put_branch_back(
+    reporter: &Reporter<'_>,
+    opts: &DeployOptions,
+    prepared: &Prepared<'_>,
+    pushed: &Published,
+    err: Error,
+) -> Error {
+    let branch = &opts.branch;
+    reporter.say(
+        Step::Publish,
+        format!(
+            "the update failed: putting branch {branch} back to the module the deployment runs"
+        ),
+    );
+    let note = match prepared.roll_back(pushed).await {
+        Ok(()) => format!(
+            "the deployment was not updated, so branch {branch} was put back to the module it \
+             runs; deploy again once the cause is fixed"
+        ),
+        Err(why) => format!(
+            "branch {branch} holds the new module but the deployment may still run the old one \
+             (putting the branch back failed: {why}): once the cause is fixed, deploy again with \
+             --force, or run restart-deployment {}",
+            opts.name
+        ),
+    };
+    Error::NotApplied {
+        source: Box::new(err),
+        branch: note,
+    }
 }
 
 /// Updates `existing` in place (a restart for a My App, PATCH for an instance): id and URL stay.

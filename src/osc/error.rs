@@ -176,6 +176,13 @@ pub enum Error {
         /// What was wrong.
         detail: String,
     },
+    /// Updating a deployment failed after the new module was pushed.
+    NotApplied {
+        /// Why the update failed.
+        source: Box<Error>,
+        /// What the branch holds now, and what to do.
+        branch: String,
+    },
 }
 
 impl Error {
@@ -196,6 +203,7 @@ impl Error {
         match self {
             Self::Api { status, .. } | Self::Gateway { status, .. } => Some(*status),
             Self::Unauthorized { .. } => Some(401),
+            Self::NotApplied { source, .. } => source.http_status(),
             _ => None,
         }
     }
@@ -223,6 +231,7 @@ impl Error {
             Self::DeployFailed { .. } => "deploy_failed",
             Self::WaitTimeout { .. } => "wait_timeout",
             Self::VerifyFailed { .. } => "verify_failed",
+            Self::NotApplied { source, .. } => source.code(),
         }
     }
 
@@ -313,6 +322,7 @@ impl Error {
             Self::VerifyFailed { url, detail } => {
                 format!("the deployment at {url} does not answer as the module should: {detail}")
             }
+            Self::NotApplied { source, branch } => format!("{}; {branch}", source.raw_message()),
         }
     }
 }

@@ -442,7 +442,7 @@ impl Prepared<'_> {
     }
 
     /// Commits and pushes the staged module; without a change, does nothing.
-    pub async fn push(self) -> Result<Published> {
+    pub async fn push(&self) -> Result<Published> {
         if !self.changed || self.spec.dry_run {
             return Ok(self.published());
         }
@@ -479,6 +479,39 @@ impl Prepared<'_> {
             .run(&["rev-parse", "HEAD"], "read the new commit")
             .await?;
         Ok(self.result(Some(tip.trim().to_owned()), true))
+    }
+}
+
+impl Prepared<'_> {
+    /// Puts the branch back to its tip before [`Prepared::push`] made `pushed`, unless something
+    /// else moved it since (`--force-with-lease`): for an update that did not happen, so that the
+    /// branch names what the deployment runs and the next deploy sees the change again.
+    pub async fn roll_back(&self, pushed: &Published) -> Result<()> {
+        let (Some(before), Some(after)) = (&self.commit, &pushed.commit) else {
+            return Err(Error::Config(
+                "the branch is new, so there is nothing to put it back to".into(),
+            ));
+        };
+        if !pushed.new_commit {
+            return Ok(());
+        }
+        let spec = self.spec;
+        let git = git_for(spec, self.work.path());
+        let lease = format!("--force-with-lease=refs/heads/{}:{after}", spec.branch);
+        let target = format!("{before}:refs/heads/{}", spec.branch);
+        git.run(
+            &[
+                "push",
+                "-q",
+                "--no-verify",
+                &lease,
+                spec.remote.push_url.as_str(),
+                &target,
+            ],
+            &format!("put {} of {} back", spec.branch, spec.remote.display()),
+        )
+        .await
+        .map(drop)
     }
 }
 

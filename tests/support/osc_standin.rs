@@ -71,6 +71,8 @@ pub struct Faults {
     pub mcp_refuses_token: bool,
     /// The next N My App lists answer `[]` whatever exists (a list lagging behind the apps).
     pub myapps_list_empty_next: u32,
+    /// The next N `restart-my-app` calls answer an error result and restart nothing.
+    pub restart_fails_next: u32,
 }
 
 /// One recorded API call. Each MCP tool call is recorded too, as service "mcp", method
@@ -983,6 +985,13 @@ impl OscMcp {
         match name {
             "get-my-app" => tool_text(app.to_string()),
             "restart-my-app" => {
+                {
+                    let mut faults = self.shared.faults.lock().unwrap();
+                    if faults.restart_fails_next > 0 {
+                        faults.restart_fails_next -= 1;
+                        return tool_error("Internal error: the restart could not be scheduled");
+                    }
+                }
                 let relaunch = {
                     let inner = self.shared.inner.lock().unwrap();
                     find_myapp(&inner, id)
