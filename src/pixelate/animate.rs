@@ -115,7 +115,7 @@ pub fn run(args: &Args, input: &Path, options: &Options, output: &Path) -> anyho
             r.output_height,
             r.grid_width,
             r.grid_height,
-            r.palette.len(),
+            r.colors_used,
             if r.transparent { " + transparent" } else { "" },
             r.timings.total_ms
         );

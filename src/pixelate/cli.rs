@@ -307,7 +307,7 @@ fn run_single(args: &Args, options: Options) -> anyhow::Result<ExitCode> {
             r.output_height,
             r.grid_width,
             r.grid_height,
-            r.palette.len(),
+            r.colors_used,
             if r.transparent { " + transparent" } else { "" },
             r.timings.total_ms
         );

@@ -71,6 +71,8 @@ pub enum Error {
     },
     /// An option has a value the engine does not accept.
     InvalidOption { name: &'static str, detail: String },
+    /// No option has this name; `known` lists the names there are.
+    UnknownOption { name: String, known: String },
     /// Writing the PNG failed (should not happen for valid grids).
     Encode(String),
 }
@@ -91,7 +93,7 @@ impl Error {
             Error::ZeroSize { .. } => "zero_size",
             Error::Truncated { .. } => "truncated",
             Error::Malformed { .. } => "malformed",
-            Error::InvalidOption { .. } => "invalid_option",
+            Error::InvalidOption { .. } | Error::UnknownOption { .. } => "invalid_option",
             Error::Encode(_) => "encode_failed",
         }
     }
@@ -215,6 +217,9 @@ impl fmt::Display for Error {
                 write!(f, "the {format} data is malformed: {detail}")
             }
             Error::InvalidOption { name, detail } => write!(f, "invalid option `{name}`: {detail}"),
+            Error::UnknownOption { name, known } => {
+                write!(f, "unknown option `{name}`; known options: {known}")
+            }
             Error::Encode(detail) => write!(f, "writing the PNG failed: {detail}"),
         }
     }

@@ -225,9 +225,11 @@ impl Options {
     /// Sets one option from its text form, as it comes from a query string or a JSON field.
     /// A later `block`/`width` replaces an earlier one; likewise `colors`/`palette`/`levels` and
     /// `scale`/`grid`.
+    /// Names are read without regard to case, with `-` as `_` (`BLOCK`, `full-color`).
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), Error> {
         let value = value.trim();
-        match name {
+        let key = name.to_ascii_lowercase().replace('-', "_");
+        match key.as_str() {
             "block" | "block_size" | "pixel_size" => {
                 self.grid = Grid::Block(parse_int("block", value, 1, 4096)?);
             }
@@ -270,15 +272,16 @@ impl Options {
                 }
             }
             "optimize" => self.optimize = parse_bool("optimize", value)?,
+            "full_color" => {
+                if parse_bool("full_color", value)? {
+                    self.colors = Colors::Full;
+                }
+            }
             _ => {
                 let known: Vec<&str> = OPTION_NAMES.iter().map(|(n, _)| *n).collect();
-                return Err(Error::InvalidOption {
-                    name: "name",
-                    detail: format!(
-                        "unknown option `{}`; known options: {}",
-                        quote(name),
-                        known.join(", ")
-                    ),
+                return Err(Error::UnknownOption {
+                    name: quote(name),
+                    known: known.join(", "),
                 });
             }
         }

@@ -51,7 +51,7 @@ impl From<engine::Error> for Reject {
 pub fn status_for(err: &engine::Error) -> u16 {
     use engine::Error as E;
     match err {
-        E::Empty | E::InvalidOption { .. } => 400,
+        E::Empty | E::InvalidOption { .. } | E::UnknownOption { .. } => 400,
         E::InputTooLarge { .. }
         | E::TooManyPixels { .. }
         | E::OutputTooLarge { .. }
