@@ -331,9 +331,10 @@ async fn myapp_deploy_redeploy_manage_and_remove() {
             .count("deploy", "DELETE", &format!("/myapps/{}", status.id)),
         deletes
     );
-    manage::remove(&target, "pixelsmith", Some("pixelsmith"))
+    let removed = manage::remove(&target, "pixelsmith", Some("pixelsmith"))
         .await
         .unwrap();
+    assert_eq!(removed.state, pixelsmith::osc::target::State::Removed);
     assert!(w.standin.names("myapp").is_empty());
     assert!(
         reqwest::get(&new_url).await.is_err(),
@@ -438,9 +439,10 @@ async fn instance_deploy_patch_restart_logs_and_remove() {
     // The service token was exchanged once and reused for every instance API call.
     assert_eq!(w.standin.count("token", "POST", "/servicetoken"), 1);
 
-    manage::remove(&target, "pixinst", Some("pixinst"))
+    let removed = manage::remove(&target, "pixinst", Some("pixinst"))
         .await
         .unwrap();
+    assert_eq!(removed.state, pixelsmith::osc::target::State::Removed);
     assert!(w.standin.names("instance").is_empty());
     assert_eq!(
         w.standin
@@ -1300,6 +1302,8 @@ async fn stderr_has_one_line_format_quiet_keeps_only_errors_json_prints_one_docu
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["action"], "updated");
     assert!(err.lines().all(is_log_line) && !err.is_empty(), "{err}");
+    // The restart went through OSC's MCP server: the MCP client's bookkeeping is not logged.
+    assert!(!err.contains("rmcp"), "{err}");
     let (ok, out, _) = run(deploy(&["--json"]), "pat-WRONG-json-8c1d").await;
     assert!(!ok);
     assert_eq!(json_documents(&out), 1, "{out}");

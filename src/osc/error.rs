@@ -260,7 +260,15 @@ impl Error {
                 summary,
             } => format!(
                 "{op}: OSC's gateway answered HTTP {status} with an HTML page (\"{summary}\") instead \
-                 of the API; the service is starting or overloaded, try again in a minute"
+                 of the API; {}",
+                match status {
+                    502..=504 | 429 =>
+                        "the service is starting or overloaded, try again in a minute",
+                    401 | 403 =>
+                        "it refused the request: check OSC_ACCESS_TOKEN and the endpoint URL",
+                    404 => "nothing answers at that address: check the endpoint URL",
+                    _ => "check the endpoint URL, or try again later",
+                }
             ),
             Self::Timeout { op, after_s } => format!(
                 "{op}: no answer within {after_s} s; OSC may be slow right now, try again (the limit \
@@ -469,6 +477,18 @@ mod tests {
             summary: "504 Gateway Time-out".into(),
         };
         assert!(gw.is_transient());
+        assert!(gw.to_string().contains("try again in a minute"), "{gw}");
+        let refused = Error::Gateway {
+            op: "x".into(),
+            status: 403,
+            summary: "403 Forbidden".into(),
+        };
+        assert!(!refused.is_transient());
+        assert!(
+            refused.to_string().contains("check OSC_ACCESS_TOKEN"),
+            "{refused}"
+        );
+        assert!(!refused.to_string().contains("try again"), "{refused}");
         let conflict = Error::Api {
             op: "x".into(),
             status: 409,

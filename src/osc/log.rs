@@ -34,8 +34,10 @@ pub fn init(quiet: bool) {
     let filter = if quiet {
         tracing_subscriber::EnvFilter::new("error")
     } else {
+        // rmcp's own INFO lines (session set up, task cancelled, session deleted) are its
+        // bookkeeping for the MCP client that restarts My Apps, not steps of the deploy.
         tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"))
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -324,7 +324,11 @@ impl Target for MyApps<'_> {
     async fn remove(&self, name: &str) -> Result<Deployment> {
         let app = self.require(name).await?;
         self.delete(&app).await?;
-        Ok(app)
+        Ok(Deployment {
+            state: State::Removed,
+            status: Some("removed".into()),
+            ..app
+        })
     }
 }
 

@@ -362,7 +362,16 @@ fn classify(op: &str, limit: Duration, err: &(dyn std::error::Error + 'static)) 
     chain.dedup();
     let detail = chain.join(": ");
     // rmcp reports an unchallenged 401/403 only as text ("HTTP 401 Unauthorized: ...").
-    if detail.contains("HTTP 401") || detail.contains("HTTP 403") {
+    if detail.contains("HTTP 403") {
+        return Error::Api {
+            op,
+            status: 403,
+            reason: "OSC's MCP server accepted the token but does not allow this (forbidden): \
+                     check that OSC_ACCESS_TOKEN belongs to a user who may manage My Apps"
+                .into(),
+        };
+    }
+    if detail.contains("HTTP 401") {
         return Error::Unauthorized {
             op,
             token: TokenKind::Personal,

@@ -81,6 +81,8 @@ pub enum State {
     Failed,
     /// Stopped (`stopped`).
     Stopped,
+    /// Deleted by `remove-deployment` (the answer to a removal).
+    Removed,
     /// The platform did not say (`unknown`, absent, or a word we do not know).
     Unknown,
 }
@@ -93,6 +95,7 @@ impl State {
             Some("running" | "ready") => Self::Running,
             Some("failed" | "error") => Self::Failed,
             Some("stopped") => Self::Stopped,
+            Some("removed" | "deleted") => Self::Removed,
             _ => Self::Unknown,
         }
     }
