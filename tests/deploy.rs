@@ -480,6 +480,7 @@ async fn gateway_pages_slow_start_and_early_401s_are_waited_out() {
         html_502_next: 2,
         slow_start: Duration::from_millis(1500),
         unauthorized_after_start: Duration::from_millis(1500),
+        myapp_get_401_next: 1,
         ..Faults::default()
     });
     let (report, progress) = w
@@ -498,6 +499,13 @@ async fn gateway_pages_slow_start_and_early_401s_are_waited_out() {
     );
     assert!(
         progress.iter().any(|p| p.contains("HTTP 401")),
+        "{progress:#?}"
+    );
+    // The platform API's own early 401s (the token was just accepted) were waited out too.
+    assert!(
+        progress
+            .iter()
+            .any(|p| p.contains("refused for now (HTTP 401), as OSC does just after a change")),
         "{progress:#?}"
     );
     assert!(report.verification.unwrap().attempts > 1);

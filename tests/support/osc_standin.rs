@@ -73,6 +73,9 @@ pub struct Faults {
     pub myapps_list_empty_next: u32,
     /// The next N `restart-my-app` calls answer an error result and restart nothing.
     pub restart_fails_next: u32,
+    /// The next N gets of one My App (`GET /myapps/{id}`) answer 401, as OSC does for some
+    /// seconds after a create, though the token is good.
+    pub myapp_get_401_next: u32,
 }
 
 /// One recorded API call. Each MCP tool call is recorded too, as service "mcp", method
@@ -550,6 +553,13 @@ async fn list_myapps(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn get_myapp(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+    {
+        let mut faults = shared.faults.lock().unwrap();
+        if faults.myapp_get_401_next > 0 {
+            faults.myapp_get_401_next -= 1;
+            return reason(StatusCode::UNAUTHORIZED, "Unauthorized");
+        }
+    }
     match one_myapp_json(&shared, &id) {
         Some(app) => axum::Json(app).into_response(),
         None => reason(StatusCode::NOT_FOUND, "App not found"),
