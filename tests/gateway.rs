@@ -380,6 +380,66 @@ async fn a_quarter_turned_photo_over_the_runner_limit_is_fitted_upright() {
     services.shutdown().await;
 }
 
+/// A small picture in a large upload (a phone's motion photo: a video after the JPEG; a PNG with
+/// megabytes of text) reaches the module without those bytes, not reduced: the native engine's
+/// answer byte for byte, block 1 included.
+#[tokio::test]
+async fn metadata_the_picture_does_not_use_is_dropped_instead_of_reducing_it() {
+    let services = local().await;
+    let mut motion_photo = fixture("rocket.jpg");
+    motion_photo.extend((0..3_000_000u32).map(|i| (i * 7 % 251) as u8));
+    let source = rgba(&fixture("horse.png"));
+    let mut info = png::Info::with_size(source.width(), source.height());
+    info.color_type = png::ColorType::Rgba;
+    info.bit_depth = png::BitDepth::Eight;
+    info.uncompressed_latin1_text
+        .push(png::text_metadata::TEXtChunk::new(
+            "Comment",
+            "a long description ".repeat(200_000),
+        ));
+    let mut texty_png = Vec::new();
+    let mut writer = png::Encoder::with_info(&mut texty_png, info)
+        .unwrap()
+        .write_header()
+        .unwrap();
+    writer.write_image_data(source.as_raw()).unwrap();
+    writer.finish().unwrap();
+    let uploads: [(&[u8], &[(&str, &str)], &str); 2] = [
+        (&motion_photo, &[("block", "8")], "block=8"),
+        (
+            &texty_png,
+            &[("block", "1"), ("colors", "8")],
+            "block=1&colors=8",
+        ),
+    ];
+    for (upload, pairs, query) in uploads {
+        assert!(upload.len() > runner::BODY_LIMIT, "{query}: over the limit");
+        let response = client()
+            .post(format!("{}/pixelate?{query}", services.gateway_url()))
+            .body(upload.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{query}");
+        assert!(
+            !response.headers().contains_key(FITTED_HEADER),
+            "{query}: not reduced"
+        );
+        let note = response.headers()[CONVERTED_HEADER]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(note.starts_with("metadata dropped"), "{note}");
+        let png = response.bytes().await.unwrap();
+        assert_eq!(
+            png.as_ref(),
+            native(upload, pairs).as_slice(),
+            "{query}: the CLI's bytes"
+        );
+    }
+    services.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_image_that_cannot_be_fitted_gets_a_clear_413() {
     let services = local().await;

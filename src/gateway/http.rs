@@ -17,6 +17,7 @@ use wasm_service::envelope::{Json, Request as Envelope, Response as Answer};
 
 use super::animated;
 use super::fit::{self, FitError};
+use super::slim;
 use super::transcode::{self, Transcoded};
 use super::upstream::Upstream;
 use crate::studio;
@@ -165,6 +166,30 @@ async fn forward(
     );
     let mut text = request.to_json();
     let mut fitted = None;
+    let mut slimmed = None;
+    if text.len() > gateway.runner_limit && converted.is_none() && is_pixelate(method_name, path) {
+        // Metadata the picture does not use (a motion photo's video, XMP, text chunks) goes
+        // first: the module then decodes the very pixels the native engine does.
+        if let Some(slim) = slim::strip(&body) {
+            let slim_request = request.clone().with_bytes(
+                &slim,
+                request
+                    .content_type
+                    .as_deref()
+                    .unwrap_or("application/octet-stream"),
+            );
+            let slim_text = slim_request.to_json();
+            if slim_text.len() <= gateway.runner_limit {
+                text = slim_text;
+                slimmed = Some(format!(
+                    "metadata dropped: {} -> {} bytes (pixels, ICC profile and EXIF orientation \
+                     kept; previews, XMP, text and data after the image left out)",
+                    body.len(),
+                    slim.len()
+                ));
+            }
+        }
+    }
     if text.len() > gateway.runner_limit {
         if !is_pixelate(method_name, path) || request.body_base64.is_none() {
             return error(
@@ -213,7 +238,7 @@ async fn forward(
         HeaderName::from_static("server-timing"),
         format!("runner;dur={:.1}", exchange.latency.as_secs_f64() * 1000.0),
     )];
-    if let Some(note) = framed {
+    if let Some(note) = framed.or(slimmed) {
         extra.push((HeaderName::from_static(CONVERTED_HEADER), note));
     }
     if let Some(done) = &converted

@@ -8,8 +8,10 @@
 //! and raw body. So `curl --data-binary @cat.png 'http://127.0.0.1:PORT/pixelate?block=8'` gets a
 //! real `image/png`, `GET /health` real JSON, an unknown route the module's 404.
 //!
-//! - Large images: a request envelope over the runner's 1 MiB limit would get 413. Raw images
-//!   sent to `POST /pixelate` are instead reduced by a factor that divides the block size, so the
+//! - Large images: a request envelope over the runner's 1 MiB limit would get 413. A PNG or JPEG
+//!   sent to `POST /pixelate` first loses what its picture does not use (a motion photo's video,
+//!   XMP, text chunks; see `slim`), which keeps the native engine's answer exactly; if it is still
+//!   too large, it is reduced by a factor that divides the block size, so the
 //!   grid is unchanged (see `fit`), and redrawn at the source size when that is what was asked;
 //!   the response says so in `x-pixelsmith-fitted` (and a JSON report in its `fitted` field).
 //! - Failures: every runner call has a timeout (504 when it passes); a runner that is unreachable,
@@ -30,6 +32,7 @@ mod animated;
 pub(crate) mod fit;
 mod http;
 mod redraw;
+mod slim;
 mod transcode;
 mod upstream;
 
