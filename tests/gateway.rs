@@ -404,7 +404,8 @@ async fn metadata_the_picture_does_not_use_is_dropped_instead_of_reducing_it() {
         .unwrap();
     writer.write_image_data(source.as_raw()).unwrap();
     writer.finish().unwrap();
-    let uploads: [(&[u8], &[(&str, &str)], &str); 2] = [
+    type Pairs<'a> = &'a [(&'a str, &'a str)];
+    let uploads: [(&[u8], Pairs, &str); 2] = [
         (&motion_photo, &[("block", "8")], "block=8"),
         (
             &texty_png,
