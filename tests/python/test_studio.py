@@ -339,8 +339,12 @@ def test_a_non_image_upload_says_why_in_words(browser, local: Served, tmp_path: 
     wait(browser, lambda d: error.is_displayed(), message="no error shown")
     assert "notes.txt could not be pixelated" in error.text and api_message in error.text, error.text
     assert error.get_attribute("role") == "alert"
-    # The previous result stays: never a blank image.
-    assert browser.find_element(By.ID, "result").is_displayed()
+    # The previous picture's result does not stand next to this upload: the placeholder shows,
+    # with no facts and no download of the old result.
+    assert not browser.find_element(By.ID, "result").is_displayed()
+    assert browser.find_element(By.ID, "result-empty").is_displayed()
+    assert browser.find_element(By.ID, "download").get_attribute("aria-disabled") == "true"
+    assert browser.find_element(By.ID, "facts").text == ""
 
 
 def test_an_animated_gif_comes_back_animated_and_a_frame_as_a_still(browser, local: Served, tmp_path: Path) -> None:
