@@ -441,6 +441,110 @@ async fn metadata_the_picture_does_not_use_is_dropped_instead_of_reducing_it() {
     services.shutdown().await;
 }
 
+/// Clients' habits: an HTML form or `curl -F` (multipart, the form's text fields as options), a
+/// gzip body, and the mistakes that damage an upload (`curl --data`, hex text) said in words.
+#[tokio::test]
+async fn forms_gzip_and_damaging_upload_habits_are_taken_or_explained() {
+    use std::io::Write as _;
+    let services = local().await;
+    let url = format!("{}/pixelate", services.gateway_url());
+    let image = fixture("horse.png");
+    let want = native(&image, &[("block", "4"), ("colors", "8")]);
+
+    let boundary = "----pixelsmith-test-7f3a";
+    let mut form = Vec::new();
+    for (name, value) in [("block", "4"), ("colors", "8")] {
+        write!(
+            form,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        )
+        .unwrap();
+    }
+    write!(
+        form,
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"horse.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .unwrap();
+    form.extend_from_slice(&image);
+    write!(form, "\r\n--{boundary}--\r\n").unwrap();
+    let response = client()
+        .post(&url)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.bytes().await.unwrap().as_ref(),
+        want.as_slice(),
+        "the form's file and options"
+    );
+
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(&image).unwrap();
+    let response = client()
+        .post(format!("{url}?block=4&colors=8"))
+        .header("content-encoding", "gzip")
+        .body(gzip.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.bytes().await.unwrap().as_ref(),
+        want.as_slice(),
+        "a gzip body"
+    );
+
+    // `curl --data @horse.png` drops CR and LF and says it is a form.
+    let stripped: Vec<u8> = image
+        .iter()
+        .copied()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    let response = client()
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(stripped)
+        .send()
+        .await
+        .unwrap();
+    let (status, _, message) = error_of(response).await;
+    assert!(
+        status >= 400 && message.contains("--data-binary"),
+        "{status}: {message}"
+    );
+    let hex: String = image[..64].iter().map(|b| format!("{b:02x}")).collect();
+    let (status, _, message) = error_of(client().post(&url).body(hex).send().await.unwrap()).await;
+    assert!(
+        status >= 400 && message.contains("hex text"),
+        "{status}: {message}"
+    );
+
+    let empty_form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"block\"\r\n\r\n4\r\n--{boundary}--\r\n"
+    );
+    let response = client()
+        .post(&url)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(empty_form)
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(response).await;
+    assert_eq!((status, code.as_str()), (400, "missing_image"), "{message}");
+    assert!(message.contains("-F image=@"), "{message}");
+    services.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_image_that_cannot_be_fitted_gets_a_clear_413() {
     let services = local().await;

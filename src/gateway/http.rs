@@ -19,6 +19,7 @@ use super::animated;
 use super::fit::{self, FitError};
 use super::slim;
 use super::transcode::{self, Transcoded};
+use super::upload;
 use super::upstream::Upstream;
 use crate::studio;
 
@@ -113,6 +114,25 @@ async fn forward(
     let mut query = query.to_string();
     let mut framed: Option<String> = None;
     if is_pixelate(method_name, path) {
+        // A form's file part, a gzip body: the image itself from here on.
+        match upload::unwrap(headers, content_type, body, gateway.max_upload).await {
+            Ok(unwrapped) => {
+                body = unwrapped.body;
+                content_type = unwrapped.content_type;
+                if !unwrapped.form_query.is_empty() {
+                    query = [unwrapped.form_query.as_str(), query.as_str()]
+                        .iter()
+                        .filter(|q| !q.is_empty())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join("&");
+                }
+            }
+            Err((status, code, message)) => return error(status, code, &message),
+        }
+        if let Some(refused) = explain_if_not_an_image(content_type.as_deref(), &body).await {
+            return refused;
+        }
         let sent = EnvelopeParts {
             method: method_name,
             path,
@@ -420,6 +440,24 @@ fn envelope_for(
             .to_string(),
     );
     request
+}
+
+/// The engine's refusal of a body that is no image, with why it may have been sent that way
+/// (`curl --data`, hex text), when its wrapping suggests one; `None` for an image or no hint.
+async fn explain_if_not_an_image(content_type: Option<&str>, body: &[u8]) -> Option<Response> {
+    let hint = upload::not_an_image_hint(content_type, body)?;
+    let check = body.to_vec();
+    let failed = tokio::task::spawn_blocking(move || {
+        wasm_service::engine::decode_only(&check, &wasm_service::engine::Options::default()).err()
+    })
+    .await
+    .ok()
+    .flatten()?;
+    Some(error(
+        wasm_service::router::status_for(&failed),
+        failed.code(),
+        &format!("{failed}; {hint}"),
+    ))
 }
 
 fn with_image(request: &Envelope, image: &[u8], query: &str) -> Envelope {

@@ -34,6 +34,7 @@ mod http;
 mod redraw;
 mod slim;
 mod transcode;
+mod upload;
 mod upstream;
 
 pub mod cli;

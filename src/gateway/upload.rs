@@ -1,0 +1,183 @@
+//! What clients wrap an image in on its way to `POST /pixelate`, taken off before the image is
+//! sent on: the habits of HTML forms, curl and HTTP libraries, which otherwise reached the module
+//! as "not an image".
+//!
+//! - `multipart/form-data` (a form's file input, `curl -F image=@cat.png`): the first file part
+//!   (one with a file name, or an `image/*` type) is the image; the form's text fields are options,
+//!   as if in the query (`-F block=8`), the URL's query coming last so it wins.
+//! - `Content-Encoding: gzip` or `deflate`: decompressed, at most the gateway's upload limit.
+//! - Left as they are but explained when they are not an image: a urlencoded body (`curl --data
+//!   @file` sends a form and drops line breaks, which breaks a binary file) and hex text (the
+//!   runner's own text format).
+
+use std::io::Read;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart};
+use axum::http::{HeaderMap, header};
+
+/// An upload with its wrapping taken off.
+pub(super) struct Unwrapped {
+    pub body: Vec<u8>,
+    /// The image part's own content type (multipart), else the request's.
+    pub content_type: Option<String>,
+    /// Options from a form's text fields, `name=value&…` (empty without a form).
+    pub form_query: String,
+}
+
+/// Why an upload cannot be unwrapped: an HTTP status, a code and an actionable message.
+pub(super) type Refusal = (u16, &'static str, String);
+
+/// Takes the wrapping off `body` (see the module doc); `limit` bounds a decompressed body.
+pub(super) async fn unwrap(
+    headers: &HeaderMap,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    limit: usize,
+) -> Result<Unwrapped, Refusal> {
+    let body = match header_text(headers, header::CONTENT_ENCODING).as_deref() {
+        None | Some("identity") => body,
+        Some(encoding @ ("gzip" | "x-gzip" | "deflate")) => decompress(encoding, &body, limit)?,
+        Some(other) => {
+            return Err((
+                415,
+                "unsupported_encoding",
+                format!(
+                    "the body is sent with Content-Encoding: {other}, which this gateway does not \
+                     decode; send the image as it is (gzip and deflate are decoded)"
+                ),
+            ));
+        }
+    };
+    let is_form = content_type
+        .as_deref()
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_form {
+        return Ok(Unwrapped {
+            body,
+            content_type,
+            form_query: String::new(),
+        });
+    }
+    form_file(content_type.unwrap_or_default(), body).await
+}
+
+fn decompress(encoding: &str, body: &[u8], limit: usize) -> Result<Vec<u8>, Refusal> {
+    let mut out = Vec::new();
+    let read = if encoding == "deflate" {
+        flate2::read::ZlibDecoder::new(body)
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)
+    } else {
+        flate2::read::MultiGzDecoder::new(body)
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)
+    };
+    match read {
+        Ok(_) if out.len() > limit => Err((
+            413,
+            "payload_too_large",
+            format!(
+                "the {encoding} body decompresses to more than {limit} bytes, the most this \
+                 gateway reads: send a smaller image"
+            ),
+        )),
+        Ok(_) => Ok(out),
+        Err(err) => Err((
+            400,
+            "bad_request",
+            format!("the body says Content-Encoding: {encoding} but does not decompress ({err})"),
+        )),
+    }
+}
+
+/// The first file part of a `multipart/form-data` body, and the form's text fields as a query.
+async fn form_file(content_type: String, body: Vec<u8>) -> Result<Unwrapped, Refusal> {
+    let bad = |detail: String| {
+        (
+            400,
+            "bad_request",
+            format!(
+                "the multipart form could not be read ({detail}); send the image as a file field, e.g. curl -F image=@cat.png"
+            ),
+        )
+    };
+    let request = axum::http::Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .map_err(|e| bad(e.to_string()))?;
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| bad(e.body_text()))?;
+    // Collected first: form_urlencoded's serializer is not Send, so it must not live across awaits.
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut image = None;
+    while let Some(field) = form.next_field().await.map_err(|e| bad(e.body_text()))? {
+        let is_file = field.file_name().is_some()
+            || field
+                .content_type()
+                .is_some_and(|t| t.starts_with("image/"));
+        if is_file && image.is_none() {
+            let kind = field.content_type().map(str::to_owned);
+            let bytes = field.bytes().await.map_err(|e| bad(e.body_text()))?;
+            image = Some((bytes.to_vec(), kind));
+        } else if !is_file {
+            let name = field.name().unwrap_or_default().to_owned();
+            let value = field.text().await.map_err(|e| bad(e.body_text()))?;
+            if !name.is_empty() {
+                fields.push((name, value));
+            }
+        }
+    }
+    let Some((body, content_type)) = image else {
+        return Err((
+            400,
+            "missing_image",
+            "the multipart form has no file: send the image as a file field, e.g. \
+             curl -F image=@cat.png (or the raw bytes with --data-binary @cat.png)"
+                .into(),
+        ));
+    };
+    Ok(Unwrapped {
+        body,
+        content_type,
+        form_query: form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&fields)
+            .finish(),
+    })
+}
+
+/// Why a body that is not an image may have been sent that way, if its wrapping says so.
+pub(super) fn not_an_image_hint(content_type: Option<&str>, body: &[u8]) -> Option<String> {
+    let form = content_type.is_some_and(|t| {
+        t.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
+    let hex = !body.is_empty()
+        && body
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
+    if hex {
+        Some(
+            "the body is hex text, the format OSC's runner takes; this gateway takes the image \
+             itself: curl --data-binary @cat.png"
+                .into(),
+        )
+    } else if form {
+        Some(
+            "the body was sent as a urlencoded form (curl --data), which drops line breaks and so \
+             damages a binary file: send it with curl --data-binary @cat.png, or as a file field \
+             with -F image=@cat.png"
+                .into(),
+        )
+    } else {
+        None
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+}
