@@ -1494,3 +1494,47 @@ async fn a_failed_restart_puts_the_branch_back_so_the_next_deploy_updates() {
     assert_eq!(again.action, "updated", "{again:#?}");
     assert_eq!(w.standin.served_sha256("stuck"), Some(sha256_hex(&changed)));
 }
+
+/// `module` with another build identity in its data (`pixelsmith-build:<id>`): a different
+/// service build as far as `/health` can tell.
+fn with_build_id(module: &[u8], id: &str) -> Vec<u8> {
+    let prefix = wasm_service::router::BUILD_MARKER_PREFIX.as_bytes();
+    let at = module
+        .windows(prefix.len())
+        .position(|w| w == prefix)
+        .unwrap()
+        + prefix.len();
+    let mut out = module.to_vec();
+    out[at..at + 16].copy_from_slice(id.as_bytes());
+    out
+}
+
+/// A restart that takes a while to take effect (the old module answers and OSC says running
+/// meanwhile) is not verified against the old module: verification waits for the pushed build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_waits_for_the_pushed_build_not_the_one_before_the_restart() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    w.deploy_ok(TargetKind::Myapp, &w.options("lagging", &first))
+        .await;
+    let next = with_build_id(&module, "0123456789abcdef");
+    let second = w.module_file("second.wasm", &next);
+    w.standin.set_faults(Faults {
+        restart_lag: Duration::from_secs(3),
+        ..Faults::default()
+    });
+    let (report, progress) = w
+        .deploy(TargetKind::Myapp, &w.options("lagging", &second))
+        .await;
+    let report = report.unwrap_or_else(|e| panic!("{e}\n{progress:#?}"));
+    assert_eq!(report.action, "updated");
+    assert_eq!(w.standin.served_sha256("lagging"), Some(sha256_hex(&next)));
+    assert!(
+        progress
+            .iter()
+            .any(|p| p.contains("still answers build") && p.contains("0123456789abcdef")),
+        "{progress:#?}"
+    );
+    assert!(report.verification.unwrap().health.contains("ok"));
+}

@@ -162,6 +162,11 @@ pub async fn deploy<T: Target>(
 
     // 3. The module.
     let module = obtain_module(&reporter, opts, &mut report, cancel).await?;
+    // The build the live app must answer once it runs what is pushed (this service's modules).
+    let expected_build = module
+        .as_ref()
+        .and_then(|m| wasm_service::router::build_id_of(&m.bytes))
+        .map(str::to_owned);
 
     // 4. Work out the publish (reads only), then decide.
     let source = git::source_commit(&opts.source_dir, opts.git_timeout).await;
@@ -263,7 +268,7 @@ pub async fn deploy<T: Target>(
         .beat(
             Step::Verify,
             "checking the live URL",
-            verify(&url, verify_until, |why| {
+            verify(&url, verify_until, expected_build.as_deref(), |why| {
                 reporter.say(Step::Verify, format!("not answering yet ({why}); retrying"))
             }),
         )

@@ -33,10 +33,13 @@ pub struct Verification {
     pub elapsed_ms: u64,
 }
 
-/// Verifies the app at `url` within `deadline`, calling `on_retry` before each pause.
+/// Verifies the app at `url` within `deadline`, calling `on_retry` before each pause. With
+/// `build` (the identity read from the pushed module), `/health` must answer that build: until it
+/// does, the app still runs the module from before the restart, and the check is tried again.
 pub async fn verify(
     url: &str,
     deadline: Instant,
+    build: Option<&str>,
     mut on_retry: impl FnMut(&str),
 ) -> Result<Verification> {
     let started = Instant::now();
@@ -55,7 +58,7 @@ pub async fn verify(
     loop {
         attempts += 1;
         let attempt = async {
-            let health = get_root(&http, url).await?;
+            let health = get_root(&http, url, build).await?;
             let pixelate = pixelate_round_trip(url, per_call).await?;
             Ok((health, pixelate))
         };
@@ -90,7 +93,11 @@ enum Attempt {
 }
 
 /// `GET /` → the health envelope, summarised as "ok (pixelsmith-wasm-service 0.1.0)".
-async fn get_root(http: &reqwest::Client, url: &str) -> Result<String, Attempt> {
+async fn get_root(
+    http: &reqwest::Client,
+    url: &str,
+    build: Option<&str>,
+) -> Result<String, Attempt> {
     let answer = http
         .get(url)
         .send()
@@ -142,6 +149,16 @@ async fn get_root(http: &reqwest::Client, url: &str) -> Result<String, Attempt> 
             .and_then(|v| v.as_str())
             .unwrap_or("?")
     };
+    // Right after a restart the old module may still answer for a while.
+    if let Some(pushed) = build
+        && field("build") != pushed
+    {
+        return Err(Attempt::Retry(format!(
+            "the app still answers build {}, not the pushed build {pushed}: the restart has not \
+             taken effect yet",
+            field("build")
+        )));
+    }
     Ok(format!(
         "{} ({} {})",
         field("status"),

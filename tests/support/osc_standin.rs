@@ -76,6 +76,9 @@ pub struct Faults {
     /// The next N gets of one My App (`GET /myapps/{id}`) answer 401, as OSC does for some
     /// seconds after a create, though the token is good.
     pub myapp_get_401_next: u32,
+    /// How long a restarted My App keeps running (and serving) its old module, reported as
+    /// running, before the restart takes effect.
+    pub restart_lag: Duration,
 }
 
 /// One recorded API call. Each MCP tool call is recorded too, as service "mcp", method
@@ -1010,7 +1013,16 @@ impl OscMcp {
                 let Some((runtime, url, token)) = relaunch else {
                     return tool_error(format!("App {id} not found"));
                 };
-                launch(&self.shared, runtime, url, token);
+                let lag = self.shared.faults.lock().unwrap().restart_lag;
+                if lag.is_zero() {
+                    launch(&self.shared, runtime, url, token);
+                } else {
+                    let shared = self.shared.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(lag).await;
+                        launch(&shared, runtime, url, token);
+                    });
+                }
                 tool_text(format!("App {id} is restarting"))
             }
             "get-my-app-logs" => {

@@ -99,6 +99,7 @@ pub(super) fn health() -> Json {
         ("status", "ok".into()),
         ("service", SERVICE.into()),
         ("version", VERSION.into()),
+        ("build", super::build_id().into()),
         ("envelope", ENVELOPE_TAG.into()),
         (
             "formats",

@@ -28,6 +28,28 @@ pub const SERVICE: &str = "pixelsmith";
 /// The module's version (the `wasm-service` package version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// What precedes the build identity in the module's bytes (see [`BUILD_MARKER`]).
+pub const BUILD_MARKER_PREFIX: &str = "pixelsmith-build:";
+
+/// `pixelsmith-build:<16 hex digits>`: a hash of this crate's sources and the lock file (from
+/// `build.rs`), kept whole in the module's data so a deploy can read it from the bytes it pushes
+/// and check that the live app answers the same in `/health` (`build`).
+pub static BUILD_MARKER: &str = concat!("pixelsmith-build:", env!("PIXELSMITH_BUILD"));
+
+/// This build's identity: the 16 hex digits of [`BUILD_MARKER`].
+pub fn build_id() -> &'static str {
+    // Through black_box, so the optimiser keeps the whole marker, prefix included, in the data.
+    &std::hint::black_box(BUILD_MARKER)[BUILD_MARKER_PREFIX.len()..]
+}
+
+/// The build identity a module's bytes carry (`None` for a module that is not this service).
+pub fn build_id_of(module: &[u8]) -> Option<&str> {
+    let prefix = BUILD_MARKER_PREFIX.as_bytes();
+    let at = module.windows(prefix.len()).position(|w| w == prefix)? + prefix.len();
+    let id = std::str::from_utf8(module.get(at..at + 16)?).ok()?;
+    id.bytes().all(|b| b.is_ascii_hexdigit()).then_some(id)
+}
+
 /// One route: what `GET /` lists and what [`handle`] dispatches on.
 struct Route {
     method: &'static str,
