@@ -935,3 +935,47 @@ fn the_module_unfilters_every_png_filter_as_the_native_decoder() {
         }
     }
 }
+
+/// The module reads PNGs with its own reader and the CLI with the `png` crate: a damaged file
+/// gets the same plain words from both (the crate's own texts were debug dumps such as
+/// `ChunkType { type: IHDR, critical: true, … }`).
+#[test]
+fn damaged_pngs_get_the_same_words_from_the_module_and_natively() {
+    let runner = Runner::from_bytes(&module::module_bytes(), RunnerConfig::default()).unwrap();
+    let mut good = Vec::new();
+    let mut encoder = png::Encoder::new(&mut good, 16, 16);
+    encoder.set_color(png::ColorType::Rgb);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&[90u8; 16 * 16 * 3]).unwrap();
+    writer.finish().unwrap();
+    // IHDR's data is bytes 16..29 and its CRC (over type and data) 29..33.
+    let with_ihdr = |edit: &dyn Fn(&mut [u8])| {
+        let mut png = good.clone();
+        edit(&mut png[16..29]);
+        let mut crc = flate2::Crc::new();
+        crc.update(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+        png
+    };
+    let mut bad_crc = good.clone();
+    bad_crc[29] ^= 0xFF;
+    let cases = [
+        (bad_crc, "checksum (CRC)"),
+        (with_ihdr(&|d| d[8] = 7), "not a valid combination"),
+        (
+            with_ihdr(&|d| d[7] = 64),
+            "fewer rows than its header declares",
+        ),
+    ];
+    for (png, words) in cases {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&png);
+        let body = format!(r#"{{"image_base64":"{encoded}","pixel_size":4}}"#);
+        let answer = assert_module_answers_as_native(&runner, &body);
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains(words), "{words}: {answer}");
+        assert!(
+            !error.contains("ChunkType") && !error.contains("Invalid"),
+            "{answer}"
+        );
+    }
+}

@@ -77,7 +77,7 @@ pub(crate) fn check(input: &[u8], limits: &Limits) -> Result<ImageInfo, Error> {
     let info = probe(input)?;
     check_size(info.width, info.height, limits)?;
     if info.format == Format::Png {
-        super::decode::check_png_palette(input)?;
+        super::decode::check_png_header_and_palette(input)?;
     }
     Ok(info)
 }

@@ -308,14 +308,7 @@ fn apng_reader<'a>(
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn png_error(e: png::DecodingError) -> Error {
-    match e {
-        png::DecodingError::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Error::truncated(Format::Png)
-        }
-        other => Error::decoder(Format::Png, other),
-    }
-}
+use super::png::error as png_error;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn apng_header(input: &[u8], limits: &Limits) -> Result<Option<Header>, Error> {

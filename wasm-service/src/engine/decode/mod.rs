@@ -14,7 +14,7 @@ mod jpeg;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;
 mod png_lean;
-pub(crate) use png_lean::check_palette as check_png_palette;
+pub(crate) use png_lean::check_header_and_palette as check_png_header_and_palette;
 #[cfg(not(target_arch = "wasm32"))]
 mod png_pipeline;
 mod unfilter;

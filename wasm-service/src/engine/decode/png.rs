@@ -127,7 +127,9 @@ pub(super) fn sequential(input: &[u8], request: &Request<'_>) -> Result<Cells, E
     Ok(finish.cells(acc, 1, None))
 }
 
-fn error(e: png::DecodingError) -> Error {
+/// The `png` crate's error in the words the module's own reader (`png_lean`) uses for the same
+/// damage, so the CLI and the service say the same thing.
+pub(super) fn error(e: png::DecodingError) -> Error {
     match e {
         png::DecodingError::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             Error::truncated(Format::Png)
@@ -150,12 +152,9 @@ fn error(e: png::DecodingError) -> Error {
                 )
             } else if text.contains("deflate") {
                 // The png crate's text names the inflater's internal error (`BadCodeLength…`).
-                Error::decoder(
-                    Format::Png,
-                    "its compressed image data is damaged (the deflate stream cannot be \
-                     inflated): the file was corrupted in transfer or storage; download or \
-                     export it again",
-                )
+                super::png_lean::inflate_error()
+            } else if text.contains("not have enough data") {
+                super::png_lean::too_few_rows()
             } else {
                 Error::decoder(Format::Png, text)
             }
@@ -166,7 +165,15 @@ fn error(e: png::DecodingError) -> Error {
 
 /// The chunk a `png` CRC error names, as text (`IDAT`), when its message names one.
 fn crc_chunk_name(message: &str) -> Option<String> {
-    // The png crate writes the chunk type as a byte list, e.g. `[73, 68, 65, 84]`.
+    // png 0.18 writes the chunk type's debug form, `ChunkType { type: IHDR, … }`; older
+    // versions a byte list, e.g. `[73, 68, 65, 84]`.
+    if let Some(at) = message.find("type: ") {
+        let name = message.get(at + 6..at + 10)?;
+        return name
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic())
+            .then(|| name.to_owned());
+    }
     let start = message.find('[')?;
     let end = start + message[start..].find(']')?;
     let bytes: Option<Vec<u8>> = message[start + 1..end]
@@ -189,6 +196,13 @@ mod tests {
                 "CRC error: expected 0x1 have 0x2 while decoding [73, 68, 65, 84] chunk."
             ),
             Some("IDAT".into())
+        );
+        assert_eq!(
+            crc_chunk_name(
+                "CRC error: expected 0x81d2a88e have 0x7ed2a88e while decoding ChunkType { type: \
+                 IHDR, critical: true, private: false, reserved: false, safecopy: false } chunk."
+            ),
+            Some("IHDR".into())
         );
         assert_eq!(crc_chunk_name("no list here"), None);
     }

@@ -83,9 +83,20 @@ fn check_palette_length(len: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Checks a PNG's palette before any decoder sees it: the `png` crate panics on a PLTE whose
-/// length is not a multiple of 3 (seen with 0.18.1), and both builds must refuse the same files.
-pub(crate) fn check_palette(input: &[u8]) -> Result<(), Error> {
+/// Checks a PNG's header and palette before any decoder sees them, so both builds refuse the
+/// same files in the same words (the `png` crate words its own errors as debug text) and the
+/// `png` crate never meets a PLTE whose length is not a multiple of 3 (it panics on one, seen
+/// with 0.18.1).
+pub(crate) fn check_header_and_palette(input: &[u8]) -> Result<(), Error> {
+    if let Some(head) = input.get(8..16)
+        && &head[4..8] == b"IHDR"
+    {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        // A short file is the decoder's to report as truncated.
+        if let Some(ihdr) = input.get(16..16 + len.min(13)) {
+            check_ihdr(ihdr, len)?;
+        }
+    }
     let mut at = 8;
     while let Some(head) = input.get(at..at + 8) {
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
@@ -133,6 +144,31 @@ fn truncated() -> Error {
     Error::truncated(Format::Png)
 }
 
+/// An IHDR chunk's data (`len` bytes long as declared; `d` holds at most its first 13): the
+/// length, and the colour type, bit depth and methods PNG allows together (PNG spec, 11.2.2).
+fn check_ihdr(d: &[u8], len: usize) -> Result<(), Error> {
+    if len != 13 || d.len() < 13 {
+        return Err(malformed(format!(
+            "its header (IHDR) is {len} bytes long, not 13"
+        )));
+    }
+    let (depth, color_type) = (d[8], d[9]);
+    let valid = match color_type {
+        0 => matches!(depth, 1 | 2 | 4 | 8 | 16),
+        3 => matches!(depth, 1 | 2 | 4 | 8),
+        2 | 4 | 6 => matches!(depth, 8 | 16),
+        _ => false,
+    };
+    if !valid || d[10] != 0 || d[11] != 0 || d[12] > 1 {
+        return Err(malformed(format!(
+            "colour type {color_type} at {depth} bits (compression {}, filter {}, interlace {}) \
+             is not a valid combination",
+            d[10], d[11], d[12]
+        )));
+    }
+    Ok(())
+}
+
 fn malformed(detail: impl std::fmt::Display) -> Error {
     Error::decoder(Format::Png, detail)
 }
@@ -146,14 +182,14 @@ fn crc_error(kind: &[u8]) -> Error {
     ))
 }
 
-fn too_few_rows() -> Error {
+pub(super) fn too_few_rows() -> Error {
     malformed(
         "its compressed image data holds fewer rows than its header declares: the file was \
          damaged or written incompletely; export it again",
     )
 }
 
-fn inflate_error() -> Error {
+pub(super) fn inflate_error() -> Error {
     malformed(
         "its compressed image data is damaged (the deflate stream cannot be inflated): the file \
          was corrupted in transfer or storage; download or export it again",
@@ -234,30 +270,12 @@ impl<'a> LeanPng<'a> {
     }
 
     fn header(&mut self, d: &[u8]) -> Result<(), Error> {
-        if d.len() != 13 {
-            return Err(malformed(format!(
-                "its header (IHDR) is {} bytes long, not 13",
-                d.len()
-            )));
-        }
+        check_ihdr(d, d.len())?;
         self.width = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
         self.height = u32::from_be_bytes([d[4], d[5], d[6], d[7]]);
         self.depth = d[8];
         self.color_type = d[9];
         self.interlaced = d[12] == 1;
-        let valid = match self.color_type {
-            0 => matches!(self.depth, 1 | 2 | 4 | 8 | 16),
-            3 => matches!(self.depth, 1 | 2 | 4 | 8),
-            2 | 4 | 6 => matches!(self.depth, 8 | 16),
-            _ => false,
-        };
-        if !valid || d[10] != 0 || d[11] != 0 || d[12] > 1 {
-            return Err(malformed(format!(
-                "colour type {} at {} bits (compression {}, filter {}, interlace {}) is not a \
-                 valid combination",
-                self.color_type, self.depth, d[10], d[11], d[12]
-            )));
-        }
         Ok(())
     }
 
@@ -885,8 +903,8 @@ mod tests {
             let e = LeanPng::read(&png).err().expect(what);
             assert_eq!(e.code(), "malformed", "{what}: {e}");
         }
-        assert!(check_palette(&indexed(&ihdr, &[7; 13], false)).is_err());
-        assert!(check_palette(&indexed(&ihdr, &[7; 6], false)).is_ok());
+        assert!(check_header_and_palette(&indexed(&ihdr, &[7; 13], false)).is_err());
+        assert!(check_header_and_palette(&indexed(&ihdr, &[7; 6], false)).is_ok());
     }
 
     #[test]
