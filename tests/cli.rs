@@ -36,6 +36,35 @@ fn pixelate_writes_next_to_the_working_directory_and_says_where() {
     );
     let png = std::fs::read(&written).unwrap();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    // Full colour has no palette: the summary counts the colours used.
+    let out = pixelsmith(
+        &["pixelate", input.to_str().unwrap(), "--full-color"],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    let colours: usize = stdout
+        .split(" colours")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no colour count in {stdout}"));
+    assert!(colours > 256, "a photo in full colour: {stdout}");
+    // A grid wider than the image: one cell per pixel, and the CLI says so.
+    let out = pixelsmith(
+        &["pixelate", input.to_str().unwrap(), "--width", "4000"],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("grid 600x400"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("grid has 600 columns, not 4000"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -140,6 +169,24 @@ fn bad_inputs_fail_with_exit_code_2_and_a_message_that_says_what_to_do() {
         "{}",
         text(&out.stderr)
     );
+    // A typo in the output's folder creates nothing.
+    let input = fixture("horse.png");
+    let out = pixelsmith(
+        &[
+            "pixelate",
+            input.to_str().unwrap(),
+            "-o",
+            "nowhere/deeper/x.png",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("the folder nowhere/deeper does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("nowhere").exists());
     // A decompression bomb is refused from its header.
     let input = fixture("astronaut.png");
     let out = pixelsmith(

@@ -33,6 +33,12 @@ pub enum Error {
          file to create or replace"
     )]
     NotRegular { path: PathBuf, kind: &'static str },
+    /// `-o` names a file in a folder that does not exist (a typo would otherwise create folders).
+    #[error(
+        "refusing to write {path}: the folder {folder} does not exist; create it first or give \
+         another output path"
+    )]
+    NoFolder { path: PathBuf, folder: PathBuf },
     /// `-o` names the input itself.
     #[error(
         "refusing to write {path}: it is the input image; give another output path (the default \
@@ -91,7 +97,8 @@ pub fn pixelate_file(input: &Path, options: &Options) -> Result<Pixelated, Error
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a reader
-/// never sees half a PNG and a failure leaves any earlier file intact. `-` is stdout.
+/// never sees half a PNG and a failure leaves any earlier file intact. `-` is stdout. The folder
+/// must exist ([`Error::NoFolder`]): batches create theirs first.
 pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let write_err = |source| Error::Write {
         path: path.to_path_buf(),
@@ -131,7 +138,12 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(write_err)?;
+    if !dir.is_dir() {
+        return Err(Error::NoFolder {
+            path: path.to_path_buf(),
+            folder: dir,
+        });
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
