@@ -681,4 +681,45 @@ fn batch_refuses_clashing_names_and_overwriting_inputs_before_any_work() {
         );
     }
     assert!(!dir.path().join("out").exists());
+    // Every clash is named in one go.
+    sprite(&dir.path().join("b.png"), 3, 16);
+    sprite(&dir.path().join("more/b.png"), 4, 16);
+    let out = pixelsmith(
+        &["pixelate", "a.png", "b.png", "more", "-o", "out"],
+        dir.path(),
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("out/a.png") && stderr.contains("out/b.png"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
+/// The service's spellings of a dither kind work as CLI flags too, so a query copied from Studio or
+/// the API can be used on the command line.
+#[test]
+fn dither_flags_take_the_services_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = fixture("horse.png");
+    let run = |dither: &str| {
+        let out = pixelsmith(
+            &[
+                "pixelate",
+                input.to_str().unwrap(),
+                "--dither",
+                dither,
+                "-o",
+                "-",
+            ],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{dither}: {}", text(&out.stderr));
+        out.stdout
+    };
+    let canonical = run("floyd-steinberg");
+    for spelling in ["fs", "Floyd-Steinberg", "floyd_steinberg", "FLOYD"] {
+        assert_eq!(run(spelling), canonical, "{spelling}");
+    }
+    assert_eq!(run("ordered"), run("bayer4"));
 }

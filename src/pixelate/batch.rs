@@ -260,6 +260,8 @@ pub(crate) fn plan(inputs: &[PathBuf], out_dir: &Path, recursive: bool) -> anyho
     let mut seen_inputs = Vec::new();
     let mut by_output: HashMap<PathBuf, PathBuf> = HashMap::new();
     let mut jobs = Vec::new();
+    // Every clash at once: fixing them one run at a time is tedious.
+    let mut clashes = Vec::new();
     for (input, sub) in found {
         let real = std::fs::canonicalize(&input).unwrap_or_else(|_| input.clone());
         if seen_inputs.contains(&real) {
@@ -272,16 +274,22 @@ pub(crate) fn plan(inputs: &[PathBuf], out_dir: &Path, recursive: bool) -> anyho
         let output = out_dir.join(sub).join(format!("{stem}.png"));
         // Keyed by the stem: an animation takes `<stem>.gif` instead, known only once read.
         if let Some(other) = by_output.insert(output.clone(), input.clone()) {
-            anyhow::bail!(
-                "{} and {} would both be written as {} (or as {} for an animation): rename one, \
-                 or pixelate them in two runs",
+            clashes.push(format!(
+                "{} and {} would both be written as {} (or as {} for an animation)",
                 other.display(),
                 input.display(),
                 output.display(),
                 output.with_extension("gif").display()
-            );
+            ));
+            continue;
         }
         jobs.push(Job { input, output });
+    }
+    if !clashes.is_empty() {
+        anyhow::bail!(
+            "{}: rename one of each pair, or pixelate them in separate runs",
+            clashes.join("; ")
+        );
     }
     for job in &jobs {
         if let Ok(real) = std::fs::canonicalize(&job.output)

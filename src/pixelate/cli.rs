@@ -87,7 +87,7 @@ pub struct Args {
     pub vivid: bool,
 
     /// Dithering, done on the grid.
-    #[arg(short, long, value_enum, default_value_t = DitherArg::None)]
+    #[arg(short, long, value_enum, ignore_case = true, default_value_t = DitherArg::None)]
     pub dither: DitherArg,
 
     /// Draw each cell as a K×K square instead of at the source's size.
@@ -153,18 +153,22 @@ pub enum FormatArg {
     Apng,
 }
 
-/// Dithering kinds.
+/// Dithering kinds, with the service's spellings as aliases (`Dither::parse`), so a query copied
+/// from Studio or the API works as a flag too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DitherArg {
     /// Flat colours.
+    #[value(alias = "off", alias = "false")]
     None,
     /// Ordered, 2×2 Bayer pattern.
     Bayer2,
     /// Ordered, 4×4 Bayer pattern (the classic pixel-art look).
+    #[value(alias = "bayer", alias = "ordered")]
     Bayer4,
     /// Ordered, 8×8 Bayer pattern.
     Bayer8,
     /// Error diffusion, Floyd–Steinberg (serpentine).
+    #[value(alias = "fs", alias = "floyd", alias = "floyd_steinberg")]
     FloydSteinberg,
     /// Error diffusion, Atkinson (lighter, Mac-like).
     Atkinson,
