@@ -451,9 +451,13 @@ async fn forms_gzip_and_damaging_upload_habits_are_taken_or_explained() {
     let image = fixture("horse.png");
     let want = native(&image, &[("block", "4"), ("colors", "8")]);
 
+    // As a browser sends a form: a blank text input, an empty file input, a submit button, and a
+    // photo of several megabytes (here a PNG with 3 MB after its end).
+    let mut photo = image.clone();
+    photo.extend((0..3_000_000u32).map(|i| (i % 251) as u8));
     let boundary = "----pixelsmith-test-7f3a";
     let mut form = Vec::new();
-    for (name, value) in [("block", "4"), ("colors", "8")] {
+    for (name, value) in [("block", "4"), ("colors", "8"), ("palette", "")] {
         write!(
             form,
             "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
@@ -462,12 +466,19 @@ async fn forms_gzip_and_damaging_upload_habits_are_taken_or_explained() {
     }
     write!(
         form,
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"horse.png\"\r\n\
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"other\"; filename=\"\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"horse.png\"\r\n\
          Content-Type: image/png\r\n\r\n"
     )
     .unwrap();
-    form.extend_from_slice(&image);
-    write!(form, "\r\n--{boundary}--\r\n").unwrap();
+    form.extend_from_slice(&photo);
+    write!(
+        form,
+        "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"submit\"\r\n\r\n\
+         Pixelate\r\n--{boundary}--\r\n"
+    )
+    .unwrap();
     let response = client()
         .post(&url)
         .header(
@@ -517,6 +528,20 @@ async fn forms_gzip_and_damaging_upload_habits_are_taken_or_explained() {
     let (status, _, message) = error_of(response).await;
     assert!(
         status >= 400 && message.contains("--data-binary"),
+        "{status}: {message}"
+    );
+    // curl --data-binary labels uploads as a form too: a file that is simply no image is not
+    // blamed on --data.
+    let response = client()
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("II*\0 a TIFF, say, intact")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, message) = error_of(response).await;
+    assert!(
+        status >= 400 && !message.contains("drops line breaks"),
         "{status}: {message}"
     );
     let hex: String = image[..64].iter().map(|b| format!("{b:02x}")).collect();

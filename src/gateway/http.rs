@@ -445,7 +445,14 @@ fn envelope_for(
 /// The engine's refusal of a body that is no image, with why it may have been sent that way
 /// (`curl --data`, hex text), when its wrapping suggests one; `None` for an image or no hint.
 async fn explain_if_not_an_image(content_type: Option<&str>, body: &[u8]) -> Option<Response> {
-    let hint = upload::not_an_image_hint(content_type, body)?;
+    let worth_checking = body.starts_with(&[0x1F, 0x8B])
+        || content_type.is_some_and(|t| t.contains("x-www-form-urlencoded"))
+        || body
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
+    if body.is_empty() || !worth_checking {
+        return None;
+    }
     let check = body.to_vec();
     let failed = tokio::task::spawn_blocking(move || {
         wasm_service::engine::decode_only(&check, &wasm_service::engine::Options::default()).err()
@@ -453,6 +460,12 @@ async fn explain_if_not_an_image(content_type: Option<&str>, body: &[u8]) -> Opt
     .await
     .ok()
     .flatten()?;
+    let damaged = matches!(
+        failed,
+        wasm_service::engine::Error::Truncated { .. }
+            | wasm_service::engine::Error::Malformed { .. }
+    );
+    let hint = upload::not_an_image_hint(content_type, body, damaged)?;
     Some(error(
         wasm_service::router::status_for(&failed),
         failed.code(),

@@ -12,8 +12,6 @@
 
 use std::io::Read;
 
-use axum::body::Body;
-use axum::extract::{FromRequest, Multipart};
 use axum::http::{HeaderMap, header};
 
 /// An upload with its wrapping taken off.
@@ -91,40 +89,43 @@ fn decompress(encoding: &str, body: &[u8], limit: usize) -> Result<Vec<u8>, Refu
     }
 }
 
-/// The first file part of a `multipart/form-data` body, and the form's text fields as a query.
+/// The first non-empty file part of a `multipart/form-data` body, and the form's text fields as
+/// a query. As browsers send forms: blank fields (left empty) are left out, as is a submit
+/// button's `submit` field, and a file input left empty (an empty part) is skipped. The body is
+/// already bounded by the gateway's upload limit, so multer is given no limit of its own (axum's
+/// extractor would cap a form at 2 MB).
 async fn form_file(content_type: String, body: Vec<u8>) -> Result<Unwrapped, Refusal> {
     let bad = |detail: String| {
         (
             400,
             "bad_request",
             format!(
-                "the multipart form could not be read ({detail}); send the image as a file field, e.g. curl -F image=@cat.png"
+                "the multipart form could not be read ({detail}); send the image as a file \
+                 field, e.g. curl -F image=@cat.png"
             ),
         )
     };
-    let request = axum::http::Request::builder()
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from(body))
-        .map_err(|e| bad(e.to_string()))?;
-    let mut form = Multipart::from_request(request, &())
-        .await
-        .map_err(|e| bad(e.body_text()))?;
+    let boundary = multer::parse_boundary(&content_type).map_err(|e| bad(e.to_string()))?;
+    let whole = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(body))]);
+    let mut form = multer::Multipart::new(whole, boundary);
     // Collected first: form_urlencoded's serializer is not Send, so it must not live across awaits.
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut image = None;
-    while let Some(field) = form.next_field().await.map_err(|e| bad(e.body_text()))? {
+    while let Some(field) = form.next_field().await.map_err(|e| bad(e.to_string()))? {
         let is_file = field.file_name().is_some()
-            || field
-                .content_type()
-                .is_some_and(|t| t.starts_with("image/"));
-        if is_file && image.is_none() {
-            let kind = field.content_type().map(str::to_owned);
-            let bytes = field.bytes().await.map_err(|e| bad(e.body_text()))?;
-            image = Some((bytes.to_vec(), kind));
-        } else if !is_file {
+            || field.content_type().is_some_and(|t| {
+                t.type_() == "image" || t.essence_str() == "application/octet-stream"
+            });
+        if is_file {
+            let kind = field.content_type().map(ToString::to_string);
+            let bytes = field.bytes().await.map_err(|e| bad(e.to_string()))?;
+            if image.is_none() && !bytes.is_empty() {
+                image = Some((bytes.to_vec(), kind));
+            }
+        } else {
             let name = field.name().unwrap_or_default().to_owned();
-            let value = field.text().await.map_err(|e| bad(e.body_text()))?;
-            if !name.is_empty() {
+            let value = field.text().await.map_err(|e| bad(e.to_string()))?;
+            if !name.is_empty() && !value.trim().is_empty() && name != "submit" {
                 fields.push((name, value));
             }
         }
@@ -147,17 +148,30 @@ async fn form_file(content_type: String, body: Vec<u8>) -> Result<Unwrapped, Ref
     })
 }
 
-/// Why a body that is not an image may have been sent that way, if its wrapping says so.
-pub(super) fn not_an_image_hint(content_type: Option<&str>, body: &[u8]) -> Option<String> {
+/// Why a body that is not an image may have been sent that way, if its bytes or wrapping say so.
+/// `damaged` is whether the engine found a known format damaged (rather than no known format).
+pub(super) fn not_an_image_hint(
+    content_type: Option<&str>,
+    body: &[u8],
+    damaged: bool,
+) -> Option<String> {
+    // curl labels --data-binary uploads as a form too: only damage, or a PNG signature that lost
+    // its CR LF, points at --data.
     let form = content_type.is_some_and(|t| {
         t.to_ascii_lowercase()
             .starts_with("application/x-www-form-urlencoded")
-    });
+    }) && (damaged || body.starts_with(b"\x89PNG\x1a"));
     let hex = !body.is_empty()
         && body
             .iter()
             .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
-    if hex {
+    if body.starts_with(&[0x1F, 0x8B]) {
+        Some(
+            "the body is gzip data: say so with -H 'Content-Encoding: gzip', or send the image \
+             itself"
+                .into(),
+        )
+    } else if hex {
         Some(
             "the body is hex text, the format OSC's runner takes; this gateway takes the image \
              itself: curl --data-binary @cat.png"
@@ -165,9 +179,9 @@ pub(super) fn not_an_image_hint(content_type: Option<&str>, body: &[u8]) -> Opti
         )
     } else if form {
         Some(
-            "the body was sent as a urlencoded form (curl --data), which drops line breaks and so \
-             damages a binary file: send it with curl --data-binary @cat.png, or as a file field \
-             with -F image=@cat.png"
+            "if it was sent with curl --data, that drops line breaks and so damages a binary \
+             file: send it with curl --data-binary @cat.png, or as a file field with -F \
+             image=@cat.png"
                 .into(),
         )
     } else {
