@@ -445,14 +445,11 @@ fn envelope_for(
 /// The engine's refusal of a body that is no image, with why it may have been sent that way
 /// (`curl --data`, hex text), when its wrapping suggests one; `None` for an image or no hint.
 async fn explain_if_not_an_image(content_type: Option<&str>, body: &[u8]) -> Option<Response> {
-    let worth_checking = body.starts_with(&[0x1F, 0x8B])
-        || content_type.is_some_and(|t| t.contains("x-www-form-urlencoded"))
-        || body
-            .iter()
-            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
-    if body.is_empty() || !worth_checking {
+    // Decoding is only worth it when a hint could apply at all (as if the image were damaged).
+    if body.is_empty() {
         return None;
     }
+    upload::not_an_image_hint(content_type, body, true)?;
     let check = body.to_vec();
     let failed = tokio::task::spawn_blocking(move || {
         wasm_service::engine::decode_only(&check, &wasm_service::engine::Options::default()).err()

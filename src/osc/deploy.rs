@@ -533,14 +533,11 @@ async fn apply<T: Target>(
                 Ok(created) => created,
                 Err(err) if super::target::is_name_taken(&err) => {
                     // OSC's list did not show it (lists can lag), yet it exists: it is updated
-                    // in place like any existing deployment, after the same source check, and
-                    // never reported as created.
+                    // in place like any existing deployment (a My App's update refuses another
+                    // source first), and never reported as created.
                     let Some(existing) = target.find(name).await? else {
                         return Err(err);
                     };
-                    if kind == TargetKind::Myapp {
-                        super::target::ensure_same_source(&existing, spec)?;
-                    }
                     report.notes.push(format!(
                         "{noun} '{name}' already existed although OSC's list did not show it at \
                          first: it was updated in place"
