@@ -5,21 +5,12 @@ use std::sync::OnceLock;
 /// A colour in Oklab (L in 0..=1, a and b roughly -0.4..=0.4).
 pub(crate) type Lab = [f32; 3];
 
-/// sRGB 8-bit value → linear light 0..=1, as a table (hot loop of the downscale).
+include!(concat!(env!("OUT_DIR"), "/srgb_to_linear.rs"));
+
+/// sRGB 8-bit value → linear light 0..=1, as a table (hot loop of the downscale): the sRGB
+/// transfer function (IEC 61966-2-1), computed by build.rs (see [`SRGB_TO_LINEAR`]).
 pub(crate) fn srgb_to_linear_table() -> &'static [f32; 256] {
-    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut t = [0.0f32; 256];
-        for (i, v) in t.iter_mut().enumerate() {
-            let c = i as f32 / 255.0;
-            *v = if c <= 0.04045 {
-                c / 12.92
-            } else {
-                libm::powf((c + 0.055) / 1.055, 2.4)
-            };
-        }
-        t
-    })
+    &SRGB_TO_LINEAR
 }
 
 /// Linear light 0..=1 → sRGB 0..=255 as a float (not rounded).
@@ -124,6 +115,15 @@ mod tests {
     #[test]
     fn linear_table_matches_the_srgb_curve() {
         let t = srgb_to_linear_table();
+        for (i, &v) in t.iter().enumerate() {
+            let c = i as f32 / 255.0;
+            let curve = if c <= 0.04045 {
+                c / 12.92
+            } else {
+                libm::powf((c + 0.055) / 1.055, 2.4)
+            };
+            assert_eq!(v.to_bits(), curve.to_bits(), "entry {i}");
+        }
         assert_eq!(t[0], 0.0);
         assert!((t[255] - 1.0).abs() < 1e-6);
         assert!((t[128] - 0.2158605).abs() < 1e-5);

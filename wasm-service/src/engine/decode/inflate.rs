@@ -507,10 +507,14 @@ impl<'a> Inflater<'a> {
                 self.state = State::Block;
                 break;
             }
+            let mut length = (e >> 16) as usize;
+            // Lengths 3 to 10 (nearly every match in image data) have no extra bits.
             let extra = (e >> 4) & 15;
-            let length = (e >> 16) as usize + (bitbuf & ((1 << extra) - 1)) as usize;
-            bitbuf >>= extra;
-            bits -= extra;
+            if extra != 0 {
+                length += (bitbuf as u32 & low_bits(extra)) as usize;
+                bitbuf >>= extra;
+                bits -= extra;
+            }
             let mut d = distance_code.table[(bitbuf as usize) & (TABLE_SIZE - 1)];
             if d & KIND == LONG {
                 match distance_code.decode_long(bitbuf) {
@@ -523,7 +527,7 @@ impl<'a> Inflater<'a> {
             }
             let (len, extra) = (d & 15, (d >> 4) & 15);
             bitbuf >>= len;
-            let distance = (d >> 16) as usize + (bitbuf & ((1 << extra) - 1)) as usize;
+            let distance = (d >> 16) as usize + (bitbuf as u32 & low_bits(extra)) as usize;
             bitbuf >>= extra;
             bits -= len + extra;
             if distance > at {
@@ -548,6 +552,21 @@ impl<'a> Inflater<'a> {
         }
         Ok(at)
     }
+}
+
+/// The low `n` (0..=15) bits set: one table load where computing it takes several operations.
+#[inline(always)]
+fn low_bits(n: u32) -> u32 {
+    const MASKS: [u32; 16] = {
+        let mut m = [0; 16];
+        let mut n = 0;
+        while n < 16 {
+            m[n] = (1 << n) - 1;
+            n += 1;
+        }
+        m
+    };
+    MASKS[n as usize]
 }
 
 /// Fills `bitbuf` to at least 56 bits: 8 bytes at a time while the input lasts, then byte by
