@@ -145,6 +145,31 @@ async fn webp_the_module_cannot_decode_is_converted_and_answered_as_natively() {
         "rotated by the EXIF orientation"
     );
 
+    // The same WebP in the JSON shape's `image_base64`, options beside it: converted too.
+    let json = serde_json::json!({
+        "image_base64": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &webp),
+        "block": 5,
+        "colors": 8,
+        "dither": "atkinson",
+    });
+    let response = client()
+        .post(format!("{}/pixelate", services.gateway_url()))
+        .json(&json)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let converted = response.headers()[CONVERTED_HEADER].to_str().unwrap();
+    assert!(
+        converted.starts_with("image_base64: webp -> png"),
+        "{converted}"
+    );
+    assert_eq!(
+        response.bytes().await.unwrap().as_ref(),
+        expected.as_slice(),
+        "JSON shape: the native engine's bytes"
+    );
+
     // A broken WebP gets the engine's own answer for it, not "unsupported in this build".
     let response = client()
         .post(format!("{}/pixelate", services.gateway_url()))
@@ -511,6 +536,39 @@ async fn forms_gzip_and_damaging_upload_habits_are_taken_or_explained() {
         want.as_slice(),
         "a gzip body"
     );
+
+    // "deflate" as raw deflate (some clients send it so), and two codings listed in the order
+    // they were applied.
+    let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    raw.write_all(&image).unwrap();
+    let mut twice = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    twice.write_all(&raw.finish().unwrap()).unwrap();
+    let response = client()
+        .post(format!("{url}?block=4&colors=8"))
+        .header("content-encoding", "deflate, gzip")
+        .body(twice.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.bytes().await.unwrap().as_ref(),
+        want.as_slice(),
+        "raw deflate, then gzip"
+    );
+
+    // Base64 text of the image, bare or as a data: URL, is explained, not "not an image".
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &image);
+    for body in [encoded.clone(), format!("data:image/png;base64,{encoded}")] {
+        let response = client().post(&url).body(body).send().await.unwrap();
+        let (status, _, message) = error_of(response).await;
+        assert!(
+            status >= 400
+                && message.contains("base64 text of a PNG")
+                && message.contains("image_base64"),
+            "{status}: {message}"
+        );
+    }
 
     // `curl --data @horse.png` drops CR and LF and says it is a form.
     let stripped: Vec<u8> = image

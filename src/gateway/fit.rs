@@ -208,13 +208,55 @@ pub fn fit(
             }
         }
     }
+    // The grid itself must travel: suggest a narrower one only once its request is known to fit.
+    let narrower = match last {
+        Some((_, size)) if size > limit && grid.0 > 1 => {
+            let sent = |width: u32, factor: u32| -> Option<usize> {
+                let reduced = reduce(image, factor, &options).ok()?;
+                let query = rewrite_query(&pairs, Grid::Width(width), redraw.is_some());
+                Some(envelope_size(&reduced.png, &query))
+            };
+            width_that_fits(grid.0, size, source.0, limit, sent)
+        }
+        _ => None,
+    };
     Err(FitError::TooLarge(too_large_reason(
         options.grid,
         grid,
         &tried,
-        last,
-        limit,
+        narrower,
     )))
+}
+
+/// A grid width narrower than `cols` whose smallest request fits `limit`: estimated from the size
+/// `size` of a `cols`-wide request (a PNG's size falls about with its pixel count), then checked
+/// with `sent(width, factor)`, the size of the request that sends the image reduced by `factor`
+/// (about a pixel a cell) for a grid `width` cells wide. A few tries, each narrower; `None` when
+/// none fits (or the image is too narrow to reduce).
+fn width_that_fits(
+    cols: u32,
+    size: usize,
+    source_width: u32,
+    limit: usize,
+    sent: impl Fn(u32, u32) -> Option<usize>,
+) -> Option<u32> {
+    let (mut width, mut size) = (cols, size);
+    for _ in 0..3 {
+        let shrink = (limit as f64 / size as f64).sqrt() * 0.9;
+        width = ((f64::from(width) * shrink).floor() as u32).clamp(1, width - 1);
+        let factor = source_width / width;
+        if factor < 2 {
+            return None;
+        }
+        size = sent(width, factor)?;
+        if size <= limit {
+            return Some(width);
+        }
+        if width == 1 {
+            return None;
+        }
+    }
+    None
 }
 
 /// Every reduction factor ≥ 2 that can keep the grid, smallest first: the divisors of the block
@@ -298,8 +340,7 @@ fn too_large_reason(
     asked: Grid,
     (cols, rows): (u32, u32),
     tried: &[String],
-    last: Option<(u32, usize)>,
-    limit: usize,
+    narrower: Option<u32>,
 ) -> String {
     let hint = match asked {
         Grid::Block(1) => "block 1 keeps every pixel, so nothing can be reduced".to_string(),
@@ -314,17 +355,12 @@ fn too_large_reason(
     } else {
         format!("tried factors {}", tried.join(", "))
     };
-    // The grid itself must travel: its size says how many cells would fit.
-    let suggestion = match last {
-        Some((_, size)) if size > limit && cols > 1 => {
-            let shrink = (limit as f64 / size as f64).sqrt() * 0.9;
-            let width = ((f64::from(cols) * shrink).floor() as u32).max(1);
-            format!(
-                "; the {cols}x{rows} grid itself is too large to send, a grid about {width} \
-                 cells wide would fit (width={width}, or a larger block)"
-            )
-        }
-        _ => String::new(),
+    let suggestion = match narrower {
+        Some(width) => format!(
+            "; the {cols}x{rows} grid itself is too large to send, and a grid {width} cells wide \
+             fits (checked: width={width}, or a larger block)"
+        ),
+        None => String::new(),
     };
     format!(
         "the image does not fit the runner's 1 MiB request limit even reduced ({tried}); \
@@ -452,8 +488,8 @@ mod tests {
         assert_eq!(fitted.factor, 8);
         assert!(fitted.query.contains("block=1"), "{}", fitted.query);
 
-        // When even the grid is too large, the error names every factor tried and a grid width
-        // that would fit.
+        // When even the grid is too large, the error names every factor tried, and no grid
+        // width when none was found to fit.
         let never = |_: &[u8], _: &str| limit * 4;
         match fit(&image, "block=8", never, limit) {
             Err(FitError::TooLarge(reason)) => {
@@ -461,7 +497,36 @@ mod tests {
                     reason.contains("tried factors 2") && reason.contains(", 8 ("),
                     "{reason}"
                 );
-                assert!(reason.contains("width="), "{reason}");
+                assert!(!reason.contains("width="), "{reason}");
+            }
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+        // A width is suggested only once a request for it was measured to fit; a size that
+        // falls faster than the pixel count makes the first estimate too wide.
+        let cells = |img: &[u8]| {
+            let sent = engine::probe(img).unwrap();
+            u64::from(sent.width) * u64::from(sent.height)
+        };
+        let steep = |img: &[u8], query: &str| {
+            let pixels = cells(img) as usize;
+            let width_grid = query.contains("width=");
+            if width_grid && pixels * 256 <= full as usize {
+                limit
+            } else {
+                limit * 2
+            }
+        };
+        match fit(&image, "block=8", steep, limit) {
+            Err(FitError::TooLarge(reason)) => {
+                let width: u32 = reason
+                    .split("width=")
+                    .nth(1)
+                    .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("a width: {reason}"));
+                let factor = info.width / width;
+                let reduced = reduce(&image, factor, &options("")).unwrap();
+                assert_eq!(steep(&reduced.png, "width=1"), limit, "{reason}");
             }
             other => panic!("expected TooLarge, got {other:?}"),
         }

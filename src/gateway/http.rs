@@ -157,6 +157,25 @@ async fn forward(
         }
     }
     let query = query.as_str();
+    // The JSON shape's image gets the raw upload's conversion, so a WebP in `image_base64` is
+    // answered as the native engine answers it, not with the module's "send it through a gateway".
+    let mut converted_json = None;
+    if is_pixelate(method_name, path) && body.trim_ascii_start().starts_with(b"{") {
+        let json = body.clone();
+        let Ok(transcoding) =
+            tokio::task::spawn_blocking(move || transcode::json_for_module(&json)).await
+        else {
+            return error(500, "internal", "converting the image failed unexpectedly");
+        };
+        match transcoding {
+            Ok(Some((json, note))) => {
+                converted_json = Some(note);
+                body = json;
+            }
+            Ok(None) => {}
+            Err(err) => return to_http(wasm_service::router::engine_error(&err), &[]),
+        }
+    }
     let foreign = wasm_service::engine::probe(&body)
         .is_ok_and(|info| !transcode::module_decodes(info.format));
     if foreign && is_pixelate(method_name, path) {
@@ -258,7 +277,7 @@ async fn forward(
         HeaderName::from_static("server-timing"),
         format!("runner;dur={:.1}", exchange.latency.as_secs_f64() * 1000.0),
     )];
-    if let Some(note) = framed.or(slimmed) {
+    if let Some(note) = framed.or(slimmed).or(converted_json) {
         extra.push((HeaderName::from_static(CONVERTED_HEADER), note));
     }
     if let Some(done) = &converted

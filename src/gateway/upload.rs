@@ -5,10 +5,11 @@
 //! - `multipart/form-data` (a form's file input, `curl -F image=@cat.png`): the first file part
 //!   (one with a file name, or an `image/*` type) is the image; the form's text fields are options,
 //!   as if in the query (`-F block=8`), the URL's query coming last so it wins.
-//! - `Content-Encoding: gzip` or `deflate`: decompressed, at most the gateway's upload limit.
+//! - `Content-Encoding: gzip` or `deflate` (zlib or raw deflate), or a list of them:
+//!   decompressed, at most the gateway's upload limit.
 //! - Left as they are but explained when they are not an image: a urlencoded body (`curl --data
-//!   @file` sends a form and drops line breaks, which breaks a binary file) and hex text (the
-//!   runner's own text format).
+//!   @file` sends a form and drops line breaks, which breaks a binary file), hex text (the
+//!   runner's own text format) and base64 text (a `data:` URL too).
 
 use std::io::Read;
 
@@ -33,20 +34,25 @@ pub(super) async fn unwrap(
     body: Vec<u8>,
     limit: usize,
 ) -> Result<Unwrapped, Refusal> {
-    let body = match header_text(headers, header::CONTENT_ENCODING).as_deref() {
-        None | Some("identity") => body,
-        Some(encoding @ ("gzip" | "x-gzip" | "deflate")) => decompress(encoding, &body, limit)?,
-        Some(other) => {
-            return Err((
-                415,
-                "unsupported_encoding",
-                format!(
-                    "the body is sent with Content-Encoding: {other}, which this gateway does not \
-                     decode; send the image as it is (gzip and deflate are decoded)"
-                ),
-            ));
-        }
-    };
+    let mut body = body;
+    // Codings are listed in the order they were applied (RFC 9110, 8.4): undone last first.
+    let encodings = header_text(headers, header::CONTENT_ENCODING).unwrap_or_default();
+    for encoding in encodings.rsplit(',').map(str::trim) {
+        body = match encoding {
+            "" | "identity" => body,
+            "gzip" | "x-gzip" | "deflate" => decompress(encoding, &body, limit)?,
+            other => {
+                return Err((
+                    415,
+                    "unsupported_encoding",
+                    format!(
+                        "the body is sent with Content-Encoding: {other}, which this gateway does \
+                         not decode; send the image as it is (gzip and deflate are decoded)"
+                    ),
+                ));
+            }
+        };
+    }
     let is_form = content_type
         .as_deref()
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
@@ -60,12 +66,22 @@ pub(super) async fn unwrap(
     form_file(content_type.unwrap_or_default(), body).await
 }
 
+/// `body` decompressed, at most `limit` bytes. `deflate` is zlib data by the standard (RFC 9110,
+/// 8.4.1.2), but some clients send raw deflate under that name, as browsers also accept it.
 fn decompress(encoding: &str, body: &[u8], limit: usize) -> Result<Vec<u8>, Refusal> {
     let mut out = Vec::new();
     let read = if encoding == "deflate" {
-        flate2::read::ZlibDecoder::new(body)
+        let zlib = flate2::read::ZlibDecoder::new(body)
             .take(limit as u64 + 1)
-            .read_to_end(&mut out)
+            .read_to_end(&mut out);
+        if zlib.is_err() {
+            out.clear();
+            flate2::read::DeflateDecoder::new(body)
+                .take(limit as u64 + 1)
+                .read_to_end(&mut out)
+        } else {
+            zlib
+        }
     } else {
         flate2::read::MultiGzDecoder::new(body)
             .take(limit as u64 + 1)
@@ -177,6 +193,12 @@ pub(super) fn not_an_image_hint(
              itself: curl --data-binary @cat.png"
                 .into(),
         )
+    } else if let Some(format) = base64_image(body) {
+        Some(format!(
+            "the body is base64 text of a {format} image; this gateway takes the image itself \
+             (curl --data-binary @cat.png), or base64 inside JSON: {{\"image_base64\": \"…\"}} \
+             with Content-Type: application/json"
+        ))
     } else if form {
         Some(
             "if it was sent with curl --data, that drops line breaks and so damages a binary \
@@ -187,6 +209,23 @@ pub(super) fn not_an_image_hint(
     } else {
         None
     }
+}
+
+/// The image format of `body` read as base64 text (a `data:` URL too), if it is one.
+fn base64_image(body: &[u8]) -> Option<&'static str> {
+    let text = std::str::from_utf8(body).ok()?.trim();
+    let plausible = text.starts_with("data:")
+        || (text.len() >= 16
+            && text.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || b"+/=-_".contains(&b) || b.is_ascii_whitespace()
+            }));
+    if !plausible {
+        return None;
+    }
+    let bytes = wasm_service::envelope::base64::decode(text).ok()?;
+    wasm_service::engine::probe(&bytes)
+        .ok()
+        .map(|info| info.format.label())
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

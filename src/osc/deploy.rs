@@ -430,13 +430,17 @@ fn spec(opts: &DeployOptions, remote: &Remote, report: &mut DeployReport) -> Res
     let git_url = remote.osc_git_url(&opts.branch);
     let git_token = if opts.send_git_token {
         Some(remote.token().cloned().ok_or_else(|| {
-            Error::Config("--send-git-token needs GITHUB_TOKEN or GIT_TOKEN to be set".into())
+            Error::Config(
+                "--send-git-token (send_git_token in the deploy tool) needs GITHUB_TOKEN or GIT_TOKEN \
+                 to be set"
+                    .into(),
+            )
         })?)
     } else {
         if !remote.local {
             report.notes.push(format!(
                 "OSC clones {git_url} without a token: the repository must be public, or deploy \
-                 with --send-git-token to give OSC the git token"
+                 with --send-git-token (send_git_token: true in the deploy tool) to give OSC the git token"
             ));
         }
         None
@@ -470,7 +474,7 @@ fn plan_only(
         Decision::Keep(d) => (
             format!(
                 "leave {noun} '{name}' as it is: it runs and the module did not change \
-                 (--force updates it anyway){}",
+                 (--force, force: true in the deploy tool, updates it anyway){}",
                 d.url
                     .as_ref()
                     .map(|u| format!("; URL {u}"))
@@ -491,7 +495,7 @@ fn plan_only(
         ),
         Decision::Recreate(d) => (
             format!(
-                "re-create {noun} '{name}' (--recreate): delete id {} and create it again with \
+                "re-create {noun} '{name}' (recreate): delete id {} and create it again with \
                  gitHubUrl {}; THE URL WILL CHANGE{}",
                 d.id,
                 spec.git_url,
@@ -556,7 +560,7 @@ async fn apply<T: Target>(
             if opts.recreate {
                 report
                     .notes
-                    .push("--recreate: there was nothing to re-create, so it was created".into());
+                    .push("recreate: there was nothing to re-create, so it was created".into());
             }
             (created, "created")
         }
@@ -565,8 +569,8 @@ async fn apply<T: Target>(
                 "left {noun} '{name}' as it is: it runs and the module did not change"
             ));
             report.notes.push(
-                "the module did not change, so the deployment was not touched; --force updates \
-                 it anyway"
+                "the module did not change, so the deployment was not touched; --force (force: \
+                 true in the deploy tool) updates it anyway"
                     .into(),
             );
             (existing, "unchanged")
@@ -579,7 +583,7 @@ async fn apply<T: Target>(
             reporter.say(
                 Step::Deploy,
                 format!(
-                    "re-creating {noun} '{name}' (--recreate): deleting it and creating it again"
+                    "re-creating {noun} '{name}' (recreate): deleting it and creating it again"
                 ),
             );
             let (created, method) = reporter
@@ -590,12 +594,12 @@ async fn apply<T: Target>(
                 )
                 .await?;
             report.plan.push(format!(
-                "re-created {noun} '{name}' (--recreate): deleted id {} and created id {}",
+                "re-created {noun} '{name}' (recreate): deleted id {} and created id {}",
                 existing.id, created.id
             ));
             if existing.url != created.url {
                 report.notes.push(format!(
-                    "the URL changed from {} to {} because --recreate deleted the deployment and \
+                    "the URL changed from {} to {} because re-creating deleted the deployment and \
                      created it again",
                     existing.url.as_deref().unwrap_or("?"),
                     created.url.as_deref().unwrap_or("?")
@@ -634,7 +638,7 @@ async fn put_branch_back(
         Err(why) => format!(
             "branch {branch} holds the new module but the deployment may still run the old one \
              (putting the branch back failed: {why}): once the cause is fixed, deploy again with \
-             --force, or run restart-deployment {}",
+             --force (force: true in the deploy tool), or run restart-deployment {}",
             opts.name
         ),
     };

@@ -325,7 +325,7 @@ impl Error {
                 last,
             } => format!(
                 "deployment '{name}' was not ready after {waited_s} s (last seen: {last}); it may \
-                 still come up: check deployment-status, or deploy again with a longer --wait-timeout"
+                 still come up: check deployment-status, or deploy again with a longer --wait-timeout (wait_timeout_secs in the deploy tool)"
             ),
             Self::VerifyFailed { url, detail } => {
                 format!("the deployment at {url} does not answer as the module should: {detail}")

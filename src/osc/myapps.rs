@@ -267,7 +267,7 @@ impl Target for MyApps<'_> {
             name: spec.name.clone(),
             status: "deleted".into(),
             hint: format!(
-                "--recreate deleted the old app, and creating it again failed ({err}); run \
+                "re-creating deleted the old app, and creating it again failed ({err}); run \
                  deploy again to create it"
             ),
         })?;

@@ -28,7 +28,8 @@ impl Format {
         }
     }
 
-    fn label(self) -> &'static str {
+    /// The format's usual written name, for messages: `PNG`, `JPEG`, `WebP`, `GIF`, `BMP`.
+    pub fn label(self) -> &'static str {
         match self {
             Format::Png => "PNG",
             Format::Jpeg => "JPEG",
