@@ -5,7 +5,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 (cd "$root" && cargo build -q -p wasm-service --target wasm32-wasip1 --release)
-(cd "$root/benches/original-like" && CARGO_TARGET_DIR="$target/original-like" \
+# The original was built with cargo's default release profile: an empty RUSTFLAGS keeps the
+# module's own flags (.cargo/config.toml: opt-level s, simd128) off the stand-in.
+(cd "$root/benches/original-like" && RUSTFLAGS="" CARGO_TARGET_DIR="$target/original-like" \
   cargo build -q --release --target wasm32-wasip1)
 (cd "$root/benches/interp" && CARGO_TARGET_DIR="$target/interp-bench" cargo build -q --release)
 "$target/interp-bench/release/interp-bench" \
