@@ -165,10 +165,27 @@ fn bad_inputs_fail_with_exit_code_2_and_a_message_that_says_what_to_do() {
         "clap rejects out-of-range values"
     );
     assert!(
-        text(&out.stderr).contains("2..=256"),
+        text(&out.stderr).contains("from 2 to 256, or `full`"),
         "{}",
         text(&out.stderr)
     );
+    // `--colors full`, as the service spells it, is --full-color.
+    let input = fixture("horse.png");
+    let a = dir.path().join("full-a.png");
+    let b = dir.path().join("full-b.png");
+    let (input_text, a_text, b_text) = (
+        input.to_str().unwrap(),
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    );
+    for args in [
+        ["pixelate", input_text, "-o", a_text, "--colors", "FULL"],
+        ["pixelate", input_text, "-o", b_text, "--full-color", "-b8"],
+    ] {
+        let run = pixelsmith(&args, dir.path());
+        assert!(run.status.success(), "{args:?}: {}", text(&run.stderr));
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     // A typo in the output's folder creates nothing.
     let input = fixture("horse.png");
     let out = pixelsmith(

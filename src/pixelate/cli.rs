@@ -65,9 +65,10 @@ pub struct Args {
     #[arg(short, long, value_name = "W", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub width: Option<u32>,
 
-    /// Build a palette of at most N colours (2–256) from the image, in Oklab. [default: 16]
-    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=256))]
-    pub colors: Option<u16>,
+    /// Build a palette of at most N colours (2–256) from the image, in Oklab; `full` is
+    /// --full-color. [default: 16]
+    #[arg(short, long, value_name = "N", value_parser = parse_colors)]
+    pub colors: Option<ColorCount>,
 
     /// Use a fixed palette: a built-in name (see `pixelsmith palettes`), hex colours
     /// "#000,#fff,…", or a palette file (.hex, .gpl, .png: as --palette-out writes them).
@@ -196,6 +197,29 @@ impl From<DitherArg> for Dither {
     }
 }
 
+/// `--colors`: a palette size, or `full` (every block's own colour), as the service's
+/// `colors=full` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorCount {
+    /// At most this many colours (2–256).
+    Count(u16),
+    /// No palette: `--full-color`.
+    Full,
+}
+
+fn parse_colors(value: &str) -> Result<ColorCount, String> {
+    if value.eq_ignore_ascii_case("full") {
+        return Ok(ColorCount::Full);
+    }
+    match value.parse::<u16>() {
+        Ok(n @ 2..=256) => Ok(ColorCount::Count(n)),
+        _ => Err(format!(
+            "`{value}` is not a palette size: give a number of colours from 2 to 256, or `full` \
+             to keep every block's own colour"
+        )),
+    }
+}
+
 impl Args {
     /// The engine options these arguments ask for (palette names go through the engine's parser;
     /// an existing file ending in .hex, .gpl or .png is read as a palette file).
@@ -207,8 +231,10 @@ impl Args {
         if let Some(w) = self.width {
             o.set("width", &w.to_string())?;
         }
-        if let Some(c) = self.colors {
-            o.set("colors", &c.to_string())?;
+        match self.colors {
+            Some(ColorCount::Count(c)) => o.set("colors", &c.to_string())?,
+            Some(ColorCount::Full) => o.set("colors", "full")?,
+            None => {}
         }
         if let Some(p) = &self.palette {
             let path = std::path::Path::new(p);
