@@ -6,7 +6,9 @@
 //! variable `PIXELSMITH_ROOTS` (a path list, `:`-separated). Every path is resolved before the
 //! containment check: NUL bytes are refused, relative paths are taken against the first root,
 //! and symlinks are resolved (`canonicalize`); a file that does not exist yet is checked through
-//! its parent's real path. So a symlink inside a root that points outside it is refused.
+//! its parent's real path. So a symlink inside a root that points outside it is refused. A
+//! `file:///…` URI is taken as its path; pipes, sockets and devices are refused (a read of a FIFO
+//! never ends).
 //!
 //! Outputs are written atomically (a temporary file created exclusively next to the target, then
 //! renamed over it), so a reader never sees half a PNG and a crash leaves no partial file behind.
@@ -48,6 +50,12 @@ pub enum Error {
     },
     #[error("the allowed root {} is not a directory", .0.display())]
     RootNotADirectory(PathBuf),
+    #[error(
+        "{} is not a regular file or folder (a pipe, socket or device, which may never end): give \
+         an image file",
+        .0.display()
+    )]
+    NotRegular(PathBuf),
     #[error("cannot read {}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -208,7 +216,12 @@ impl Roots {
                 }
             }
         })?;
-        self.check(real, &joined)
+        let real = self.check(real, &joined)?;
+        // A FIFO would block the read forever (a device may never end): only files and folders.
+        match std::fs::metadata(&real) {
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => Err(Error::NotRegular(joined)),
+            _ => Ok(real),
+        }
     }
 
     /// Resolves a path for a file to write. Its parent folder must exist; the parent's real path
@@ -242,6 +255,19 @@ impl Roots {
     }
 
     fn absolute(&self, path: &Path) -> Result<PathBuf, Error> {
+        // A `file://` URI (as tool results link their outputs) names its path, percent-encoded.
+        let decoded;
+        let path = match path.to_str().and_then(|p| p.strip_prefix("file://")) {
+            Some(rest) if rest.starts_with('/') => {
+                decoded = PathBuf::from(
+                    percent_encoding::percent_decode_str(rest)
+                        .decode_utf8_lossy()
+                        .into_owned(),
+                );
+                decoded.as_path()
+            }
+            _ => path,
+        };
         if path.as_os_str().as_encoded_bytes().contains(&0) {
             return Err(Error::NulByte);
         }
@@ -435,6 +461,27 @@ mod tests {
         assert!(err.to_string().contains("does not exist"), "{err}");
         let err = roots.resolve_new("..").unwrap_err();
         assert!(matches!(err, Error::NotAFileName(_)), "{err}");
+    }
+
+    #[test]
+    fn file_uris_are_their_paths_and_pipes_are_refused() {
+        let (root, _outside, roots) = setup();
+        let spaced = root.path().join("a cat.png");
+        std::fs::write(&spaced, b"x").unwrap();
+        let uri = format!("file://{}", root.path().join("a%20cat.png").display());
+        assert_eq!(
+            roots.resolve_existing(&uri).unwrap(),
+            spaced.canonicalize().unwrap()
+        );
+        let fifo = root.path().join("fifo.png");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let err = roots.resolve_existing(&fifo).unwrap_err();
+        assert!(matches!(err, Error::NotRegular(_)), "{err}");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
     }
 
     #[test]

@@ -673,6 +673,51 @@ async fn failures_are_tool_results_that_say_what_to_do() {
     let r = call(&client, "check_module", json!({})).await;
     assert_tool_error(&r, &["build it first", "build_service"]);
 
+    // A pipe inside the root would block a read forever; a data: URL goes in data_base64; a
+    // batch that makes nothing is a failed call; a grid wider than the image says so.
+    let fifo = dir.path().join("fifo.png");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let r = call(&client, "pixelate", json!({"path": "fifo.png"})).await;
+    assert_tool_error(&r, &["not a regular file"]);
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"url": format!("data:image/png;base64,{}", "A".repeat(50_000))}),
+    )
+    .await;
+    assert_tool_error(&r, &["data_base64"]);
+    assert!(text_of(&r).len() < 500, "{}", text_of(&r));
+    std::fs::write(dir.path().join("broken.png"), b"\x89PNG\r\n\x1a\n").unwrap();
+    let r = call(
+        &client,
+        "pixelate_batch",
+        json!({"paths": ["broken.png"], "output_dir": "out"}),
+    )
+    .await;
+    assert_tool_error(&r, &["every file failed", "broken.png"]);
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let r = call(
+        &client,
+        "pixelate_batch",
+        json!({"paths": ["empty"], "output_dir": "out"}),
+    )
+    .await;
+    assert_tool_error(&r, &["no images to pixelate"]);
+    let r = call(
+        &client,
+        "pixelate",
+        json!({"path": "horse.png", "width": 4096, "output": "wide.png"}),
+    )
+    .await;
+    let notes = structured(&r)["notes"].to_string();
+    assert!(notes.contains("columns, not 4096"), "{notes}");
+
     let r = call(
         &client,
         "run_local",

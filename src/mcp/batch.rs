@@ -118,6 +118,17 @@ pub async fn run(
             .map_err(|e| format!("internal: {e}"))?
             .map_err(|e| format!("{e:#}"))?
     };
+    if plan.jobs.is_empty() {
+        return Err(format!(
+            "no images to pixelate in {}{}: give image files (PNG, JPEG, WebP, GIF, BMP) or \
+             folders holding them (set `recursive` for subfolders)",
+            params.paths.join(", "),
+            match plan.skipped {
+                0 => String::new(),
+                n => format!(" ({n} files skipped: not images)"),
+            }
+        ));
+    }
     if plan.jobs.len() > MAX_BATCH_FILES {
         return Err(format!(
             "{} files to pixelate, over the {MAX_BATCH_FILES} one call takes: split them over \
@@ -208,6 +219,20 @@ pub async fn run(
 
     let files: Vec<BatchFile> = files.into_iter().flatten().collect();
     let done = files.iter().filter(|f| f.ok).count() as u32;
+    if done == 0 && !cancelled && !files.is_empty() {
+        // Nothing was made: a failed call, whose text says why for each file.
+        let reasons: Vec<String> = files
+            .iter()
+            .take(5)
+            .map(|f| format!("{}: {}", f.input, f.error.as_deref().unwrap_or("failed")))
+            .collect();
+        return Err(format!(
+            "every file failed ({}): {}{}",
+            files.len(),
+            reasons.join("; "),
+            if files.len() > 5 { "; …" } else { "" }
+        ));
+    }
     let palette = match &options.colors {
         Colors::Palette(palette) => palette
             .colors

@@ -13,7 +13,7 @@ pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// Why a download failed; each message names the URL and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("`{0}` is not an http(s) URL: give a URL starting with http:// or https://")]
+    #[error("{}", not_http(.0))]
     NotHttp(String),
     #[error("downloading {url} failed: {detail}")]
     Request { url: String, detail: String },
@@ -27,6 +27,24 @@ pub enum Error {
     TooLarge { url: String, limit: usize },
     #[error("downloading {url} took longer than {} s: pass the image as a path instead", DOWNLOAD_TIMEOUT.as_secs())]
     Timeout { url: String },
+}
+
+/// Why `url` is not downloaded, without echoing all of a long one (a `data:` URL can be megabytes).
+fn not_http(url: &str) -> String {
+    if url
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
+    {
+        return "a data: URL is not downloaded: pass it as `data_base64` instead (its \
+                `data:image/...;base64,` prefix is accepted there)"
+            .into();
+    }
+    const SHOWN: usize = 100;
+    let shown = match url.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}… ({} characters)", &url[..end], url.chars().count()),
+        None => url.to_string(),
+    };
+    format!("`{shown}` is not an http(s) URL: give a URL starting with http:// or https://")
 }
 
 /// Most redirects followed.
@@ -139,6 +157,15 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::NotHttp(_)), "{err}");
+        let data_url = format!("data:image/png;base64,{}", "A".repeat(100_000));
+        let err = download(&client, &data_url, 10, false).await.unwrap_err();
+        assert!(
+            err.to_string().contains("data_base64") && err.to_string().len() < 200,
+            "{err}"
+        );
+        let long = format!("ftp://{}", "x".repeat(10_000));
+        let err = download(&client, &long, 10, false).await.unwrap_err();
+        assert!(err.to_string().len() < 300, "{err}");
         // The cause is kept: reqwest alone says only "error sending request".
         let closed = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

@@ -40,6 +40,10 @@ pub struct PixelateOutput {
     pub query: String,
     pub preview: PreviewInfo,
     pub report: ReportView,
+    /// What the caller may not expect of the result, e.g. a grid narrower than the `width` asked
+    /// (a cell is at least a pixel). Absent when there is nothing to say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// For an animated source: the animation written (its palette and grid are in `report`, the
     /// preview is frame 0). Absent for stills.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,6 +184,7 @@ impl Animation {
             }
         };
         let label = self.label.clone();
+        let grid = options.grid;
         let done = shared
             .run_engine(move || {
                 let animated = engine::animation::pixelate_animation(&bytes, &options, format)?;
@@ -228,6 +233,9 @@ impl Animation {
                 ),
                 ..preview_info
             },
+            notes: crate::pixelate::width_note(grid, &first.report)
+                .into_iter()
+                .collect(),
             report,
             animation: Some(AnimationView {
                 format: match format {
@@ -363,6 +371,9 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
         query,
         preview: preview_info,
         report: ReportView::from(&pixelated.report),
+        notes: crate::pixelate::width_note(options.grid, &pixelated.report)
+            .into_iter()
+            .collect(),
         animation: None,
     };
     reply::with_image(&answer, preview_png.as_deref(), &output, png_len)
@@ -457,7 +468,8 @@ fn decode_base64(data: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("data_base64 is not valid base64: {e}"))
 }
 
-/// A file-name stem from the URL's last path segment (`cat.jpg` → `cat`), else `image`.
+/// A file-name stem from the URL's last path segment, percent-decoded (`a%20cat.jpg` → `a-cat`:
+/// characters other than letters, digits, `-`, `_` and `.` become `-`), else `image`.
 fn url_stem(url: &str) -> String {
     let last = reqwest::Url::parse(url)
         .ok()
@@ -466,13 +478,20 @@ fn url_stem(url: &str) -> String {
                 .and_then(|mut s| s.next_back().map(str::to_string))
         })
         .unwrap_or_default();
-    let stem = Path::new(&last)
+    let last = percent_encoding::percent_decode_str(&last).decode_utf8_lossy();
+    let stem = Path::new(last.as_ref())
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let clean: String = stem
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(64)
         .collect();
     if clean.is_empty() || clean.starts_with('.') {
@@ -576,7 +595,9 @@ mod tests {
     fn url_stems_are_safe_file_names() {
         assert_eq!(url_stem("https://x.test/a/cat.photo.jpg?x=1"), "cat.photo");
         assert_eq!(url_stem("https://x.test/"), "image");
-        assert_eq!(url_stem("https://x.test/..%2F..%2Fetc"), "image");
+        // Decoded, a traversal is only its last name: no separator survives.
+        assert_eq!(url_stem("https://x.test/..%2F..%2Fetc"), "etc");
+        assert_eq!(url_stem("https://x.test/a%20cat%C3%A9.jpg"), "a-caté");
     }
 
     #[test]

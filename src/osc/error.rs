@@ -239,7 +239,8 @@ impl Error {
         match self {
             Self::MissingToken => {
                 "OSC_ACCESS_TOKEN is not set: copy a personal access token from the \
-                 OSC web console (Settings → API) and export it as OSC_ACCESS_TOKEN"
+                 OSC web console (Settings → API) and export it as OSC_ACCESS_TOKEN (for the MCP \
+                 server: in the \"env\" of its entry in the client's config, then restart it)"
                     .to_owned()
             }
             Self::Config(msg) => msg.clone(),

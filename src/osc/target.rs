@@ -59,7 +59,7 @@ impl TargetKind {
                 "an existing app keeps its id and URL: it is restarted through OSC's MCP server \
                  (restart-my-app, as My Apps' REST API has no update or restart), so the runner \
                  clones the deploy branch again; it is deleted and created again (a new id and \
-                 URL) only with --recreate"
+                 URL) only with --recreate (recreate: true in the deploy tool)"
             }
             Self::Instance => {
                 "an existing instance is updated with PATCH /wasm-runnerinstance/{name} \

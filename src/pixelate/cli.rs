@@ -324,14 +324,8 @@ fn run_single(args: &Args, options: Options) -> anyhow::Result<ExitCode> {
     super::write_output(&output, &result.png)?;
     let r = &result.report;
     write_palette_out(args, input, &options, &r.palette)?;
-    if let engine::Grid::Width(asked) = options.grid
-        && r.grid_width < asked
-    {
-        eprintln!(
-            "note: the image is {} px wide, so the grid has {} columns, not {asked}: a cell is at \
-             least one pixel (--scale enlarges the output)",
-            r.source_width, r.grid_width
-        );
+    if let Some(note) = super::width_note(options.grid, r) {
+        eprintln!("note: {note}");
     }
     if args.json {
         let mut value = serde_json::to_value(r)?;

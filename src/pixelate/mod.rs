@@ -216,6 +216,22 @@ pub fn check_output_name(output: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// When the grid `grid` was asked by width (`width`, `--width`) and the image is narrower than that, the
+/// grid has one column per source pixel instead: a note saying so (`None` otherwise), for the CLI's
+/// stderr and the MCP result's `notes`.
+pub fn width_note(grid: engine::Grid, report: &engine::Report) -> Option<String> {
+    match grid {
+        engine::Grid::Width(asked) if report.grid_width < asked => Some(format!(
+            "the image is {} px wide, so the grid has {} column{}, not {asked}: a cell is at \
+             least one pixel (scale enlarges the output)",
+            report.source_width,
+            report.grid_width,
+            if report.grid_width == 1 { "" } else { "s" }
+        )),
+        _ => None,
+    }
+}
+
 /// The default output path for an input: `<stem>.pixel.png` in `dir`.
 pub fn default_output(input: &Path, dir: &Path) -> PathBuf {
     let stem = input

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub enum Error {
     /// The module file does not exist.
     #[error(
-        "no module at {}: build it first (`pixelsmith build` or `cargo build -p wasm-service \
+        "no module at {}: build it first (`pixelsmith build-service` or `cargo build -p wasm-service \
          --target wasm32-wasip1 --release`) or pass --module PATH",
         path.display()
     )]

@@ -192,6 +192,20 @@ impl Runner {
     }
 
     fn compile(bytes: &[u8], config: RunnerConfig, origin: String) -> Result<Runner, Error> {
+        // wasmi reads anything without the binary header as WAT text, and says of an image only
+        // that its bytes are not UTF-8.
+        if !bytes.starts_with(b"\0asm") && std::str::from_utf8(bytes).is_err() {
+            let head: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            return Err(Error::InvalidModule {
+                origin,
+                reason: format!(
+                    "it does not start with WebAssembly's magic bytes `\\0asm` (its first bytes: \
+                     {}); give the .wasm file cargo builds, e.g. \
+                     target/wasm32-wasip1/release/wasm-service.wasm",
+                    head.join(" ")
+                ),
+            });
+        }
         let engine = fresh_engine();
         let module = Module::new(&engine, bytes).map_err(|err| Error::InvalidModule {
             origin: origin.clone(),
@@ -602,5 +616,11 @@ mod tests {
     fn bytes_that_are_not_wasm_are_refused_as_invalid() {
         let err = Runner::from_bytes(b"not wasm", RunnerConfig::default()).unwrap_err();
         assert!(matches!(err, Error::InvalidModule { .. }), "{err}");
+        let err =
+            Runner::from_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe", RunnerConfig::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("magic bytes") && err.to_string().contains("89 50 4e 47"),
+            "{err}"
+        );
     }
 }
