@@ -229,12 +229,17 @@ impl<'a> LeanPng<'a> {
             let stored = input
                 .get(at + 8 + len..at + 12 + len)
                 .ok_or_else(truncated)?;
+            at += 12 + len;
             if crc32(&[kind, data])
                 != u32::from_be_bytes([stored[0], stored[1], stored[2], stored[3]])
             {
+                // As the `png` crate reads a file natively: an ancillary chunk (lowercase first
+                // letter: text, EXIF, a profile) with a bad checksum is left out, not fatal.
+                if kind[0] & 0x20 != 0 {
+                    continue;
+                }
                 return Err(crc_error(kind));
             }
-            at += 12 + len;
             match kind {
                 b"IHDR" if seen_ihdr => return Err(malformed("it has a second header (IHDR)")),
                 b"IHDR" => {
@@ -946,5 +951,35 @@ mod tests {
         );
         let cut = &out[..idat + 10];
         assert_eq!(LeanPng::read(cut).err().unwrap().code(), "truncated");
+    }
+
+    /// A damaged ancillary chunk before the image data (text, a profile, transparency) is left
+    /// out as the `png` crate leaves it out: same rows, no profile, no tRNS key.
+    #[test]
+    fn ancillary_chunks_with_bad_checksums_are_left_out_as_natively() {
+        let rows = [0u8, 10, 20, 30, 0, 200, 100, 50];
+        let zlib = miniz_oxide::deflate::compress_to_vec_zlib(&rows, 6);
+        let ihdr = [0, 0, 0, 1, 0, 0, 0, 2, 8, 2, 0, 0, 0];
+        let text = *b"Comment\0hello";
+        let trns = [0, 10, 0, 20, 0, 30];
+        let mut icc = b"p\0\0".to_vec();
+        icc.extend_from_slice(&zlib);
+        for (kind, data) in [
+            (b"tEXt", &text[..]),
+            (b"tRNS", &trns[..]),
+            (b"iCCP", &icc[..]),
+        ] {
+            let mut file = png_file([
+                (b"IHDR", &ihdr[..]),
+                (kind, data),
+                (b"IDAT", &zlib[..]),
+                (b"IEND", &[][..]),
+            ]);
+            // Damage the chunk's stored CRC (just before the IDAT chunk's length).
+            let idat = file.windows(4).position(|w| w == b"IDAT").unwrap();
+            file[idat - 5] ^= 0xFF;
+            assert_eq!(lean(&file), reference(&file), "{}", kind.escape_ascii());
+            assert!(LeanPng::read(&file).unwrap().icc.is_none());
+        }
     }
 }
