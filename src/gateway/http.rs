@@ -176,9 +176,7 @@ async fn forward(
             Err(err) => return to_http(wasm_service::router::engine_error(&err), &[]),
         }
     }
-    let foreign = wasm_service::engine::probe(&body)
-        .is_ok_and(|info| !transcode::module_decodes(info.format));
-    if foreign && is_pixelate(method_name, path) {
+    if is_pixelate(method_name, path) && transcode::needs_rewrite(&body) {
         let upload = body.clone();
         let Ok(transcoding) =
             tokio::task::spawn_blocking(move || transcode::for_module(&upload)).await

@@ -5,6 +5,10 @@
 //! samples, the same ICC profile (PNG `iCCP`) and the same EXIF metadata, orientation included
 //! (PNG `eXIf`). The module then does the very work the native engine does on the WebP itself,
 //! so the answer is the same bytes `pixelsmith pixelate` gives for the WebP.
+//!
+//! It also leaves out colour management through lookup tables (CMYK print profiles, A2B-only RGB
+//! profiles): a JPEG carrying such a profile is sent as the native engine's own sRGB pixels, so
+//! its colours too are the ones `pixelsmith pixelate` gives.
 
 use std::io::Cursor;
 
@@ -17,18 +21,29 @@ pub struct Transcoded {
     pub png: Vec<u8>,
     /// The upload's format, for the `x-pixelsmith-converted` header.
     pub from: Format,
+    /// What the PNG keeps of the upload, for the same header.
+    pub kept: &'static str,
 }
 
 impl Transcoded {
-    /// A one-line description: `webp -> png (N -> M bytes; ICC profile and EXIF kept)`.
+    /// A one-line description: `webp -> png (N -> M bytes; pixels, ICC profile and EXIF
+    /// orientation kept)`.
     pub fn describe(&self, original_bytes: usize) -> String {
         format!(
-            "{} -> png ({original_bytes} -> {} bytes; pixels, ICC profile and EXIF orientation \
-             kept)",
+            "{} -> png ({original_bytes} -> {} bytes; {})",
             self.from.name().to_ascii_lowercase(),
-            self.png.len()
+            self.png.len(),
+            self.kept
         )
     }
+}
+
+/// Whether the module must get `upload` rewritten to answer as the native engine does: a format
+/// it leaves out (WebP), or a JPEG whose colour profile only native colour management converts.
+pub fn needs_rewrite(upload: &[u8]) -> bool {
+    engine::probe(upload).is_ok_and(|info| {
+        !module_decodes(info.format) || engine::needs_native_color_management(upload)
+    })
 }
 
 /// Whether the deployed module decodes `format` itself (every format but WebP).
@@ -47,7 +62,11 @@ pub fn for_module(upload: &[u8]) -> Result<Option<Transcoded>, engine::Error> {
         return Ok(None);
     };
     if module_decodes(info.format) {
-        return Ok(None);
+        return if engine::needs_native_color_management(upload) {
+            color_managed(upload, info.format).map(Some)
+        } else {
+            Ok(None)
+        };
     }
     // Only WebP reaches here. The file is decoded once; the engine's own answer for it (its
     // limits, checked on the header before any pixel, or its error for a bad file) is asked for
@@ -68,7 +87,28 @@ pub fn for_module(upload: &[u8]) -> Result<Option<Transcoded>, engine::Error> {
     Ok(Some(Transcoded {
         png,
         from: info.format,
+        kept: "pixels, ICC profile and EXIF orientation kept",
     }))
+}
+
+/// `upload` as an sRGB PNG with one pixel per source pixel, upright: the native engine's own
+/// colour-managed decode (a 1-pixel grid in full colour), so the module sums the very sRGB
+/// samples the native engine sums. JPEGs only, which have no alpha to lose to the threshold.
+fn color_managed(upload: &[u8], from: Format) -> Result<Transcoded, engine::Error> {
+    let options = Options {
+        grid: engine::Grid::Block(1),
+        colors: engine::Colors::Full,
+        dither: engine::Dither::None,
+        output: engine::Output::Grid,
+        ..Options::default()
+    };
+    let converted = engine::pixelate(upload, &options)?;
+    Ok(Transcoded {
+        png: converted.png,
+        from,
+        kept: "colours converted to sRGB by its embedded profile, which the module cannot apply; \
+               EXIF orientation applied",
+    })
 }
 
 /// A JSON request body (the service's JSON shape) whose `image_base64` holds an image the module

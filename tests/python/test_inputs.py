@@ -18,6 +18,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import urllib.request
 import zlib
 from pathlib import Path
 
@@ -146,6 +147,28 @@ def test_a_cmyk_profile_is_used_natively_and_named_as_ignored_in_the_module(cli,
     assert answer.status == 200, answer.text[:300]
     note = answer.doc["body"]["color_profile"]
     assert note["applied"] is False and "CMYK" in note["note"], note
+    # Through run-local's gateway the answer is the CLI's, byte for byte: the gateway sends the
+    # module the native engine's colour-managed sRGB pixels and says so.
+    native = run_cli(cli, path, ["--block", "4", "--full-color"]).stdout
+    gateway = subprocess.Popen(
+        [str(cli), "run-local", "--module", str(wasm.path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        url = None
+        while url is None:
+            line = gateway.stdout.readline().decode()
+            assert line, "run-local ended without printing its URLs"
+            if line.startswith("gateway"):
+                url = line.split()[1]
+        request = urllib.request.Request(
+            f"{url}/pixelate?block=4&colors=full", data=path.read_bytes(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            assert "colours converted to sRGB" in response.headers["x-pixelsmith-converted"]
+            assert response.read() == native, "gateway and CLI bytes differ"
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=30)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ mod shared_palette;
 mod sort;
 
 pub use color_profile::ProfileReport;
+#[cfg(feature = "cms-lut")]
+pub use decode::needs_native_color_management;
 pub use error::{Error, QUOTE_LIMIT, quote};
 pub use options::{
     Colors, DEFAULT_ALPHA_THRESHOLD, DEFAULT_BLOCK, DEFAULT_COLORS, DctScale, Dither, Grid, Limits,

@@ -33,6 +33,29 @@ pub enum DctScale {
     Fast,
 }
 
+/// Whether `input` is a JPEG whose embedded ICC profile native builds convert pixel by pixel
+/// through lookup tables (CMYK print profiles, A2B-only RGB): the deployed module, which leaves
+/// that colour management out, would show its colours unconverted. Reads the headers only.
+#[cfg(feature = "cms-lut")]
+pub(crate) fn needs_lookup_tables(input: &[u8]) -> bool {
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(input));
+    if decoder.read_info().is_err() {
+        return false;
+    }
+    let (Some(info), Some(icc)) = (decoder.info(), decoder.icc_profile()) else {
+        return false;
+    };
+    let samples = match info.pixel_format {
+        jpeg_decoder::PixelFormat::CMYK32 => Samples::Cmyk,
+        jpeg_decoder::PixelFormat::RGB24 => Samples::GrayOrRgb { gray: false },
+        _ => Samples::GrayOrRgb { gray: true },
+    };
+    matches!(
+        crate::engine::color_profile::conversion(&icc, samples).0,
+        crate::engine::color_profile::Conversion::PerPixel(_)
+    )
+}
+
 pub(super) fn decode(input: &[u8], request: Request<'_>) -> Result<Cells, Error> {
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(input));
     decoder.set_max_decoding_buffer_size(super::decoder_memory_limit(request.limits));

@@ -40,6 +40,15 @@ pub(crate) struct Request<'a> {
     pub detail: f32,
 }
 
+/// Whether `input` has an embedded colour profile that only native builds convert (through
+/// lookup tables: CMYK print profiles, A2B-only RGB); the deployed module shows such colours
+/// unconverted. JPEG only (PNG and WebP with such profiles are rare); headers only.
+#[cfg(feature = "cms-lut")]
+pub fn needs_native_color_management(input: &[u8]) -> bool {
+    matches!(super::probe::probe(input), Ok(info) if info.format == Format::Jpeg)
+        && jpeg::needs_lookup_tables(input)
+}
+
 /// Decodes `input` (already probed and checked) into the grid.
 pub(crate) fn decode_to_grid(
     input: &[u8],
