@@ -155,6 +155,13 @@ pub(super) fn error(e: png::DecodingError) -> Error {
                 super::png_lean::inflate_error()
             } else if text.contains("not have enough data") {
                 super::png_lean::too_few_rows()
+            } else if text.contains("Unrecognized critical chunk") {
+                super::png_lean::unknown_critical_chunk(
+                    &crc_chunk_name(&text).unwrap_or_else(|| "unnamed".into()),
+                )
+            } else if let Some(n) = text.strip_prefix("Unknown filter method ") {
+                // The IHDR's filter method is checked before decoding: this is a row's filter.
+                super::png_lean::unknown_row_filter(n.trim_end_matches('.'))
             } else {
                 Error::decoder(Format::Png, text)
             }
@@ -163,7 +170,8 @@ pub(super) fn error(e: png::DecodingError) -> Error {
     }
 }
 
-/// The chunk a `png` CRC error names, as text (`IDAT`), when its message names one.
+/// The chunk a `png` error (a CRC, an unknown critical chunk) names, as text (`IDAT`), when its
+/// message names one.
 fn crc_chunk_name(message: &str) -> Option<String> {
     // png 0.18 writes the chunk type's debug form, `ChunkType { type: IHDR, … }`; older
     // versions a byte list, e.g. `[73, 68, 65, 84]`.

@@ -182,6 +182,19 @@ fn crc_error(kind: &[u8]) -> Error {
     ))
 }
 
+/// A critical chunk (uppercase first letter) no decoder may skip, of a kind PNG does not define.
+pub(super) fn unknown_critical_chunk(kind: &str) -> Error {
+    malformed(format!(
+        "it has a critical chunk of an unknown kind ({kind}), which decoders must not skip: the \
+         file was damaged or written by a tool for another format"
+    ))
+}
+
+/// A row whose filter type byte is not one of PNG's five.
+pub(super) fn unknown_row_filter(filter: impl std::fmt::Display) -> Error {
+    malformed(format!("a row has the unknown filter type {filter}"))
+}
+
 pub(super) fn too_few_rows() -> Error {
     malformed(
         "its compressed image data holds fewer rows than its header declares: the file was \
@@ -262,6 +275,10 @@ impl<'a> LeanPng<'a> {
                 }
                 b"IDAT" => png.idat.push(data),
                 b"IEND" => break,
+                // As the `png` crate natively: an unknown critical chunk ends the decode.
+                _ if kind[0] & 0x20 == 0 => {
+                    return Err(unknown_critical_chunk(&String::from_utf8_lossy(kind)));
+                }
                 _ => {}
             }
         }
@@ -378,9 +395,8 @@ impl<'a> LeanPng<'a> {
             let mut rows = 0u32;
             self.inflate_rows(&[(len, self.height)], |_, filtered| {
                 let (filter, data) = filtered.split_first_mut().ok_or_else(inflate_error)?;
-                unfilter(*filter, self.filter_bpp(), &above, data).map_err(|()| {
-                    malformed(format!("a row has the unknown filter type {filter}"))
-                })?;
+                unfilter(*filter, self.filter_bpp(), &above, data)
+                    .map_err(|()| unknown_row_filter(filter))?;
                 if self.rows_as_stored() {
                     row(data);
                 } else {
@@ -445,7 +461,7 @@ impl<'a> LeanPng<'a> {
             let pw = shapes[pass].0;
             let (filter, data) = filtered.split_first_mut().ok_or_else(inflate_error)?;
             unfilter(*filter, self.filter_bpp(), &above, data)
-                .map_err(|()| malformed(format!("a row has the unknown filter type {filter}")))?;
+                .map_err(|()| unknown_row_filter(filter))?;
             self.normalize(data, pw, &mut pass_row);
             above.copy_from_slice(data);
             let y = (y0 + current.1 * dy) as usize;
@@ -910,6 +926,32 @@ mod tests {
         }
         assert!(check_header_and_palette(&indexed(&ihdr, &[7; 13], false)).is_err());
         assert!(check_header_and_palette(&indexed(&ihdr, &[7; 6], false)).is_ok());
+    }
+
+    #[test]
+    fn unknown_critical_chunks_and_row_filters_are_refused_in_the_native_words() {
+        let ihdr = [0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0];
+        let good = miniz_oxide::deflate::compress_to_vec_zlib(&[0, 9], 6);
+        let bad_filter = miniz_oxide::deflate::compress_to_vec_zlib(&[7, 9], 6);
+        let unknown = png_file([
+            (b"IHDR", &ihdr[..]),
+            (b"TEST", &[1, 2][..]),
+            (b"IDAT", &good[..]),
+            (b"IEND", &[][..]),
+        ]);
+        let filtered = png_file([
+            (b"IHDR", &ihdr[..]),
+            (b"IDAT", &bad_filter[..]),
+            (b"IEND", &[][..]),
+        ]);
+        for (what, file) in [("TEST chunk", unknown), ("filter 7", filtered)] {
+            let lean = LeanPng::read(&file)
+                .and_then(|png| png.rows(|_| {}))
+                .unwrap_err();
+            let native = crate::engine::decode_only(&file, &Default::default()).unwrap_err();
+            assert_eq!(lean.to_string(), native.to_string(), "{what}");
+            assert!(!lean.to_string().contains("ChunkType"), "{lean}");
+        }
     }
 
     #[test]
