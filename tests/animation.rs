@@ -613,3 +613,27 @@ fn palette_out_writes_a_fixed_palette_whole_and_an_animations_palette() {
     let lines = std::fs::read_to_string(dir.path().join("a.hex")).unwrap();
     assert!((2..=4).contains(&lines.lines().count()), "{lines}");
 }
+
+#[test]
+fn a_gif_without_its_trailer_byte_keeps_every_frame_and_a_cut_frame_is_truncated() {
+    let whole = moving_square_gif(&[10, 10, 10]);
+    assert_eq!(whole.last(), Some(&0x3B), "the encoder writes the trailer");
+    let options = pixelsmith::engine::Options::default();
+    let complete = pixelsmith::engine::animation::frame_count(&whole, &options).unwrap();
+    // Many writers leave the trailer off: browsers and Pillow show every frame.
+    let untrailed = &whole[..whole.len() - 1];
+    assert_eq!(
+        pixelsmith::engine::animation::frame_count(untrailed, &options).unwrap(),
+        complete
+    );
+    assert_eq!(
+        pixelsmith::engine::pixelate(untrailed, &options)
+            .unwrap()
+            .png,
+        pixelsmith::engine::pixelate(&whole, &options).unwrap().png
+    );
+    // Cut inside the last frame's data: still a cut-off file.
+    let cut = &whole[..whole.len() - 20];
+    let err = pixelsmith::engine::animation::frame_count(cut, &options).unwrap_err();
+    assert_eq!(err.code(), "truncated", "{err}");
+}

@@ -206,8 +206,9 @@ fn gif_canvas(sw: u32, sh: u32, first: Option<&gif::Frame<'_>>) -> (u32, u32) {
 
 /// Counts the frames without decoding their pixels (the LZW data is skipped).
 fn gif_header(input: &[u8], limits: &Limits) -> Result<Header, Error> {
+    let input = super::gif::with_trailer(input);
     let mut decoder = gif_options(limits, true)
-        .read_info(input)
+        .read_info(&input[..])
         .map_err(super::gif::error)?;
     let (sw, sh) = (u32::from(decoder.width()), u32::from(decoder.height()));
     let mut frames = 0u32;
@@ -235,8 +236,9 @@ fn gif_frames(
     last: Option<usize>,
     each: &mut EachFrame<'_>,
 ) -> Result<(), Error> {
+    let input = super::gif::with_trailer(input);
     let mut decoder = gif_options(limits, false)
-        .read_info(input)
+        .read_info(&input[..])
         .map_err(super::gif::error)?;
     let (sw, sh) = (u32::from(decoder.width()), u32::from(decoder.height()));
     let mut canvas: Vec<u8> = Vec::new();

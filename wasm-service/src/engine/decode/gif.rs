@@ -14,7 +14,8 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
         std::num::NonZeroU64::new(super::decoder_memory_limit(limits) as u64)
             .unwrap_or(std::num::NonZeroU64::MIN),
     ));
-    let mut decoder = options.read_info(input).map_err(error)?;
+    let input = with_trailer(input);
+    let mut decoder = options.read_info(&input[..]).map_err(error)?;
     let (sw, sh) = (u32::from(decoder.width()), u32::from(decoder.height()));
     // The frame's descriptor first, so its size is checked before any pixel is decoded.
     let frame = decoder
@@ -45,6 +46,22 @@ pub(super) fn decode(input: &[u8], limits: &Limits) -> Result<Bitmap, Error> {
         channels: Channels::Rgba,
         data,
     })
+}
+
+/// `input` ending in GIF's trailer byte (`;`, 0x3B): many writers leave it off, and browsers,
+/// Pillow and ImageMagick show every frame such a file holds, where the gif crate reports the
+/// missing byte as a cut-off file. A file cut inside a frame still fails (the added byte cannot
+/// complete its data); one with bytes after its trailer is read as before (the decoder stops at
+/// the first trailer).
+pub(super) fn with_trailer(input: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if input.last() == Some(&0x3B) {
+        std::borrow::Cow::Borrowed(input)
+    } else {
+        let mut whole = Vec::with_capacity(input.len() + 1);
+        whole.extend_from_slice(input);
+        whole.push(0x3B);
+        std::borrow::Cow::Owned(whole)
+    }
 }
 
 /// The engine's error for a GIF decoding failure: running out of data is `truncated` (the gif
