@@ -740,3 +740,20 @@ fn dither_flags_take_the_services_spellings() {
     }
     assert_eq!(run("ordered"), run("bayer4"));
 }
+
+#[test]
+fn a_failed_single_file_with_json_still_prints_a_json_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let jpeg = std::fs::read(fixture("rocket.jpg")).unwrap();
+    std::fs::write(dir.path().join("cut.jpg"), &jpeg[..jpeg.len() / 2]).unwrap();
+    let out = pixelsmith(
+        &["pixelate", "cut.jpg", "-o", "x.png", "--json"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    assert_eq!(doc["code"], "truncated", "{doc}");
+    assert!(doc["error"].as_str().unwrap().contains("JPEG"), "{doc}");
+    assert!(text(&out.stderr).contains("error:"));
+}

@@ -518,15 +518,10 @@ impl Progress {
             }
             Progress::Json => {
                 eprintln!("error: {err}");
-                let code = match err {
-                    Error::Engine { source, .. } => source.code(),
-                    Error::Read { .. } => "read_failed",
-                    _ => "write_failed",
-                };
                 let value = serde_json::json!({
                     "input": job.input.display().to_string(),
                     "error": err.to_string(),
-                    "code": code,
+                    "code": error_code(err),
                 });
                 println!("{value}");
             }
@@ -537,5 +532,15 @@ impl Progress {
         if let Progress::Bar(bar) = self {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// The `code` of a failed file in `--json` lines: the engine's code, else `read_failed` or
+/// `write_failed`.
+pub(super) fn error_code(err: &Error) -> &'static str {
+    match err {
+        Error::Engine { source, .. } => source.code(),
+        Error::Read { .. } => "read_failed",
+        _ => "write_failed",
     }
 }

@@ -299,7 +299,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.inputs.len() > 1 || args.inputs.iter().any(|p| p.is_dir()) {
         return super::batch::run(&args, options);
     }
-    run_single(&args, options)
+    let outcome = run_single(&args, options);
+    if args.json
+        && let Err(err) = &outcome
+    {
+        // With --json, stdout carries a document whatever happens (as a batch's lines do); the
+        // message goes to stderr too.
+        let code = err
+            .downcast_ref::<super::Error>()
+            .map_or("failed", super::batch::error_code);
+        let value = serde_json::json!({
+            "input": args.inputs[0].display().to_string(),
+            "error": format!("{err:#}"),
+            "code": code,
+        });
+        println!("{value}");
+    }
+    outcome
 }
 
 /// One input, one output file (or stdout).
