@@ -828,6 +828,9 @@ async fn run_local_and_call_service_smoke_test_the_real_module() {
         reqwest::get(format!("{gateway_url}/health")).await.is_err(),
         "gateway still up"
     );
+    // Its URL is now said to be stopped, not a refused private address.
+    let r = call(&client, "call_service", json!({"url": runner_url})).await;
+    assert_tool_error(&r, &["has been stopped", &id]);
     client.cancel().await.ok();
 }
 

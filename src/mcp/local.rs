@@ -55,6 +55,20 @@ pub struct RunLocalOutput {
 pub struct Registry {
     next: AtomicU64,
     running: Mutex<BTreeMap<String, (Instance, LocalServices)>>,
+    /// The last instances stopped (at most [`REMEMBERED_STOPS`]), so a call to one of their URLs
+    /// is told it was stopped rather than refused as a private address.
+    stopped: Mutex<Vec<Instance>>,
+}
+
+/// How many stopped instances [`Registry`] remembers.
+const REMEMBERED_STOPS: usize = 16;
+
+/// Whether `url` has the origin (scheme, host and port) of `instance`'s runner or gateway.
+fn serves(instance: &Instance, url: &reqwest::Url) -> bool {
+    let origin = url.origin();
+    [&instance.runner_url, &instance.gateway_url]
+        .iter()
+        .any(|own| reqwest::Url::parse(own).is_ok_and(|own| own.origin() == origin))
 }
 
 impl Registry {
@@ -73,21 +87,42 @@ impl Registry {
         let Ok(url) = reqwest::Url::parse(url.trim()) else {
             return false;
         };
-        let origin = url.origin();
-        self.running.lock().await.values().any(|(i, _)| {
-            [&i.runner_url, &i.gateway_url]
-                .iter()
-                .any(|own| reqwest::Url::parse(own).is_ok_and(|own| own.origin() == origin))
-        })
+        self.running
+            .lock()
+            .await
+            .values()
+            .any(|(i, _)| serves(i, &url))
+    }
+
+    /// The id of a stopped instance whose runner or gateway had `url`'s address, if any.
+    pub async fn stopped_here(&self, url: &str) -> Option<String> {
+        let url = reqwest::Url::parse(url.trim()).ok()?;
+        let stopped = self.stopped.lock().await;
+        stopped
+            .iter()
+            .rev()
+            .find(|i| serves(i, &url))
+            .map(|i| i.id.clone())
+    }
+
+    /// Shuts `services` down and remembers `instance` as stopped.
+    async fn stop(&self, instance: Instance, services: LocalServices) -> String {
+        services.shutdown().await;
+        let id = instance.id.clone();
+        let mut stopped = self.stopped.lock().await;
+        if stopped.len() == REMEMBERED_STOPS {
+            stopped.remove(0);
+        }
+        stopped.push(instance);
+        id
     }
 
     /// Stops every pair (when the server shuts down).
     pub async fn stop_all(&self) -> Vec<String> {
         let all = std::mem::take(&mut *self.running.lock().await);
         let mut ids = Vec::new();
-        for (id, (_, services)) in all {
-            services.shutdown().await;
-            ids.push(id);
+        for (_, (instance, services)) in all {
+            ids.push(self.stop(instance, services).await);
         }
         ids
     }
@@ -109,10 +144,7 @@ pub async fn run(shared: &Shared, params: RunLocalParams) -> Result<RunLocalOutp
                 Some(id) => {
                     let entry = registry.running.lock().await.remove(id);
                     match entry {
-                        Some((_, services)) => {
-                            services.shutdown().await;
-                            vec![id.clone()]
-                        }
+                        Some((instance, services)) => vec![registry.stop(instance, services).await],
                         None => {
                             let ids: Vec<String> =
                                 registry.list().await.into_iter().map(|i| i.id).collect();

@@ -109,6 +109,16 @@ pub async fn call_service(shared: &Shared, params: CallParams) -> Result<CallRep
     // Loopback is refused unless allowed, except the runners and gateways this server started
     // itself with `run_local` (their exact address and port).
     let own = shared.local.started_here(&params.url).await;
+    if !own
+        && !shared.allow_private_urls
+        && let Some(id) = shared.local.stopped_here(&params.url).await
+    {
+        return Err(format!(
+            "{} belonged to run_local instance `{id}`, which has been stopped: start one again \
+             with run_local (action `start`) and call its new runner_url or gateway_url",
+            params.url.trim()
+        ));
+    }
     let upstream = if shared.allow_private_urls || own {
         Upstream::new(&request.url, request.timeout)
     } else {
