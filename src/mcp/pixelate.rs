@@ -566,9 +566,14 @@ fn preview(
             height: 0,
             bytes: 0,
             note: format!(
-                "no preview: even the bare {}×{} grid is over {PREVIEW_MAX_SIDE} px or \
-                 {PREVIEW_MAX_BYTES} bytes; open the linked file",
-                r.grid_width, r.grid_height
+                "no preview: even the bare {}×{} grid is {}; open the linked file",
+                r.grid_width,
+                r.grid_height,
+                if grid_side > PREVIEW_MAX_SIDE {
+                    format!("over {PREVIEW_MAX_SIDE} px on a side")
+                } else {
+                    format!("over {PREVIEW_MAX_BYTES} bytes as a PNG")
+                }
             ),
         },
     )
