@@ -162,34 +162,24 @@ async fn forward(
     let mut converted_json = None;
     if is_pixelate(method_name, path) && body.trim_ascii_start().starts_with(b"{") {
         let json = body.clone();
-        let Ok(transcoding) =
-            tokio::task::spawn_blocking(move || transcode::json_for_module(&json)).await
-        else {
-            return error(500, "internal", "converting the image failed unexpectedly");
-        };
-        match transcoding {
+        match converting(move || transcode::json_for_module(&json)).await {
             Ok(Some((json, note))) => {
                 converted_json = Some(note);
                 body = json;
             }
             Ok(None) => {}
-            Err(err) => return to_http(wasm_service::router::engine_error(&err), &[]),
+            Err(refused) => return refused,
         }
     }
     if is_pixelate(method_name, path) && transcode::needs_rewrite(&body) {
         let upload = body.clone();
-        let Ok(transcoding) =
-            tokio::task::spawn_blocking(move || transcode::for_module(&upload)).await
-        else {
-            return error(500, "internal", "converting the image failed unexpectedly");
-        };
-        match transcoding {
+        match converting(move || transcode::for_module(&upload)).await {
             Ok(Some(done)) => {
                 content_type = Some("image/png".into());
                 converted = Some(done);
             }
             Ok(None) => {}
-            Err(err) => return to_http(wasm_service::router::engine_error(&err), &[]),
+            Err(refused) => return refused,
         }
     }
     let sent_body = converted.as_ref().map_or(body.as_slice(), |done| &done.png);
@@ -300,6 +290,22 @@ async fn forward(
         None => exchange.response,
     };
     to_http(answer, &extra)
+}
+
+/// Runs a conversion (it decodes a whole image: seconds for a large one) off the async workers;
+/// the engine's error for the image, or a panic, becomes the HTTP answer to send instead.
+async fn converting<T: Send + 'static>(
+    work: impl FnOnce() -> Result<Option<T>, wasm_service::engine::Error> + Send + 'static,
+) -> Result<Option<T>, Response> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(err)) => Err(to_http(wasm_service::router::engine_error(&err), &[])),
+        Err(_) => Err(error(
+            500,
+            "internal",
+            "converting the image failed unexpectedly",
+        )),
+    }
 }
 
 /// The parts of a request envelope besides its query and body.
