@@ -344,13 +344,7 @@ fn output_goes_only_to_regular_files_and_never_over_the_input() {
     assert_eq!(std::fs::read(&horse).unwrap(), original);
     // A FIFO, a device and a folder are refused and left as they are.
     let fifo = dir.path().join("pipe");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::support::mkfifo(&fifo);
     std::fs::create_dir(dir.path().join("folder")).unwrap();
     for (output, kind) in [
         (fifo.to_str().unwrap(), "FIFO"),

@@ -676,13 +676,7 @@ async fn failures_are_tool_results_that_say_what_to_do() {
     // A pipe inside the root would block a read forever; a data: URL goes in data_base64; a
     // batch that makes nothing is a failed call; a grid wider than the image says so.
     let fifo = dir.path().join("fifo.png");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::support::mkfifo(&fifo);
     let r = call(&client, "pixelate", json!({"path": "fifo.png"})).await;
     assert_tool_error(&r, &["not a regular file"]);
     let r = call(
