@@ -711,6 +711,9 @@ async fn failures_are_tool_results_that_say_what_to_do() {
     .await;
     let notes = structured(&r)["notes"].to_string();
     assert!(notes.contains("columns, not 4096"), "{notes}");
+    // A bad deployment name is the answer, whether or not a token is set.
+    let r = call(&client, "deployment_status", json!({"name": "My App"})).await;
+    assert_tool_error(&r, &["'My App' is not allowed"]);
 
     let r = call(
         &client,

@@ -24,7 +24,7 @@ use crate::osc::client::{ClientConfig, OscClient};
 use crate::osc::deploy::{self, DeployOptions, DeployReport, ModuleSource, Progress};
 use crate::osc::manage::{self, Logs};
 use crate::osc::secret::scrub_json;
-use crate::osc::target::{Deployment, TargetKind};
+use crate::osc::target::{Deployment, TargetKind, validate_name};
 use crate::schema::{input, output};
 
 /// Arguments of `deploy`.
@@ -166,8 +166,12 @@ fn client() -> Result<OscClient, String> {
     OscClient::from_env(config).map_err(|e| e.to_string())
 }
 
-fn name_or_default(name: Option<String>) -> String {
-    name.unwrap_or_else(|| deploy::DEFAULT_NAME.to_owned())
+/// `name`, or the default deployment name, checked before anything else (a bad name is the
+/// answer, not a missing token).
+fn name_or_default(name: Option<String>) -> Result<String, String> {
+    let name = name.unwrap_or_else(|| deploy::DEFAULT_NAME.to_owned());
+    validate_name(&name).map_err(|e| e.to_string())?;
+    Ok(name)
 }
 
 /// Resolves the module, project and repository paths of `params` inside the roots.
@@ -186,7 +190,7 @@ fn deploy_options(shared: &Shared, params: DeployParams) -> Result<DeployOptions
         Some(path) => ModuleSource::Wasm(resolve(path)?),
         None => ModuleSource::Build(project.clone()),
     };
-    let mut opts = DeployOptions::new(name_or_default(params.name), module, project);
+    let mut opts = DeployOptions::new(name_or_default(params.name)?, module, project);
     opts.repo = match params.repo {
         // A local repository is a folder we write into: it must be inside the roots too.
         Some(repo) if is_local_path(&repo) => Some(resolve(&repo)?.display().to_string()),
@@ -328,9 +332,10 @@ impl PixelsmithServer {
         &self,
         Parameters(params): Parameters<DeploymentParams>,
     ) -> ToolResult<Deployment> {
+        let name = name_or_default(params.name)?;
         let client = client()?;
         let target = AnyTarget::new(&client, params.target.unwrap_or_default());
-        done(manage::status(&target, &name_or_default(params.name)).await)
+        done(manage::status(&target, &name).await)
     }
 
     #[tool(
@@ -353,10 +358,11 @@ impl PixelsmithServer {
         &self,
         Parameters(params): Parameters<LogsParams>,
     ) -> ToolResult<Logs> {
+        let name = name_or_default(params.name)?;
         let client = client()?;
         let target = AnyTarget::new(&client, params.target.unwrap_or_default());
         let lines = params.lines.unwrap_or(200);
-        done(manage::logs(&target, &name_or_default(params.name), lines).await)
+        done(manage::logs(&target, &name, lines).await)
     }
 
     #[tool(
@@ -380,9 +386,10 @@ impl PixelsmithServer {
         &self,
         Parameters(params): Parameters<DeploymentParams>,
     ) -> ToolResult<Deployment> {
+        let name = name_or_default(params.name)?;
         let client = client()?;
         let target = AnyTarget::new(&client, params.target.unwrap_or_default());
-        done(manage::restart(&target, &name_or_default(params.name)).await)
+        done(manage::restart(&target, &name).await)
     }
 
     #[tool(
@@ -405,6 +412,7 @@ impl PixelsmithServer {
         &self,
         Parameters(params): Parameters<RemoveParams>,
     ) -> ToolResult<Deployment> {
+        validate_name(&params.name).map_err(|e| e.to_string())?;
         manage::check_confirmation(&params.name, Some(&params.confirm))
             .map_err(|e| e.to_string())?;
         let client = client()?;
