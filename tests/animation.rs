@@ -637,3 +637,27 @@ fn a_gif_without_its_trailer_byte_keeps_every_frame_and_a_cut_frame_is_truncated
     let err = pixelsmith::engine::animation::frame_count(cut, &options).unwrap_err();
     assert_eq!(err.code(), "truncated", "{err}");
 }
+
+#[test]
+fn a_batch_takes_an_animation_and_a_still_that_share_a_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let sprites = dir.path().join("sprites");
+    std::fs::create_dir(&sprites).unwrap();
+    std::fs::write(sprites.join("walk.gif"), moving_square_gif(&[10, 10])).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/horse.png"),
+        sprites.join("walk.png"),
+    )
+    .unwrap();
+    let out = pixelsmith(&["pixelate", "sprites", "-o", "out"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("out/walk.gif").is_file());
+    assert!(dir.path().join("out/walk.png").is_file());
+    // Asked as APNG, the animation would be walk.png too: a real clash, refused before any work.
+    let out = pixelsmith(
+        &["pixelate", "sprites", "-o", "apng", "--format", "apng"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("would both be written"));
+}

@@ -113,10 +113,12 @@ pub async fn run(
     let recursive = params.recursive.unwrap_or(false);
     let plan = {
         let (inputs, out_dir) = (inputs.clone(), out_dir.clone());
-        tokio::task::spawn_blocking(move || batch::plan(&inputs, &out_dir, recursive))
-            .await
-            .map_err(|e| format!("internal: {e}"))?
-            .map_err(|e| format!("{e:#}"))?
+        tokio::task::spawn_blocking(move || {
+            batch::plan(&inputs, &out_dir, recursive, batch::Animations::default())
+        })
+        .await
+        .map_err(|e| format!("internal: {e}"))?
+        .map_err(|e| format!("{e:#}"))?
     };
     if plan.jobs.is_empty() {
         return Err(format!(

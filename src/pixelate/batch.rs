@@ -38,6 +38,20 @@ pub(crate) struct Animations {
 }
 
 impl Animations {
+    /// Whether `input` would be written as `<name>.gif`: an animation (more than one frame) with
+    /// neither a frame picked nor another format asked. Reads the file's headers; a file that
+    /// cannot be read counts as a still (it then fails on its own).
+    fn writes_gif(self, input: &Path) -> bool {
+        if self.frame.is_some() || self.stills_only || self.format == Some(AnimationFormat::Apng) {
+            return false;
+        }
+        let options = Options::default();
+        super::read_input(input, options.limits.max_input_bytes)
+            .ok()
+            .and_then(|bytes| animation::frame_count(&bytes, &options).ok().flatten())
+            .is_some_and(|frames| frames > 1)
+    }
+
     /// From `--frame` and `--format`.
     fn from_args(args: &Args) -> Self {
         Animations {
@@ -126,7 +140,12 @@ pub(super) fn run(args: &Args, mut options: Options) -> anyhow::Result<ExitCode>
              --shared-palette (or give --palette)"
         );
     }
-    let plan = plan(&args.inputs, &out_dir, args.recursive)?;
+    let plan = plan(
+        &args.inputs,
+        &out_dir,
+        args.recursive,
+        Animations::from_args(args),
+    )?;
     if let Some(path) = &args.palette_out {
         for job in &plan.jobs {
             super::check_not_input(&job.input, path)?;
@@ -243,7 +262,12 @@ fn out_dir(args: &Args) -> anyhow::Result<PathBuf> {
 
 /// Expands folders, names every output and refuses, before any work, an output that two inputs
 /// would share or that is an input itself.
-pub(crate) fn plan(inputs: &[PathBuf], out_dir: &Path, recursive: bool) -> anyhow::Result<Plan> {
+pub(crate) fn plan(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    recursive: bool,
+    animations: Animations,
+) -> anyhow::Result<Plan> {
     let mut found: Vec<(PathBuf, PathBuf)> = Vec::new(); // (input, sub-folder of the output)
     let mut skipped = 0;
     for input in inputs {
@@ -272,7 +296,32 @@ pub(crate) fn plan(inputs: &[PathBuf], out_dir: &Path, recursive: bool) -> anyho
             .file_stem()
             .map_or("image".into(), |s| s.to_string_lossy().into_owned());
         let output = out_dir.join(sub).join(format!("{stem}.png"));
-        // Keyed by the stem: an animation takes `<stem>.gif` instead, known only once read.
+        // Keyed by the stem: an animation takes `<stem>.gif` instead, known only once read. Two
+        // inputs sharing a stem (`walk.gif`, `walk.png`) are read to see whether one of them
+        // becomes `<stem>.gif`.
+        if let Some(other) = by_output.get(&output).cloned() {
+            let gif = output.with_extension("gif");
+            let (mine, theirs) = (animations.writes_gif(&input), animations.writes_gif(&other));
+            if mine != theirs {
+                let (gif_input, png_input) = if mine {
+                    (input.clone(), other)
+                } else {
+                    (other, input.clone())
+                };
+                by_output.insert(output.clone(), png_input);
+                if let Some(third) = by_output.insert(gif.clone(), gif_input) {
+                    clashes.push(format!(
+                        "{} and {} would both be written as {}",
+                        third.display(),
+                        input.display(),
+                        gif.display()
+                    ));
+                    continue;
+                }
+                jobs.push(Job { input, output });
+                continue;
+            }
+        }
         if let Some(other) = by_output.insert(output.clone(), input.clone()) {
             clashes.push(format!(
                 "{} and {} would both be written as {} (or as {} for an animation)",
