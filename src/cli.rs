@@ -41,3 +41,17 @@ pub enum Command {
     /// List deployments on OSC.
     ListDeployments(crate::osc::cli::ListArgs),
 }
+
+/// The error and its causes, each said once (many messages already quote their cause, which
+/// `{:#}` would then repeat).
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}

@@ -33,24 +33,10 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {}", error_text(&err));
+            eprintln!("error: {}", pixelsmith::cli::error_text(&err));
             ExitCode::from(2)
         }
     }
-}
-
-/// The error and its causes, each said once (many messages already quote their cause, which
-/// `{:#}` would then repeat).
-fn error_text(err: &anyhow::Error) -> String {
-    let mut text = err.to_string();
-    for cause in err.chain().skip(1) {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            text.push_str(": ");
-            text.push_str(&cause);
-        }
-    }
-    text
 }
 
 /// One-shot commands end like other Unix tools when their output pipe closes (`--json | head`):

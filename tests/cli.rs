@@ -748,6 +748,8 @@ fn a_failed_single_file_with_json_still_prints_a_json_document() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
     assert_eq!(doc["code"], "truncated", "{doc}");
-    assert!(doc["error"].as_str().unwrap().contains("JPEG"), "{doc}");
+    let error = doc["error"].as_str().unwrap();
+    assert!(error.contains("JPEG"), "{doc}");
+    assert_eq!(error.matches("too early").count(), 1, "said once: {error}");
     assert!(text(&out.stderr).contains("error:"));
 }

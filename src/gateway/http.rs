@@ -157,20 +157,6 @@ async fn forward(
         }
     }
     let query = query.as_str();
-    // The JSON shape's image gets the raw upload's conversion, so a WebP in `image_base64` is
-    // answered as the native engine answers it, not with the module's "send it through a gateway".
-    let mut converted_json = None;
-    if is_pixelate(method_name, path) && body.trim_ascii_start().starts_with(b"{") {
-        let json = body.clone();
-        match converting(move || transcode::json_for_module(&json)).await {
-            Ok(Some((json, note))) => {
-                converted_json = Some(note);
-                body = json;
-            }
-            Ok(None) => {}
-            Err(refused) => return refused,
-        }
-    }
     if is_pixelate(method_name, path) && transcode::needs_rewrite(&body) {
         let upload = body.clone();
         match converting(move || transcode::for_module(&upload)).await {
@@ -265,7 +251,7 @@ async fn forward(
         HeaderName::from_static("server-timing"),
         format!("runner;dur={:.1}", exchange.latency.as_secs_f64() * 1000.0),
     )];
-    if let Some(note) = framed.or(slimmed).or(converted_json) {
+    if let Some(note) = framed.or(slimmed) {
         extra.push((HeaderName::from_static(CONVERTED_HEADER), note));
     }
     if let Some(done) = &converted

@@ -17,10 +17,11 @@
 //! - Failures: every runner call has a timeout (504 when it passes); a runner that is unreachable,
 //!   answers a non-200 status, an HTML page (a proxy's error page) or text that is not an envelope
 //!   gives 502. Gateway errors use the module's error shape `{"error":{"code","message"}}`.
-//! - Formats the module leaves out (WebP): a raw upload to `POST /pixelate`, or the
-//!   `image_base64` of a JSON body sent there, is rewritten as a PNG with the same pixels, ICC
-//!   profile and EXIF (see `transcode`), said in `x-pixelsmith-converted`; the answer is the one
-//!   the native engine gives for the upload.
+//! - The JSON shape (`{"image_base64": …, "block": 8}`) sent to `POST /pixelate` is taken as a
+//!   raw upload with those options (see `upload`), so all of the above and below applies to it.
+//! - Formats the module leaves out (WebP), and JPEGs whose colour profile only native colour
+//!   management converts: rewritten as a PNG the module reproduces the native answer from (see
+//!   `transcode`), said in `x-pixelsmith-converted`.
 //! - `server-timing: runner;dur=MS` tells how long the runner took.
 //!
 //! # API

@@ -111,41 +111,6 @@ fn color_managed(upload: &[u8], from: Format) -> Result<Transcoded, engine::Erro
     })
 }
 
-/// A JSON request body (the service's JSON shape) whose `image_base64` holds an image the module
-/// cannot decode, with that field rewritten as the PNG [`for_module`] makes, and a note of the
-/// rewrite for `x-pixelsmith-converted`;
-/// `None` when the body is no such JSON object or its image needs no rewriting (the module then
-/// answers it, bad base64 included).
-///
-/// # Errors
-/// As [`for_module`]: the engine's own error for the embedded image.
-pub fn json_for_module(body: &[u8]) -> Result<Option<(Vec<u8>, String)>, engine::Error> {
-    const IMAGE_FIELD: &str = "image_base64";
-    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice(body) else {
-        return Ok(None);
-    };
-    let Some(serde_json::Value::String(text)) = fields.get(IMAGE_FIELD) else {
-        return Ok(None);
-    };
-    // The module's own base64 reader, so every spelling it takes (data: URLs, URL-safe, line
-    // breaks) is recognised here too.
-    let Ok(image) = wasm_service::envelope::base64::decode(text) else {
-        return Ok(None);
-    };
-    let Some(done) = for_module(&image)? else {
-        return Ok(None);
-    };
-    fields.insert(
-        IMAGE_FIELD.into(),
-        wasm_service::envelope::base64::encode(&done.png).into(),
-    );
-    let json = serde_json::to_vec(&fields).expect("a JSON object serialises");
-    Ok(Some((
-        json,
-        format!("image_base64: {}", done.describe(image.len())),
-    )))
-}
-
 fn webp_to_png(webp: &[u8], limits: &Limits) -> Result<Vec<u8>, String> {
     let mut decoder = image_webp::WebPDecoder::new(Cursor::new(webp)).map_err(|e| e.to_string())?;
     // The engine's decoders' allowance: the largest RGBA image the pixel limit lets through.

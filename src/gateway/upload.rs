@@ -5,6 +5,7 @@
 //! - `multipart/form-data` (a form's file input, `curl -F image=@cat.png`): the first file part
 //!   (one with a file name, or an `image/*` type) is the image; the form's text fields are options,
 //!   as if in the query (`-F block=8`), the URL's query coming last so it wins.
+//! - The service's JSON shape, `{"image_base64": …, options…}`: the image, its fields as options.
 //! - `Content-Encoding: gzip` or `deflate` (zlib or raw deflate), or a list of them:
 //!   decompressed, at most the gateway's upload limit.
 //! - Left as they are but explained when they are not an image: a urlencoded body (`curl --data
@@ -57,6 +58,13 @@ pub(super) async fn unwrap(
         .as_deref()
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
     if !is_form {
+        if let Some((image, fields)) = json_image(&body) {
+            return Ok(Unwrapped {
+                body: image,
+                content_type: None,
+                form_query: fields,
+            });
+        }
         return Ok(Unwrapped {
             body,
             content_type,
@@ -103,6 +111,37 @@ fn decompress(encoding: &str, body: &[u8], limit: usize) -> Result<Vec<u8>, Refu
             format!("the body says Content-Encoding: {encoding} but does not decompress ({err})"),
         )),
     }
+}
+
+/// The service's JSON shape (`{"image_base64": "…", "block": 8, …}`) as a raw upload: the image's
+/// bytes, and the other fields as query pairs. So it gets all a raw upload gets: reduction to fit
+/// the runner's limit, `frame` of an animation, WebP and colour-profile conversions. `None` when
+/// the body is not such an object, its base64 does not decode, or a field is not a plain value:
+/// the module then answers the JSON itself.
+fn json_image(body: &[u8]) -> Option<(Vec<u8>, String)> {
+    use serde_json::Value;
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
+        return None;
+    };
+    let Some(Value::String(text)) = fields.get("image_base64") else {
+        return None;
+    };
+    // The module's own base64 reader: every spelling it takes (data: URLs, URL-safe, line breaks).
+    let image = wasm_service::envelope::base64::decode(text).ok()?;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields.iter().filter(|(name, _)| *name != "image_base64") {
+        let value = match value {
+            Value::String(text) => text.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return None,
+        };
+        query.append_pair(name, &value);
+    }
+    Some((image, query.finish()))
 }
 
 /// The first non-empty file part of a `multipart/form-data` body, and the form's text fields as

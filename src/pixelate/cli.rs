@@ -310,7 +310,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_or("failed", super::batch::error_code);
         let value = serde_json::json!({
             "input": args.inputs[0].display().to_string(),
-            "error": format!("{err:#}"),
+            "error": crate::cli::error_text(err),
             "code": code,
         });
         println!("{value}");
