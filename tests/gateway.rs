@@ -89,6 +89,28 @@ async fn a_raw_png_comes_back_as_a_raw_png_equal_to_the_native_engine() {
     services.shutdown().await;
 }
 
+/// POSTs `image` to the gateway's `/pixelate` in the service's JSON shape: `image_base64` beside
+/// the `options` object's fields.
+async fn post_json_shape(
+    services: &LocalServices,
+    image: &[u8],
+    options: Value,
+) -> reqwest::Response {
+    let Value::Object(mut json) = options else {
+        panic!("options must be an object")
+    };
+    json.insert(
+        "image_base64".into(),
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, image).into(),
+    );
+    client()
+        .post(format!("{}/pixelate", services.gateway_url()))
+        .json(&json)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// `image` as a lossless WebP (RGBA) carrying an EXIF Orientation tag.
 fn webp_with_orientation(image: &image::RgbaImage, orientation: u16) -> Vec<u8> {
     // A little-endian TIFF stream with one IFD entry: Orientation (0x0112), SHORT, 1 value.
@@ -146,18 +168,12 @@ async fn webp_the_module_cannot_decode_is_converted_and_answered_as_natively() {
     );
 
     // The same WebP in the JSON shape's `image_base64`, options beside it: converted too.
-    let json = serde_json::json!({
-        "image_base64": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &webp),
-        "block": 5,
-        "colors": 8,
-        "dither": "atkinson",
-    });
-    let response = client()
-        .post(format!("{}/pixelate", services.gateway_url()))
-        .json(&json)
-        .send()
-        .await
-        .unwrap();
+    let response = post_json_shape(
+        &services,
+        &webp,
+        serde_json::json!({"block": 5, "colors": 8, "dither": "atkinson"}),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let converted = response.headers()[CONVERTED_HEADER].to_str().unwrap();
     assert!(converted.starts_with("webp -> png"), "{converted}");
@@ -345,18 +361,12 @@ async fn an_image_over_the_runner_limit_is_fitted_and_keeps_the_grid() {
     );
 
     // The same image in the JSON shape is fitted as the raw upload is (it was refused with 413).
-    let json = serde_json::json!({
-        "image_base64": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &image),
-        "block": 8,
-        "grid": true,
-        "report": true,
-    });
-    let response = client()
-        .post(format!("{}/pixelate", services.gateway_url()))
-        .json(&json)
-        .send()
-        .await
-        .unwrap();
+    let response = post_json_shape(
+        &services,
+        &image,
+        serde_json::json!({"block": 8, "grid": true, "report": true}),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let from_json: Value = response.json().await.unwrap();
     assert_eq!(from_json["grid_width"], native_report.grid_width);

@@ -278,16 +278,25 @@ fn next_factor(candidates: &[u32], from: u32) -> Option<u32> {
 /// (palette, dithering, any later option) is left to the module, so it is done once, on the grid.
 fn reduce(image: &[u8], factor: u32, asked: &Options) -> Result<engine::Pixelated, FitError> {
     let options = Options {
+        optimize: true,
+        ..squares(factor, asked)
+    };
+    engine::pixelate(image, &options).map_err(FitError::Engine)
+}
+
+/// Options that draw every `factor × factor` square of the source as its mean (linear light,
+/// colour-managed, upright) and nothing else: full colour, no dithering, one pixel per square.
+/// `asked`'s alpha threshold and limits are kept. Factor 1 is the source's own pixels in sRGB.
+pub(super) fn squares(factor: u32, asked: &Options) -> Options {
+    Options {
         grid: Grid::Block(factor),
         colors: Colors::Full,
         dither: Dither::None,
         alpha_threshold: asked.alpha_threshold,
         output: Output::Grid,
-        optimize: true,
         limits: asked.limits,
         ..Options::default()
-    };
-    engine::pixelate(image, &options).map_err(FitError::Engine)
+    }
 }
 
 /// The query to send: the grid option replaced, and `grid=true` (no `scale`) when the gateway

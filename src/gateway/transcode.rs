@@ -95,14 +95,7 @@ pub fn for_module(upload: &[u8]) -> Result<Option<Transcoded>, engine::Error> {
 /// colour-managed decode (a 1-pixel grid in full colour), so the module sums the very sRGB
 /// samples the native engine sums. JPEGs only, which have no alpha to lose to the threshold.
 fn color_managed(upload: &[u8], from: Format) -> Result<Transcoded, engine::Error> {
-    let options = Options {
-        grid: engine::Grid::Block(1),
-        colors: engine::Colors::Full,
-        dither: engine::Dither::None,
-        output: engine::Output::Grid,
-        ..Options::default()
-    };
-    let converted = engine::pixelate(upload, &options)?;
+    let converted = engine::pixelate(upload, &super::fit::squares(1, &Options::default()))?;
     Ok(Transcoded {
         png: converted.png,
         from,

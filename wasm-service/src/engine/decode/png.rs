@@ -145,7 +145,7 @@ pub(super) fn error(e: png::DecodingError) -> Error {
                     format!(
                         "a chunk's checksum (CRC) does not match its data{}: the file was damaged \
                          in transfer or storage; download or export it again",
-                        crc_chunk_name(&text)
+                        chunk_name(&text)
                             .map(|n| format!(" (in its {n} chunk)"))
                             .unwrap_or_default()
                     ),
@@ -157,7 +157,7 @@ pub(super) fn error(e: png::DecodingError) -> Error {
                 super::png_lean::too_few_rows()
             } else if text.contains("Unrecognized critical chunk") {
                 super::png_lean::unknown_critical_chunk(
-                    &crc_chunk_name(&text).unwrap_or_else(|| "unnamed".into()),
+                    &chunk_name(&text).unwrap_or_else(|| "unnamed".into()),
                 )
             } else if let Some(n) = text.strip_prefix("Unknown filter method ") {
                 // The IHDR's filter method is checked before decoding: this is a row's filter.
@@ -172,7 +172,7 @@ pub(super) fn error(e: png::DecodingError) -> Error {
 
 /// The chunk a `png` error (a CRC, an unknown critical chunk) names, as text (`IDAT`), when its
 /// message names one.
-fn crc_chunk_name(message: &str) -> Option<String> {
+fn chunk_name(message: &str) -> Option<String> {
     // png 0.18 writes the chunk type's debug form, `ChunkType { type: IHDR, … }`; older
     // versions a byte list, e.g. `[73, 68, 65, 84]`.
     if let Some(at) = message.find("type: ") {
@@ -200,18 +200,16 @@ mod tests {
     #[test]
     fn names_the_chunk_of_a_crc_error() {
         assert_eq!(
-            crc_chunk_name(
-                "CRC error: expected 0x1 have 0x2 while decoding [73, 68, 65, 84] chunk."
-            ),
+            chunk_name("CRC error: expected 0x1 have 0x2 while decoding [73, 68, 65, 84] chunk."),
             Some("IDAT".into())
         );
         assert_eq!(
-            crc_chunk_name(
+            chunk_name(
                 "CRC error: expected 0x81d2a88e have 0x7ed2a88e while decoding ChunkType { type: \
                  IHDR, critical: true, private: false, reserved: false, safecopy: false } chunk."
             ),
             Some("IHDR".into())
         );
-        assert_eq!(crc_chunk_name("no list here"), None);
+        assert_eq!(chunk_name("no list here"), None);
     }
 }
