@@ -8,6 +8,8 @@ use pixelsmith::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before anything can print: a token set in the environment is masked everywhere.
+    pixelsmith::osc::secret::remember_environment();
     if !matches!(
         cli.command,
         Command::Mcp(_) | Command::RunLocal(_) | Command::Gateway(_)

@@ -1461,6 +1461,79 @@ async fn a_name_taken_by_an_app_the_list_did_not_show_is_updated_or_refused_not_
     assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 1);
 }
 
+/// A create whose answer was lost (504) and whose app OSC lists only later: the retried create is
+/// told the name is taken, and that is the lost create's own app, found by looking again (it was
+/// refused with "Name is already taken", and an agent would have picked another name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_whose_app_is_listed_late_is_found_not_refused() {
+    let w = World::new().await;
+    let wasm = w.module_file("m.wasm", &module_bytes());
+    w.standin.set_faults(Faults {
+        create_504_after_creating: 1,
+        // The deploy's own lookup, the look after the 504, the first look after the 409.
+        myapps_list_empty_next: 3,
+        ..Faults::default()
+    });
+    let report = w
+        .deploy_ok(TargetKind::Myapp, &w.options("late", &wasm))
+        .await;
+    assert_eq!(report.action, "created", "{report:#?}");
+    assert_eq!(w.standin.count("deploy", "POST", "/myapps"), 2);
+    assert_eq!(w.standin.names("myapp"), ["late"]);
+}
+
+/// OSC refuses requests about an app for a while after a restart, as after a create: an accepted
+/// restart is an update done, waited out, not a failure that puts the branch back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_right_after_an_accepted_restart_are_waited_out() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    w.deploy_ok(TargetKind::Myapp, &w.options("refusing", &first))
+        .await;
+    let changed = with_marker(&module, "refused after the restart");
+    let second = w.module_file("second.wasm", &changed);
+    w.standin.set_faults(Faults {
+        myapp_get_401_next: 2,
+        ..Faults::default()
+    });
+    let again = w
+        .deploy_ok(TargetKind::Myapp, &w.options("refusing", &second))
+        .await;
+    assert_eq!(again.action, "updated", "{again:#?}");
+    assert_eq!(
+        w.standin.served_sha256("refusing"),
+        Some(sha256_hex(&changed))
+    );
+}
+
+/// `buildStatus` is optional: without it, an unchanged module that the app answers with is left
+/// alone (it was restarted on every deploy), and a changed one is still updated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_build_status_an_unchanged_running_module_is_left_alone() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    w.standin.set_faults(Faults {
+        no_build_status: true,
+        ..Faults::default()
+    });
+    w.deploy_ok(TargetKind::Myapp, &w.options("quiet", &first))
+        .await;
+    let again = w
+        .deploy_ok(TargetKind::Myapp, &w.options("quiet", &first))
+        .await;
+    assert_eq!(again.action, "unchanged", "{again:#?}");
+    assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 0);
+    let next = with_build_id(&module, "fedcba9876543210");
+    let second = w.module_file("second.wasm", &next);
+    let updated = w
+        .deploy_ok(TargetKind::Myapp, &w.options("quiet", &second))
+        .await;
+    assert_eq!(updated.action, "updated", "{updated:#?}");
+    assert_eq!(w.standin.served_sha256("quiet"), Some(sha256_hex(&next)));
+}
+
 /// A restart that fails after the new module was pushed leaves the app on the old module: the
 /// branch is put back, so the next deploy of the same module sees the change and restarts
 /// (it once found the branch "unchanged" and left the old module running for good).

@@ -346,6 +346,11 @@ impl OscClient {
     /// Sends `call`, retrying transient failures of idempotent calls with backoff. A service-token
     /// call that is refused gets one fresh token and one more try.
     pub(crate) async fn send(&self, call: &Call) -> Result<Answer> {
+        if call.auth == Auth::Service {
+            // The token exchange retries on its own; inside the call's retries a slow token
+            // service would be waited for attempts × attempts times.
+            self.service_token(WASM_RUNNER).await?;
+        }
         self.with_retries(call, || self.send_authenticated(call))
             .await
     }
@@ -366,9 +371,16 @@ impl OscClient {
             1
         };
         let mut retry = 0;
+        let mut timeouts = 0;
         loop {
             match attempt().await {
+                // A server that let one call run out of time is asked once more, not
+                // `attempts` times: `--http-timeout` should bound the wait, not a fraction of it.
+                Err(err @ Error::Timeout { .. }) if timeouts >= 1 => return Err(err),
                 Err(err) if err.is_transient() && retry + 1 < attempts => {
+                    if matches!(err, Error::Timeout { .. }) {
+                        timeouts += 1;
+                    }
                     retry += 1;
                     let pause = self.config.retry.delay(retry);
                     tracing::info!(op = %call.op, error = %err, ?pause, "transient failure, retrying");

@@ -198,12 +198,19 @@ pub async fn deploy<T: Target>(
             .as_ref()
             .is_none_or(|u| GitSource::parse(u).same_as(&GitSource::parse(&spec.git_url)))
     };
+    // buildStatus is optional: without it, an unchanged module runs if the app answers its build.
+    let runs = match (&existing, &expected_build) {
+        (Some(d), _) if d.state == State::Running => true,
+        (Some(d), Some(build)) if d.state == State::Unknown && !changed => match &d.url {
+            Some(url) => super::verify::serves_build(url, build).await,
+            None => false,
+        },
+        _ => false,
+    };
     let decision = match existing {
         None => Decision::Create,
         Some(d) if opts.recreate => Decision::Recreate(d),
-        Some(d) if !changed && same_source(&d) && d.state == State::Running && !opts.force => {
-            Decision::Keep(d)
-        }
+        Some(d) if !changed && same_source(&d) && runs && !opts.force => Decision::Keep(d),
         Some(d) => Decision::Update(d),
     };
     if let Decision::Update(d) = &decision {
@@ -540,7 +547,12 @@ async fn apply<T: Target>(
                     // in place like any existing deployment (a My App's update refuses another
                     // source first), and never reported as created.
                     let Some(existing) = target.find(name).await? else {
-                        return Err(err);
+                        return Err(Error::Config(format!(
+                            "OSC refused to create {noun} '{name}' because the name is taken \
+                             ({err}), yet none of your {noun}s has it: another tenant may use \
+                             it, or one was just deleted; choose another --name (name in the \
+                             deploy tool)"
+                        )));
                     };
                     report.notes.push(format!(
                         "{noun} '{name}' already existed although OSC's list did not show it at \
@@ -663,6 +675,24 @@ async fn update_in_place<T: Target>(
         Step::Deploy,
         format!("updating {noun} '{name}' in place: {}", kind.update_note()),
     );
+    if kind == TargetKind::Myapp
+        && opts.branch != git::DEFAULT_BRANCH
+        && existing
+            .git_url
+            .as_deref()
+            .is_some_and(|u| GitSource::parse(u).branch.is_none())
+    {
+        // OSC has been seen to report gitHubUrl without its #branch: which branch the app
+        // clones is then unknown, and a restart of an app on another branch runs its old module
+        // (with the default branch, the one this tool creates apps with, it is assumed).
+        report.notes.push(format!(
+            "OSC does not say which branch {noun} '{name}' clones (its gitHubUrl is {}): if it \
+             is not {}, the restart brings back the module it had and the check waits for the \
+             pushed build in vain; deploy with the app's branch (--branch), or --recreate it",
+            existing.git_url.as_deref().unwrap_or_default(),
+            opts.branch
+        ));
+    }
     let (updated, method) = reporter
         .beat(Step::Deploy, "updating", target.update(&existing, spec))
         .await?;

@@ -73,6 +73,18 @@ impl Remote {
                     let _ = url.set_username("");
                 }
             }
+            if url.scheme().starts_with("http") && !url.username().is_empty() {
+                // `https://<token>@github.com/…`, GitHub's documented form: a user name that
+                // looks like a token is one (masked everywhere, and git gets it as the token).
+                // Any user name is left out of the URL OSC is given, which it would store and
+                // show in its app list.
+                let user_name = percent_decode(url.username());
+                if looks_like_token(&user_name) {
+                    let from_url = Secret::new(user_name);
+                    token.get_or_insert(from_url);
+                    let _ = url.set_username("");
+                }
+            }
             if url.scheme() == "http" && token.is_some() && !is_loopback_host(&url) {
                 // Anyone on the way can read a token sent over plain http.
                 tracing::warn!(
@@ -87,7 +99,11 @@ impl Remote {
                 "ssh" | "git+ssh" => {
                     format!("https://{}{}", url.host_str().unwrap_or(""), url.path())
                 }
-                _ => url.to_string(),
+                _ => {
+                    let mut public = url.clone();
+                    let _ = public.set_username("");
+                    public.to_string()
+                }
             };
             return Ok(Self {
                 push_url: url.to_string(),
@@ -209,19 +225,40 @@ fn normalise_repo(repo: &str) -> String {
             };
             let host = url.host_str().unwrap_or("").to_ascii_lowercase();
             let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-            return format!("{scheme}://{host}{port}{}", trim(url.path()));
+            return format!(
+                "{scheme}://{host}{port}{}",
+                case_of(&host, &trim(url.path()))
+            );
         }
         return trim(repo);
     }
     if let Some((userhost, path)) = scp_like(repo) {
-        let host = userhost.rsplit('@').next().unwrap_or(userhost);
-        return format!(
-            "https://{}/{}",
-            host.to_ascii_lowercase(),
-            trim(path.trim_start_matches('/'))
-        );
+        let host = userhost
+            .rsplit('@')
+            .next()
+            .unwrap_or(userhost)
+            .to_ascii_lowercase();
+        let path = trim(path.trim_start_matches('/'));
+        return format!("https://{host}/{}", case_of(&host, &path));
     }
     trim(repo)
+}
+
+/// A repository path as `host` tells them apart: GitHub's and GitLab's owner and repository
+/// names are case-insensitive (`Me/Pix` and `me/pix` are one repository), other hosts' paths
+/// may not be.
+fn case_of(host: &str, path: &str) -> String {
+    match host {
+        "github.com" | "www.github.com" | "gitlab.com" => path.to_ascii_lowercase(),
+        _ => path.to_owned(),
+    }
+}
+
+/// Whether a URL's user name is a token rather than a name: GitHub's and GitLab's token prefixes,
+/// or anything as long as a token (40 characters for GitHub's classic ones; names are short).
+fn looks_like_token(user: &str) -> bool {
+    const PREFIXES: [&str; 6] = ["ghp_", "gho_", "ghs_", "ghu_", "github_pat_", "glpat-"];
+    PREFIXES.iter().any(|p| user.starts_with(p)) || user.len() >= 32
 }
 
 /// `git@github.com:owner/repo.git` → `("git@github.com", "owner/repo.git")`.
@@ -701,10 +738,14 @@ impl<'a> Git<'a> {
             || lower.contains("403")
             || lower.contains("permission denied")
         {
-            detail.push_str(
+            detail.push_str(if self.token.is_some() {
+                "\nhint: the git token given (GITHUB_TOKEN, GIT_TOKEN or the URL's) was refused: \
+                 it must be valid and allowed to push to this repository (contents: write), or \
+                 name another repository with --repo"
+            } else {
                 "\nhint: set GITHUB_TOKEN (or GIT_TOKEN) to a token allowed to push to this \
-                 repository, or name another one with --repo",
-            );
+                 repository, or name another one with --repo"
+            });
         }
         Err(Error::Git {
             step: step.to_owned(),
@@ -742,6 +783,39 @@ impl<'a> Git<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_as_the_user_name_is_the_token_and_never_reaches_osc() {
+        let r = Remote::parse(
+            "https://ghp_username0123456789abcdef@github.com/o/r.git",
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.token().unwrap().expose(), "ghp_username0123456789abcdef");
+        assert_eq!(
+            r.osc_git_url("osc-deploy"),
+            "https://github.com/o/r.git#osc-deploy"
+        );
+        // A plain user name stays for git's credential helper, but OSC is not given it either.
+        let r = Remote::parse("http://127.0.0.1:9/alice-or-token/r.git", None).unwrap();
+        assert_eq!(
+            r.osc_git_url("b"),
+            "http://127.0.0.1:9/alice-or-token/r.git#b"
+        );
+        let r = Remote::parse("http://user-0815@127.0.0.1:9/r.git", None).unwrap();
+        assert!(r.token().is_none());
+        assert_eq!(r.osc_git_url("b"), "http://127.0.0.1:9/r.git#b");
+        assert!(r.push_url.contains("user-0815@"), "{}", r.push_url);
+    }
+
+    #[test]
+    fn github_paths_differ_only_in_case_name_one_repository() {
+        let a = GitSource::parse("https://github.com/Me/Pix-Deploy#osc-deploy");
+        assert!(a.same_as(&GitSource::parse("https://github.com/me/pix-deploy.git")));
+        assert!(a.same_as(&GitSource::parse("git@github.com:ME/pix-deploy.git")));
+        let b = GitSource::parse("https://git.example.com/Me/Pix");
+        assert!(!b.same_as(&GitSource::parse("https://git.example.com/me/pix")));
+    }
 
     #[test]
     fn passwords_in_urls_become_tokens_and_disappear_from_display() {

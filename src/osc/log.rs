@@ -32,7 +32,9 @@ const PROGRESS_TARGET: &str = "pixelsmith::osc::progress";
 /// Sets up the stderr log for a deploy subcommand (once per process; later calls do nothing).
 pub fn init(quiet: bool) {
     let filter = if quiet {
-        tracing_subscriber::EnvFilter::new("error")
+        // rmcp logs a failed MCP transport as an ERROR of its own (a 502 that our client then
+        // retries): whatever it means for the command is our error, reported once.
+        tracing_subscriber::EnvFilter::new("error,rmcp=off")
     } else {
         // rmcp's own INFO lines (session set up, task cancelled, session deleted) are its
         // bookkeeping for the MCP client that restarts My Apps, not steps of the deploy.

@@ -252,7 +252,19 @@ impl Target for MyApps<'_> {
     ) -> Result<(Deployment, UpdateMethod)> {
         ensure_same_source(existing, spec)?;
         self.restart_app(existing).await?;
-        let restarted = self.get(&existing.id, &existing.name).await?;
+        // The restart was accepted, so the update is done: an app that refuses requests for a
+        // while as it restarts (401/502/503, seen after creation too) is the wait's business, not
+        // a failed update (which would put the deploy branch back under a restarted app).
+        let restarted = match self.get(&existing.id, &existing.name).await {
+            Ok(restarted) => restarted,
+            Err(err) => {
+                tracing::info!(name = %existing.name, error = %err, "restarted; its status is not readable yet");
+                Deployment {
+                    state: State::Starting,
+                    ..existing.clone()
+                }
+            }
+        };
         Ok((restarted, UpdateMethod::Restarted))
     }
 

@@ -50,6 +50,25 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Every environment variable a token may come from: the OSC personal access token and the git
+/// tokens. Remembered at start-up by every command, so a token is scrubbed from everything the
+/// process shows even where it is never used (a platform log line that echoes the git token,
+/// printed by `deployment-logs`).
+pub const TOKEN_ENVS: [&str; 3] = ["OSC_ACCESS_TOKEN", "GITHUB_TOKEN", "GIT_TOKEN"];
+
+/// Remembers every token set in [`TOKEN_ENVS`] for [`scrub`]; call once at start-up.
+pub fn remember_environment() {
+    remember_from(|name| std::env::var(name).ok());
+}
+
+fn remember_from(lookup: impl Fn(&str) -> Option<String>) {
+    for name in TOKEN_ENVS {
+        if let Some(value) = lookup(name) {
+            remember(value.trim());
+        }
+    }
+}
+
 fn remember(value: &str) {
     if value.len() < MIN_SCRUB_LEN {
         return;
@@ -136,6 +155,15 @@ mod tests {
     fn short_values_are_not_scrubbed_everywhere() {
         let _s = Secret::new("ab");
         assert_eq!(scrub("about abba"), "about abba");
+    }
+
+    #[test]
+    fn tokens_in_the_environment_are_scrubbed_without_being_used() {
+        remember_from(|name| (name == "GIT_TOKEN").then(|| " git-env-token-4242-abcdef\n".into()));
+        assert_eq!(
+            scrub("log: GIT_TOKEN=git-env-token-4242-abcdef"),
+            "log: GIT_TOKEN=***"
+        );
     }
 
     #[test]

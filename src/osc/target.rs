@@ -259,10 +259,12 @@ pub(crate) fn ensure_same_source(existing: &Deployment, spec: &Spec) -> Result<(
 }
 
 /// The create-after-lookup loop shared by both targets. A create that fails for a transient
-/// reason may still have happened (its answer lost): the lookup finds it, and it is used if it
-/// clones `spec`'s source. A name taken at the first try was taken before this create: that error
-/// is returned, so the caller treats it as the existing deployment it is (updated in place, not
-/// reported as created).
+/// reason may still have happened (its answer lost: a 504 while OSC adds capacity): the lookup
+/// finds it, and it is used if it clones `spec`'s source. A name taken at the first try was taken
+/// before this create: that error is returned, so the caller treats it as the existing deployment
+/// it is (updated in place, not reported as created). A name taken at a retry is most likely the
+/// lost create's own deployment, not listed yet: it is looked for patiently, and if it never shows
+/// up the error says so (another name would leave it behind).
 pub(crate) async fn create_idempotently<C, CF, L, LF>(
     policy: RetryPolicy,
     spec: &Spec,
@@ -276,30 +278,86 @@ where
     LF: Future<Output = Result<Option<Deployment>>>,
 {
     let mut attempt = 0;
+    // The first answer that left open whether the deployment was made.
+    let mut lost: Option<Error> = None;
     loop {
         let err = match create().await {
             Ok(created) => return Ok(created),
             Err(err) => err,
         };
         let taken = is_name_taken(&err);
-        if (!err.is_transient() && !taken) || (taken && attempt == 0) {
+        // A 2xx whose body cannot be read made the deployment as surely as a lost answer may.
+        let unanswered = err.is_transient() || matches!(err, Error::BadResponse { .. });
+        if (!unanswered && !taken) || (taken && lost.is_none()) {
             return Err(err);
         }
-        // The create may have happened although its answer was lost (504 while OSC adds
-        // capacity); a blind retry would fail with "name already taken" or make a second one.
-        if let Some(existing) = lookup().await? {
+        // After a lost answer OSC lists the new deployment late and refuses requests about it
+        // (401, 502, 503) for a while (osc-platform.md §4): one look after a transient error,
+        // patient looks once the name turns out taken.
+        let looks = if taken || !err.is_transient() {
+            PATIENT_LOOKS
+        } else {
+            1
+        };
+        if let Some(existing) = look_for(&mut lookup, looks, policy).await? {
             ensure_same_source(&existing, spec)?;
             tracing::info!(name = %existing.name, error = %err, "create answered an error but the deployment was made: using it");
             return Ok(existing);
         }
+        let first = lost.get_or_insert(err);
         attempt += 1;
         if taken || attempt >= policy.attempts.max(1) {
-            return Err(err);
+            return Err(Error::DeployFailed {
+                name: spec.name.clone(),
+                status: "perhaps created".into(),
+                hint: format!(
+                    "creating it answered \"{first}\"{}, and it is not listed yet: OSC may have \
+                     made it anyway. Run the same deploy again in a minute (it looks the \
+                     deployment up first and uses it); do not pick another name, which would \
+                     leave this one behind",
+                    if taken {
+                        ", a retry was told the name is taken"
+                    } else {
+                        ""
+                    }
+                ),
+            });
         }
         let pause = policy.delay(attempt);
-        tracing::info!(error = %err, ?pause, "create failed and no deployment of that name is listed: retrying");
+        tracing::info!(error = %first, ?pause, "create failed and no deployment of that name is listed: retrying");
         tokio::time::sleep(pause).await;
     }
+}
+
+/// Looks up before giving up on a name taken after a lost create: with the default policy about
+/// 40 s of pauses (0.5, 1, 2, 4, 8, 8, 8, 8 s).
+const PATIENT_LOOKS: u32 = 9;
+
+/// Up to `looks` lookups with the policy's growing pauses between them; refusals and transient
+/// failures count as "not listed yet".
+async fn look_for<L, LF>(
+    lookup: &mut L,
+    looks: u32,
+    policy: RetryPolicy,
+) -> Result<Option<Deployment>>
+where
+    L: FnMut() -> LF,
+    LF: Future<Output = Result<Option<Deployment>>>,
+{
+    for look in 1..=looks {
+        match lookup().await {
+            Ok(Some(found)) => return Ok(Some(found)),
+            Ok(None) => {}
+            Err(err) if err.is_transient() || matches!(err, Error::Unauthorized { .. }) => {
+                tracing::info!(error = %err, "looking for the deployment: not answered yet");
+            }
+            Err(err) => return Err(err),
+        }
+        if look < looks {
+            tokio::time::sleep(policy.delay(look)).await;
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

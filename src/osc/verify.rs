@@ -87,6 +87,19 @@ pub async fn verify(
     }
 }
 
+/// Whether the app at `url` answers `GET /` right now (one try, 15 s at most) with the health of
+/// `build`: how a deploy tells that an unchanged module runs when OSC reports no build status.
+pub async fn serves_build(url: &str, build: &str) -> bool {
+    let Ok(http) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+    else {
+        return false;
+    };
+    get_root(&http, url, Some(build)).await.is_ok()
+}
+
 enum Attempt {
     Retry(String),
     Fatal(String),

@@ -2,9 +2,10 @@
 //! 5 s) until it runs, fails (then quote its last log lines), or the deadline passes.
 //!
 //! Transient answers (gateway pages, 5xx, timeouts) and a deployment that is not listed yet are
-//! treated as "not yet", and so are the first few 401s: OSC refuses requests about a deployment
-//! for some seconds after creating it (osc-platform.md §4), although the same token was just
-//! accepted. Anything else, or 401s that go on, ends the wait.
+//! treated as "not yet", and so are 401s: OSC refuses requests about a deployment for some
+//! seconds after creating or restarting it (osc-platform.md §4), although the same token was just
+//! accepted (every deploy proves it first). Anything else ends the wait; 401s that go on until the
+//! deadline end it with that as the last state seen.
 
 use std::time::{Duration, Instant};
 
@@ -15,9 +16,6 @@ use super::target::{Deployment, State, Target};
 
 /// How many polls without any status before the live URL is left to decide.
 const UNKNOWN_POLLS: u32 = 3;
-/// 401s in a row taken as "not yet" (about 13 s with the growing pause) before the token is
-/// judged refused.
-const EARLY_REFUSALS: u32 = 5;
 /// Log lines quoted when the platform reports a failure.
 const FAILURE_LOG_LINES: usize = 15;
 
@@ -34,14 +32,9 @@ pub(crate) async fn until_running<T: Target>(
     let began = Instant::now();
     let mut pause = Duration::from_secs(1);
     let mut unknown_polls = 0;
-    let mut refusals = 0;
     let mut last: String;
     loop {
         let answer = target.status(name).await;
-        refusals = match &answer {
-            Err(Error::Unauthorized { .. }) => refusals + 1,
-            _ => 0,
-        };
         match answer {
             Ok(d) if d.state == State::Running => return Ok(d),
             Ok(d) if d.state == State::Failed => {
@@ -77,7 +70,7 @@ pub(crate) async fn until_running<T: Target>(
             Err(err) if err.is_transient() || matches!(err, Error::NotFound { .. }) => {
                 last = err.to_string();
             }
-            Err(Error::Unauthorized { .. }) if refusals <= EARLY_REFUSALS => {
+            Err(Error::Unauthorized { .. }) => {
                 last = "refused for now (HTTP 401), as OSC does just after a change".into();
             }
             Err(err) => return Err(err),

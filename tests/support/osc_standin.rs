@@ -65,6 +65,8 @@ pub struct Faults {
     /// My Apps report `gitHubUrl` without the `#branch` they were created with (the platform
     /// has been seen to do so); the app still clones the branch.
     pub git_url_without_branch: bool,
+    /// My Apps are reported without `buildStatus` (optional in the documented `MyApp`).
+    pub no_build_status: bool,
     /// Tools the MCP server does not offer (neither listed nor reachable by `osc_call_tool`).
     pub mcp_hidden_tools: Vec<String>,
     /// The MCP server refuses every token (401), as it would a PAT it does not accept.
@@ -503,12 +505,19 @@ fn status_word(app: &App, starting: &'static str) -> &'static str {
 
 // ---------------------------------------------------------------- My Apps
 
-fn myapp_json(app: &App, without_branch: bool) -> Value {
+/// How the stand-in spells My Apps, from [`Faults`]: what the platform may leave out.
+#[derive(Clone, Copy)]
+struct Shape {
+    without_branch: bool,
+    without_build_status: bool,
+}
+
+fn myapp_json(app: &App, shape: Shape) -> Value {
     let git_url = match app.git_url.split_once('#') {
-        Some((repo, _)) if without_branch => repo,
+        Some((repo, _)) if shape.without_branch => repo,
         _ => app.git_url.as_str(),
     };
-    json!({
+    let mut json = json!({
         "id": app.id,
         "name": app.name,
         "type": app.app_type,
@@ -517,19 +526,27 @@ fn myapp_json(app: &App, without_branch: bool) -> Value {
         "appDns": app.url.trim_start_matches("http://"),
         "tenantId": "standin-tenant",
         "buildStatus": status_word(app, "building"),
-    })
+    });
+    if shape.without_build_status {
+        json.as_object_mut().unwrap().remove("buildStatus");
+    }
+    json
 }
 
 fn find_myapp<'a>(inner: &'a Inner, id: &str) -> Option<&'a App> {
     inner.apps.get(id).filter(|a| a.kind == Kind::MyApp)
 }
 
-fn without_branch(shared: &Shared) -> bool {
-    shared.faults.lock().unwrap().git_url_without_branch
+fn shape(shared: &Shared) -> Shape {
+    let faults = shared.faults.lock().unwrap();
+    Shape {
+        without_branch: faults.git_url_without_branch,
+        without_build_status: faults.no_build_status,
+    }
 }
 
 fn all_myapps_json(shared: &Shared) -> Vec<Value> {
-    let strip = without_branch(shared);
+    let strip = shape(shared);
     let inner = shared.inner.lock().unwrap();
     inner
         .apps
@@ -540,7 +557,7 @@ fn all_myapps_json(shared: &Shared) -> Vec<Value> {
 }
 
 fn one_myapp_json(shared: &Shared, id: &str) -> Option<Value> {
-    let strip = without_branch(shared);
+    let strip = shape(shared);
     find_myapp(&shared.inner.lock().unwrap(), id).map(|a| myapp_json(a, strip))
 }
 
@@ -1140,7 +1157,7 @@ async fn create_app(
         served_sha256: Mutex::new(None),
     });
     let url = listen(app_router(runtime.clone()), &runtime.stop).await;
-    let strip = without_branch(shared);
+    let strip = shape(shared);
     let app = {
         let mut inner = shared.inner.lock().unwrap();
         inner.next_id += 1;
