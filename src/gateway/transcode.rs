@@ -61,12 +61,11 @@ pub fn for_module(upload: &[u8]) -> Result<Option<Transcoded>, engine::Error> {
     let Ok(info) = engine::probe(upload) else {
         return Ok(None);
     };
+    if engine::needs_native_color_management(upload) {
+        return color_managed(upload, info.format).map(Some);
+    }
     if module_decodes(info.format) {
-        return if engine::needs_native_color_management(upload) {
-            color_managed(upload, info.format).map(Some)
-        } else {
-            Ok(None)
-        };
+        return Ok(None);
     }
     // Only WebP reaches here. The file is decoded once; the engine's own answer for it (its
     // limits, checked on the header before any pixel, or its error for a bad file) is asked for

@@ -147,8 +147,12 @@ def test_a_cmyk_profile_is_used_natively_and_named_as_ignored_in_the_module(cli,
     assert answer.status == 200, answer.text[:300]
     note = answer.doc["body"]["color_profile"]
     assert note["applied"] is False and "CMYK" in note["note"], note
-    # Through run-local's gateway the answer is the CLI's, byte for byte: the gateway sends the
-    # module the native engine's colour-managed sRGB pixels and says so.
+    assert_gateway_converts_like_the_cli(cli, wasm, path)
+
+
+def assert_gateway_converts_like_the_cli(cli: Path, wasm, path: Path) -> None:
+    """Through run-local's gateway the answer is the CLI's, byte for byte: the gateway sends the
+    module the native engine's colour-managed sRGB pixels and says so."""
     native = run_cli(cli, path, ["--block", "4", "--full-color"]).stdout
     gateway = subprocess.Popen(
         [str(cli), "run-local", "--module", str(wasm.path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
@@ -164,8 +168,8 @@ def test_a_cmyk_profile_is_used_natively_and_named_as_ignored_in_the_module(cli,
             f"{url}/pixelate?block=4&colors=full", data=path.read_bytes(), method="POST"
         )
         with urllib.request.urlopen(request, timeout=120) as response:
-            assert "colours converted to sRGB" in response.headers["x-pixelsmith-converted"]
-            assert response.read() == native, "gateway and CLI bytes differ"
+            assert "colours converted to sRGB" in response.headers["x-pixelsmith-converted"], path.name
+            assert response.read() == native, f"{path.name}: gateway and CLI bytes differ"
     finally:
         gateway.terminate()
         gateway.wait(timeout=30)
@@ -218,9 +222,8 @@ def test_a_one_pixel_checker_averages_in_linear_light(cli, tmp_path, mode, subsa
 # Embedded colour profiles
 
 
-def matrix_trc_profile(primaries, gamma: float, description: str) -> bytes:
-    """An ICC v2 matrix/TRC RGB profile (D65 primaries adapted to D50 with Bradford), as phones
-    and cameras write them."""
+def rgb_to_xyz_d50(primaries) -> np.ndarray:
+    """Linear RGB → XYZ (D50) for D65 primaries, adapted with Bradford as ICC profiles store it."""
 
     def xy_to_XYZ(x, y):
         return np.array([x / y, 1.0, (1 - x - y) / y])
@@ -231,13 +234,38 @@ def matrix_trc_profile(primaries, gamma: float, description: str) -> bytes:
     bradford = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
     d50 = np.array([0.9642, 1.0, 0.8249])
     adapt = np.linalg.inv(bradford) @ np.diag((bradford @ d50) / (bradford @ white)) @ bradford
-    m = adapt @ m
+    return adapt @ m
+
+
+def matrix_trc_profile(primaries, gamma: float, description: str) -> bytes:
+    """An ICC v2 matrix/TRC RGB profile (D65 primaries adapted to D50 with Bradford), as phones
+    and cameras write them."""
+    m = rgb_to_xyz_d50(primaries)
+    d50 = np.array([0.9642, 1.0, 0.8249])
     return icc_profile(
         b"RGB ",
         description,
         [(b"wtpt", xyz_tag(d50)), (b"rXYZ", xyz_tag(m[:, 0])), (b"gXYZ", xyz_tag(m[:, 1])),
          (b"bXYZ", xyz_tag(m[:, 2])), (b"rTRC", curve(gamma)), (b"gTRC", curve(gamma)), (b"bTRC", curve(gamma))],
     )  # fmt: skip
+
+
+def lut_only_profile(primaries, gamma: float, description: str) -> bytes:
+    """An RGB profile with no matrix or curves, only an A2B0 lookup table (ICC `lut16Type`: gamma
+    input tables, a 2×2×2 grid from linear RGB to PCS XYZ in u1.15, identity output tables), as
+    scanner, camera and some monitor vendors' profiles are: a colour-managed viewer converts
+    through the table, which only native builds (moxcms) can."""
+    m = rgb_to_xyz_d50(primaries)
+    entries = 256
+    gamma_table = [round((i / (entries - 1)) ** gamma * 65535) for i in range(entries)]
+    grid = [m @ np.array([r, g, b], float) for r in (0, 1) for g in (0, 1) for b in (0, 1)]
+    lut = b"mft2\0\0\0\0" + bytes([3, 3, 2, 0]) + b"".join(s15(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    lut += struct.pack(">HH", entries, 2)
+    lut += struct.pack(f">{3 * entries}H", *gamma_table * 3)
+    lut += b"".join(struct.pack(">3H", *(min(65535, round(c * 32768)) for c in xyz)) for xyz in grid)
+    lut += struct.pack(">6H", *[0, 65535] * 3)
+    d50 = np.array([0.9642, 1.0, 0.8249])
+    return icc_profile(b"RGB ", description, [(b"wtpt", xyz_tag(d50)), (b"A2B0", lut)])
 
 
 def s15(v: float) -> bytes:
@@ -282,6 +310,27 @@ def profiles():
 
 
 PROFILES = list(profiles())
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_a_lut_only_profile_is_applied_at_every_block_size_and_through_the_gateway(cli, wasm, tmp_path, fmt):
+    icc = lut_only_profile([(0.64, 0.33), (0.21, 0.71), (0.15, 0.06)], 2.2, "Adobe RGB as a table (test)")
+    src = quadrants(64, 64, [(0, 200, 0), (200, 60, 40), (30, 60, 200), (128, 128, 128)])
+    path = tmp_path / f"table.{fmt.lower()}"
+    extra = {"quality": 100, "subsampling": 0} if fmt == "JPEG" else {"lossless": True} if fmt == "WEBP" else {}
+    src.save(path, fmt, icc_profile=icc, **extra)
+    viewer = ImageCms.profileToProfile(
+        Image.open(path).convert("RGB"), ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"),
+        outputMode="RGB", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+    )  # fmt: skip
+    assert not close(quadrant_means(viewer)[1], (200, 60, 40), 8), "the profile changes the red"
+    # Block 1 keeps each pixel as it is: it once kept them as stored, unconverted, for JPEG and WebP.
+    for block in ["1", "4"]:
+        img, report = pixelate(cli, path, "--block", block, "--full-color")
+        assert report["color_profile"]["applied"] is True, report["color_profile"]
+        for g, w in zip(quadrant_means(img), quadrant_means(viewer)):
+            assert close(g, w, 3), f"{fmt} block {block}: {g} vs LittleCMS {w}"
+    assert_gateway_converts_like_the_cli(cli, wasm, path)
 
 
 @pytest.mark.parametrize("name,icc", PROFILES, ids=[p[0] for p in PROFILES])

@@ -68,6 +68,13 @@ pub(crate) enum Samples {
     Cmyk,
 }
 
+/// Whether converting `samples` by `icc` takes lookup tables (a CMS step per pixel), which only
+/// native builds have.
+#[cfg(feature = "cms-lut")]
+pub(crate) fn needs_lookup_tables(icc: &[u8], samples: Samples) -> bool {
+    matches!(conversion(icc, samples).0, Conversion::PerPixel(_))
+}
+
 /// Reads `icc` (the bytes of an embedded profile) and decides how samples of kind `samples`
 /// are converted, with what the report should say.
 pub(crate) fn conversion(icc: &[u8], samples: Samples) -> (Conversion, ProfileReport) {

@@ -567,6 +567,11 @@ impl Accumulator {
             return Err(data);
         };
         let same_form = matches!((channels, *k), (Channels::Rgb, 3) | (Channels::Rgba, 4));
+        // Rows a LUT profile still has to convert are not sRGB yet (they were kept raw).
+        #[cfg(feature = "cms-lut")]
+        if self.linear.per_pixel.is_some() {
+            return Err(data);
+        }
         if !(self.copy_rows
             && same_form
             && self.y == 0

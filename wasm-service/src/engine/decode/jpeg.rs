@@ -50,10 +50,7 @@ pub(crate) fn needs_lookup_tables(input: &[u8]) -> bool {
         jpeg_decoder::PixelFormat::RGB24 => Samples::GrayOrRgb { gray: false },
         _ => Samples::GrayOrRgb { gray: true },
     };
-    matches!(
-        crate::engine::color_profile::conversion(&icc, samples).0,
-        crate::engine::color_profile::Conversion::PerPixel(_)
-    )
+    crate::engine::color_profile::needs_lookup_tables(&icc, samples)
 }
 
 pub(super) fn decode(input: &[u8], request: Request<'_>) -> Result<Cells, Error> {

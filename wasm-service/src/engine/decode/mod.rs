@@ -42,11 +42,17 @@ pub(crate) struct Request<'a> {
 
 /// Whether `input` has an embedded colour profile that only native builds convert (through
 /// lookup tables: CMYK print profiles, A2B-only RGB); the deployed module shows such colours
-/// unconverted. JPEG only (PNG and WebP with such profiles are rare); headers only.
+/// unconverted. JPEG, PNG (`iCCP`) and WebP (`ICCP`); headers only.
 #[cfg(feature = "cms-lut")]
 pub fn needs_native_color_management(input: &[u8]) -> bool {
-    matches!(super::probe::probe(input), Ok(info) if info.format == Format::Jpeg)
-        && jpeg::needs_lookup_tables(input)
+    match super::probe::probe(input).map(|info| info.format) {
+        Ok(Format::Jpeg) => jpeg::needs_lookup_tables(input),
+        #[cfg(not(target_arch = "wasm32"))]
+        Ok(Format::Png) => png::needs_lookup_tables(input),
+        #[cfg(feature = "webp")]
+        Ok(Format::Webp) => webp::needs_lookup_tables(input),
+        _ => false,
+    }
 }
 
 /// Decodes `input` (already probed and checked) into the grid.

@@ -31,6 +31,23 @@ fn decoder<'a>(input: &'a [u8], limits: &Limits) -> png::Decoder<Cursor<&'a [u8]
     decoder
 }
 
+/// Whether the PNG's `iCCP` profile takes lookup tables (see `needs_native_color_management`);
+/// headers only.
+#[cfg(feature = "cms-lut")]
+pub(super) fn needs_lookup_tables(input: &[u8]) -> bool {
+    let Ok(reader) = decoder(input, &crate::engine::Limits::default()).read_info() else {
+        return false;
+    };
+    let info = reader.info();
+    let gray = matches!(
+        info.color_type,
+        png::ColorType::Grayscale | png::ColorType::GrayscaleAlpha
+    );
+    info.icc_profile.as_deref().is_some_and(|icc| {
+        crate::engine::color_profile::needs_lookup_tables(icc, Samples::GrayOrRgb { gray })
+    })
+}
+
 /// The plan for a PNG whose header `info` was read: its profile, and its orientation from an
 /// `eXIf` chunk wherever it sits (the `png` crate only sees those before the image data).
 fn plan(input: &[u8], info: &png::Info<'_>, gray: bool) -> Plan {

@@ -11,6 +11,18 @@ use crate::engine::probe::{Format, check_size};
 
 use super::{Bitmap, Plan, Request};
 
+/// Whether the WebP's `ICCP` profile takes lookup tables (see
+/// `needs_native_color_management`); headers only.
+#[cfg(feature = "cms-lut")]
+pub(super) fn needs_lookup_tables(input: &[u8]) -> bool {
+    let Ok(mut decoder) = image_webp::WebPDecoder::new(Cursor::new(input)) else {
+        return false;
+    };
+    decoder.icc_profile().ok().flatten().is_some_and(|icc| {
+        crate::engine::color_profile::needs_lookup_tables(&icc, Samples::GrayOrRgb { gray: false })
+    })
+}
+
 pub(super) fn decode(input: &[u8], request: &Request<'_>) -> Result<Cells, Error> {
     let limits = request.limits;
     let mut decoder =
