@@ -119,15 +119,15 @@ impl Roots {
     ///
     /// A working directory that is the filesystem root or the home folder is not made a root:
     /// some MCP hosts start servers in `/`, and that would open every file to the tools. With
-    /// no other root, a private scratch folder (`<temp>/pixelsmith`) is the only one, and a
-    /// warning on stderr says how to allow the user's folders.
+    /// no other root, a private scratch folder (`<temp>/pixelsmith-<uid>`, mode 0700) is the
+    /// only one, and a warning on stderr says how to allow the user's folders.
     pub fn from_cwd_and(extra: &[PathBuf], env: Option<OsString>) -> Result<Self, Error> {
         let cwd = std::env::current_dir().map_err(|source| Error::BadRoot {
             path: PathBuf::from("."),
             source,
         })?;
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        let scratch = std::env::temp_dir().join("pixelsmith");
+        let scratch = std::env::temp_dir().join(format!("pixelsmith-{}", current_user_id()));
         Roots::from_dirs(cwd, home.as_deref(), &scratch, extra, env)
     }
 
@@ -159,7 +159,7 @@ impl Roots {
         }
         if too_broad {
             let instead = if dirs.is_empty() {
-                std::fs::create_dir_all(scratch).map_err(|source| Error::BadRoot {
+                private_folder(scratch).map_err(|source| Error::BadRoot {
                     path: scratch.to_path_buf(),
                     source,
                 })?;
@@ -353,6 +353,42 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The effective user id, which names the scratch folder: one user's folder is never another's.
+#[allow(unsafe_code)]
+fn current_user_id() -> u32 {
+    // SAFETY: geteuid takes nothing, cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() }
+}
+
+/// Creates `dir` (mode 0700), or accepts it as it is only when it is a real folder (not a
+/// symlink) of this user that nobody else may enter: in a shared temp folder another user could
+/// have made it first, to read or redirect what the tools write there.
+fn private_folder(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => return Ok(()),
+        Err(err) if err.kind() != std::io::ErrorKind::AlreadyExists => return Err(err),
+        Err(_) => {}
+    }
+    let meta = std::fs::symlink_metadata(dir)?;
+    let refuse = |why: &str| {
+        Err(std::io::Error::other(format!(
+            "{why}, so it is not used as the private scratch folder: remove it, or allow a \
+             folder with --allow-root DIR or {ROOTS_ENV}"
+        )))
+    };
+    if !meta.file_type().is_dir() {
+        return refuse("it exists and is not a folder (a symlink or a file)");
+    }
+    if meta.uid() != current_user_id() {
+        return refuse("it belongs to another user");
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        return refuse("other users may enter it (its mode is not 0700)");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,6 +559,29 @@ mod tests {
                 cwd.display()
             );
         }
+        // A scratch folder someone else could have made or redirected is refused.
+        let link = scratch_parent.path().join("linked");
+        std::os::unix::fs::symlink(project.path(), &link).unwrap();
+        let open = scratch_parent.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
+        for bad in [link, open] {
+            let err = Roots::from_dirs("/".into(), Some(home.path()), &bad, &[], None).unwrap_err();
+            assert!(err.to_string().contains("cannot be used"), "{err}");
+            assert!(
+                std::error::Error::source(&err)
+                    .unwrap()
+                    .to_string()
+                    .contains("not used as the private scratch folder"),
+                "{err:?}"
+            );
+        }
+        let made = std::fs::metadata(&scratch).unwrap();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&made.permissions()) & 0o777,
+            0o700
+        );
         // A project folder as working directory stays the first root.
         let roots = Roots::from_dirs(
             project.path().into(),
