@@ -107,7 +107,7 @@ async fn other_paths_and_methods_get_fastifys_404_without_running_the_module() {
             content_type(&response).starts_with("application/json"),
             "{method} {path}"
         );
-        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+        assert_eq!(response.headers()["vary"], "Origin");
         assert_eq!(response.text().await.unwrap(), expected, "{method} {path}");
     }
     assert!(
@@ -204,7 +204,29 @@ async fn the_module_runs_for_get_and_text_post_with_the_hex_rule() {
     let response = client().get(format!("{url}/")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(content_type(&response), TEXT_PLAIN);
-    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    // @fastify/cors reflecting origins (as the runner's preflight shows): no origin, no
+    // access-control-allow-origin; always `vary: Origin`; never `*` with credentials.
+    assert!(
+        !response
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+    assert_eq!(response.headers()["vary"], "Origin");
+    let from_page = client()
+        .get(format!("{url}/"))
+        .header("origin", "https://page.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        from_page.headers()["access-control-allow-origin"],
+        "https://page.example"
+    );
+    assert_eq!(
+        from_page.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    assert_eq!(from_page.headers()["vary"], "Origin");
     assert_eq!(
         response.text().await.unwrap(),
         "",

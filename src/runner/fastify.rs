@@ -143,17 +143,24 @@ pub fn preflight(request_headers: &HeaderMap) -> Response {
     response
 }
 
-/// The headers `@fastify/cors` adds to every answer (its hook runs for 404s too); a preflight
-/// answer keeps the origin it echoed.
-pub fn add_cors(response: &mut Response) {
+/// The headers `@fastify/cors` adds to every answer (its hook runs for 404s and refusals too),
+/// configured as the runner's preflight answer shows it is (`origin` reflected, `credentials`):
+/// the request's `Origin` echoed (no `access-control-allow-origin` without one, never `*`),
+/// credentials allowed, and `vary: Origin` always, since the answer depends on it.
+pub fn add_cors(response: &mut Response, origin: Option<&HeaderValue>) {
     let headers = response.headers_mut();
-    headers
-        .entry("access-control-allow-origin")
-        .or_insert(HeaderValue::from_static("*"));
+    if let Some(origin) = origin {
+        headers
+            .entry("access-control-allow-origin")
+            .or_insert(origin.clone());
+    }
     headers.insert(
         "access-control-allow-credentials",
         HeaderValue::from_static("true"),
     );
+    headers
+        .entry(header::VARY)
+        .or_insert(HeaderValue::from_static("Origin"));
 }
 
 /// Fastify's error serializer: `statusCode`, then `code` when the error has one, `error` (the

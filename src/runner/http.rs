@@ -58,6 +58,7 @@ async fn handle(State(app): State<App>, request: Request) -> Response {
         |pq| pq.as_str().to_string(),
     );
     let is_root = request.uri().path() == "/";
+    let origin = request.headers().get(header::ORIGIN).cloned();
     let mut response = match method {
         Method::OPTIONS => fastify::preflight(request.headers()),
         // Fastify serves HEAD for every GET route; the module runs, the body is not sent.
@@ -68,7 +69,7 @@ async fn handle(State(app): State<App>, request: Request) -> Response {
         },
         _ => fastify::not_found(&method, &raw_url),
     };
-    fastify::add_cors(&mut response);
+    fastify::add_cors(&mut response, origin.as_ref());
     tracing::debug!(%method, url = %raw_url, status = %response.status(), "runner request");
     response
 }
