@@ -639,6 +639,22 @@ def test_a_truncated_progressive_jpeg_says_so(cli, tmp_path):
     assert "truncated" in message, message
 
 
+def test_a_jpeg_far_too_small_for_its_declared_size_is_refused_at_once(cli, wasm, tmp_path):
+    # A 16x16 JPEG whose frame header is changed to declare 7900x7900 (62 MP, within the pixel
+    # limit): the decoder would pad the missing data with made-up colours for a minute.
+    small = io.BytesIO()
+    Image.new("RGB", (16, 16), (90, 120, 200)).save(small, "JPEG", quality=90)
+    data = bytearray(small.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 7900, 7900)
+    path = tmp_path / "lies.jpg"
+    path.write_bytes(bytes(data))
+    message = refused(cli, path)
+    assert "7900x7900" in message and "damaged or the file is cut off" in message, message
+    answer = pixelate_in_module(wasm, bytes(data), "")
+    assert_error(answer, 422, "malformed", "damaged or the file is cut off")
+
+
 def test_an_oversized_input_is_refused_without_a_made_up_size(cli, tmp_path):
     message = refused(cli, Path("/dev/zero"))
     assert "larger than 64 MiB" in message, message

@@ -53,6 +53,26 @@ pub(crate) fn needs_lookup_tables(input: &[u8]) -> bool {
     crate::engine::color_profile::needs_lookup_tables(&icc, samples)
 }
 
+/// Refuses a file far too small for the size its header declares, before decoding it: every
+/// 8×8 block of a Huffman-coded JPEG (the only kind decoded here) takes at least one bit, its DC
+/// code. `jpeg-decoder` pads missing data and paints made-up colours, and a 775-byte file that
+/// declares 7900×7900 took a minute of the runner's time to answer that.
+fn check_data_suffices(file_len: usize, width: u32, height: u32) -> Result<(), Error> {
+    let blocks = u64::from(width.div_ceil(8)) * u64::from(height.div_ceil(8));
+    let least = blocks.div_ceil(8);
+    if (file_len as u64) < least {
+        return Err(Error::Malformed {
+            format: "JPEG",
+            detail: format!(
+                "it declares {width}x{height} pixels, which take at least {least} bytes of coded \
+                 data, but the whole file is {file_len} bytes: its header is damaged or the file \
+                 is cut off"
+            ),
+        });
+    }
+    Ok(())
+}
+
 pub(super) fn decode(input: &[u8], request: Request<'_>) -> Result<Cells, Error> {
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(input));
     decoder.set_max_decoding_buffer_size(super::decoder_memory_limit(request.limits));
@@ -62,6 +82,7 @@ pub(super) fn decode(input: &[u8], request: Request<'_>) -> Result<Cells, Error>
         .ok_or_else(|| Error::truncated(Format::Jpeg))?;
     let (width, height) = (u32::from(info.width), u32::from(info.height));
     check_size(width, height, request.limits)?;
+    check_data_suffices(input.len(), width, height)?;
 
     let mut scale = 1;
     let mut grid = request.grid;
