@@ -42,6 +42,27 @@ fn rgba(png: &[u8]) -> image::RgbaImage {
     image::load_from_memory(png).expect("a PNG").to_rgba8()
 }
 
+/// A photo over the runner's limit however it is compressed: the astronaut tiled 2×2 with a
+/// little noise (±4 levels), which no deflate can take out, as in a real camera's PNG.
+fn over_the_limit_png() -> Vec<u8> {
+    let tile = rgba(&fixture("astronaut.png"));
+    let (w, h) = tile.dimensions();
+    let mut seed = 0x2545_f491_u32;
+    let photo = image::RgbImage::from_fn(w * 2, h * 2, |x, y| {
+        let p = tile.get_pixel(x % w, y % h);
+        image::Rgb([0, 1, 2].map(|c| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (i32::from(p[c]) + (seed >> 24) as i32 % 9 - 4).clamp(0, 255) as u8
+        }))
+    });
+    let mut png = Vec::new();
+    photo
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    assert!(png.len() > runner::BODY_LIMIT, "{} bytes", png.len());
+    png
+}
+
 fn native(image: &[u8], query: &[(&str, &str)]) -> Vec<u8> {
     let mut options = Options::default();
     for (name, value) in query {
@@ -272,7 +293,7 @@ async fn the_modules_statuses_come_through_unknown_route_404_and_bad_input() {
 #[tokio::test]
 async fn an_image_over_the_runner_limit_is_fitted_and_keeps_the_grid() {
     let services = local().await;
-    let image = fixture("astronaut.png");
+    let image = over_the_limit_png();
     let envelope_len = wasm_service::envelope::Request::pixelate(&image, "block=8")
         .to_json()
         .len();
@@ -491,6 +512,45 @@ async fn metadata_the_picture_does_not_use_is_dropped_instead_of_reducing_it() {
     services.shutdown().await;
 }
 
+/// A PNG stored barely compressed (the bundled astronaut: 791 KB, over the runner's limit as
+/// base64) is deflated again and sent whole: the CLI's answer, byte for byte, not a reduction.
+#[tokio::test]
+async fn a_barely_compressed_png_is_compressed_again_instead_of_reduced() {
+    let services = local().await;
+    let upload = fixture("astronaut.png");
+    assert!(
+        upload.len() * 4 / 3 > runner::BODY_LIMIT,
+        "over the limit as base64"
+    );
+    let pairs: &[(&str, &str)] = &[("block", "8"), ("colors", "16")];
+    let response = client()
+        .post(format!(
+            "{}/pixelate?block=8&colors=16",
+            services.gateway_url()
+        ))
+        .body(upload.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        !response.headers().contains_key(FITTED_HEADER),
+        "not reduced"
+    );
+    let note = response.headers()[CONVERTED_HEADER]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(note.starts_with("image data compressed again"), "{note}");
+    let png = response.bytes().await.unwrap();
+    assert_eq!(
+        png.as_ref(),
+        native(&upload, pairs).as_slice(),
+        "the CLI's bytes"
+    );
+    services.shutdown().await;
+}
+
 /// Clients' habits: an HTML form or `curl -F` (multipart, the form's text fields as options), a
 /// gzip body, and the mistakes that damage an upload (`curl --data`, hex text) said in words.
 #[tokio::test]
@@ -649,7 +709,7 @@ async fn an_image_that_cannot_be_fitted_gets_a_clear_413() {
     let services = local().await;
     let response = client()
         .post(format!("{}/pixelate?block=1", services.gateway_url()))
-        .body(fixture("astronaut.png"))
+        .body(over_the_limit_png())
         .send()
         .await
         .unwrap();

@@ -183,15 +183,13 @@ async fn forward(
     if text.len() > gateway.runner_limit && converted.is_none() && is_pixelate(method_name, path) {
         // Metadata the picture does not use (a motion photo's video, XMP, text chunks) goes
         // first: the module then decodes the very pixels the native engine does.
-        if let Some(slim) = slim::strip(&body) {
-            let slim_request = request.clone().with_bytes(
-                &slim,
-                request
-                    .content_type
-                    .as_deref()
-                    .unwrap_or("application/octet-stream"),
-            );
-            let slim_text = slim_request.to_json();
+        let content_type = request
+            .content_type
+            .as_deref()
+            .unwrap_or("application/octet-stream");
+        let slim = slim::strip(&body);
+        if let Some(slim) = &slim {
+            let slim_text = request.clone().with_bytes(slim, content_type).to_json();
             if slim_text.len() <= gateway.runner_limit {
                 text = slim_text;
                 slimmed = Some(format!(
@@ -200,6 +198,32 @@ async fn forward(
                     body.len(),
                     slim.len()
                 ));
+            }
+        }
+        // Then a PNG's image data deflated again (barely compressed PNGs are common): the same
+        // scanlines, so still the CLI's answer, where a reduction only comes close.
+        if text.len() > gateway.runner_limit {
+            let dropped = slim.is_some();
+            let base = slim.unwrap_or_else(|| body.clone());
+            let recompressed = tokio::task::spawn_blocking(move || slim::recompress_png(&base))
+                .await
+                .ok()
+                .flatten();
+            if let Some(png) = recompressed {
+                let png_text = request.clone().with_bytes(&png, content_type).to_json();
+                if png_text.len() <= gateway.runner_limit {
+                    text = png_text;
+                    slimmed = Some(format!(
+                        "image data compressed again: {} -> {} bytes (the same pixels{})",
+                        body.len(),
+                        png.len(),
+                        if dropped {
+                            "; metadata the picture does not use left out"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
             }
         }
     }

@@ -35,23 +35,113 @@ pub(crate) fn strip(image: &[u8]) -> Option<Vec<u8>> {
     (slim.len() < image.len()).then_some(slim)
 }
 
-fn strip_png(image: &[u8]) -> Option<Vec<u8>> {
-    let mut out = PNG_SIGNATURE.to_vec();
+/// One PNG chunk: its type, its data, and the whole chunk (length, type, data, CRC).
+struct Chunk<'a> {
+    kind: &'a [u8; 4],
+    data: &'a [u8],
+    whole: &'a [u8],
+}
+
+/// The chunks of a PNG up to and including IEND; `None` when its structure breaks off first.
+fn png_chunks(image: &[u8]) -> Option<Vec<Chunk<'_>>> {
+    let mut chunks = Vec::new();
     let mut at = PNG_SIGNATURE.len();
     loop {
         let length = u32::from_be_bytes(image.get(at..at + 4)?.try_into().ok()?) as usize;
         let kind: &[u8; 4] = image.get(at + 4..at + 8)?.try_into().ok()?;
         let end = at.checked_add(12)?.checked_add(length)?;
-        let chunk = image.get(at..end)?;
-        // Critical chunks have an upper-case first letter (PNG spec, 5.4).
-        if kind[0].is_ascii_uppercase() || PNG_KEPT.contains(&kind) {
-            out.extend_from_slice(chunk);
-        }
+        let whole = image.get(at..end)?;
+        chunks.push(Chunk {
+            kind,
+            data: &whole[8..8 + length],
+            whole,
+        });
         if kind == b"IEND" {
-            return Some(out);
+            return Some(chunks);
         }
         at = end;
     }
+}
+
+fn strip_png(image: &[u8]) -> Option<Vec<u8>> {
+    let mut out = PNG_SIGNATURE.to_vec();
+    for chunk in png_chunks(image)? {
+        // Critical chunks have an upper-case first letter (PNG spec, 5.4).
+        if chunk.kind[0].is_ascii_uppercase() || PNG_KEPT.contains(&chunk.kind) {
+            out.extend_from_slice(chunk.whole);
+        }
+    }
+    Some(out)
+}
+
+/// The largest image data (filtered scanlines) [`recompress_png`] inflates: 256 MB.
+const MAX_SCANLINES: u64 = 256 << 20;
+
+/// A still PNG with its image data deflated again at the best compression, every other chunk as
+/// it was: the very same filtered scanlines, so every decoder sees the same pixels. Editors and
+/// screenshot tools often store PNGs barely compressed (`fixtures/astronaut.png` is 791 KB, 445
+/// KB this way), and a reduction would only come close to the CLI's answer. `None` when it is
+/// not a still PNG, is damaged, or would not get smaller.
+pub(crate) fn recompress_png(image: &[u8]) -> Option<Vec<u8>> {
+    use std::io::{Read as _, Write as _};
+    if !image.starts_with(PNG_SIGNATURE) {
+        return None;
+    }
+    let chunks = png_chunks(image)?;
+    let header = chunks
+        .first()
+        .filter(|c| c.kind == b"IHDR" && c.data.len() == 13)?;
+    if chunks.iter().any(|c| c.kind == b"acTL") {
+        return None;
+    }
+    let width = u64::from(u32::from_be_bytes(header.data[0..4].try_into().ok()?));
+    let height = u64::from(u32::from_be_bytes(header.data[4..8].try_into().ok()?));
+    let channels = match header.data[9] {
+        0 | 3 => 1,
+        2 => 3,
+        4 => 2,
+        6 => 4,
+        _ => return None,
+    };
+    let bits_per_pixel = u64::from(header.data[8]) * channels;
+    // Filter bytes and rows; interlacing adds at most as much again (seven passes' rows).
+    let scanlines = height * (1 + (width * bits_per_pixel).div_ceil(8)) * 2 + 64;
+    if scanlines > MAX_SCANLINES {
+        return None;
+    }
+    let compressed: Vec<u8> = chunks
+        .iter()
+        .filter(|c| c.kind == b"IDAT")
+        .flat_map(|c| c.data.iter().copied())
+        .collect();
+    let mut raw = Vec::new();
+    flate2::read::ZlibDecoder::new(compressed.as_slice())
+        .take(scanlines + 1)
+        .read_to_end(&mut raw)
+        .ok()?;
+    if raw.len() as u64 > scanlines {
+        return None;
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&raw).ok()?;
+    let data = encoder.finish().ok()?;
+    let mut out = PNG_SIGNATURE.to_vec();
+    let mut written = false;
+    for chunk in &chunks {
+        if chunk.kind != b"IDAT" {
+            out.extend_from_slice(chunk.whole);
+        } else if !written {
+            written = true;
+            out.extend_from_slice(&u32::try_from(data.len()).ok()?.to_be_bytes());
+            out.extend_from_slice(b"IDAT");
+            out.extend_from_slice(&data);
+            let mut crc = flate2::Crc::new();
+            crc.update(b"IDAT");
+            crc.update(&data);
+            out.extend_from_slice(&crc.sum().to_be_bytes());
+        }
+    }
+    (out.len() < image.len()).then_some(out)
 }
 
 fn strip_jpeg(image: &[u8]) -> Option<Vec<u8>> {
@@ -208,6 +298,35 @@ mod tests {
         assert!(slim.len() < 10_000, "{}", slim.len());
         assert!(slim.windows(4).any(|w| w == b"eXIf"), "orientation kept");
         assert_eq!(pixelated(&slim), pixelated(&bloated));
+    }
+
+    #[test]
+    fn a_barely_compressed_png_is_deflated_again_with_the_same_pixels() {
+        // 16-bit RGBA stored without compression: the scanlines are kept as they are.
+        let samples: Vec<u16> = (0..80u32)
+            .flat_map(|y| (0..120u32).map(move |x| (x, y)))
+            .flat_map(|(x, y)| [x * 500, y * 800, 9000, 65535 - x * y].map(|v| v as u16))
+            .collect();
+        let mut stored = Vec::new();
+        let mut encoder = png::Encoder::new(&mut stored, 120, 80);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Sixteen);
+        encoder.set_compression(png::Compression::NoCompression);
+        let mut writer = encoder.write_header().unwrap();
+        let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_be_bytes()).collect();
+        writer.write_image_data(&bytes).unwrap();
+        writer.finish().unwrap();
+        let smaller = recompress_png(&stored).unwrap();
+        assert!(
+            smaller.len() * 4 < stored.len() * 3,
+            "{} of {}",
+            smaller.len(),
+            stored.len()
+        );
+        assert_eq!(pixelated(&smaller), pixelated(&stored));
+        // Already compressed as well as it gets, or not a PNG: nothing to gain.
+        assert_eq!(recompress_png(&smaller), None);
+        assert_eq!(recompress_png(&jpeg(false)), None);
     }
 
     #[test]
