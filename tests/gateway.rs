@@ -701,6 +701,14 @@ async fn forms_gzip_and_damaging_upload_habits_are_taken_or_explained() {
     let (status, code, message) = error_of(response).await;
     assert_eq!((status, code.as_str()), (400, "missing_image"), "{message}");
     assert!(message.contains("-F image=@"), "{message}");
+    // No body at all: said in HTTP terms, not the module's envelope and stdin.
+    let response = client().post(&url).send().await.unwrap();
+    let (status, code, message) = error_of(response).await;
+    assert_eq!((status, code.as_str()), (400, "missing_image"), "{message}");
+    assert!(
+        message.contains("--data-binary @cat.png") && !message.contains("stdin"),
+        "{message}"
+    );
     services.shutdown().await;
 }
 

@@ -130,6 +130,16 @@ async fn forward(
             }
             Err((status, code, message)) => return error(status, code, &message),
         }
+        if body.is_empty() {
+            // The module would talk of envelopes and stdin; this is an HTTP client.
+            return error(
+                400,
+                "missing_image",
+                "no image: send the image file as the request body (curl --data-binary @cat.png \
+                 'URL/pixelate?block=8'), as a form's file field (curl -F image=@cat.png), or a \
+                 JSON body {\"image_base64\": \"...\", \"block\": 8}",
+            );
+        }
         if let Some(refused) = explain_if_not_an_image(content_type.as_deref(), &body).await {
             return refused;
         }

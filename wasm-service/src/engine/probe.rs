@@ -200,7 +200,18 @@ fn le32(b: &[u8], at: usize) -> Option<u32> {
 
 fn png_size(b: &[u8]) -> Result<(u32, u32), Error> {
     let truncated = Error::Truncated { format: "PNG" };
-    if b.get(12..16).ok_or(truncated.clone())? != b"IHDR" {
+    let first = b.get(12..16).ok_or(truncated.clone())?;
+    if first == b"CgBI" {
+        // Xcode's "compressed" PNGs: BGRA, premultiplied, raw deflate; only Apple reads them.
+        return Err(Error::UnsupportedFeature {
+            format: "PNG",
+            feature: "Apple's iPhone-optimised (CgBI)",
+            advice: "it is not a standard PNG; convert it back with `xcrun pngcrush \
+                     -revert-iphone-optimizations in.png out.png` on a Mac, or open it in Preview \
+                     and export a PNG",
+        });
+    }
+    if first != b"IHDR" {
         return Err(Error::malformed("PNG", "the first chunk is not IHDR"));
     }
     Ok((
@@ -396,6 +407,18 @@ mod tests {
         let err = check(&b, &Limits::default()).unwrap_err();
         assert_eq!(err.code(), "too_many_pixels");
         assert!(err.to_string().contains("100000x100000"), "{err}");
+    }
+
+    #[test]
+    fn an_apple_cgbi_png_is_named_with_the_way_back() {
+        // Xcode's iPhone-optimised PNGs put a CgBI chunk before IHDR.
+        let b = b"\x89PNG\r\n\x1a\n\0\0\0\x04CgBI\x50\0\x20\x06\0\0\0\0\0\0\0\x0dIHDR".to_vec();
+        let err = check(&b, &Limits::default()).unwrap_err();
+        assert_eq!(err.code(), "unsupported_feature");
+        assert!(
+            err.to_string().contains("CgBI") && err.to_string().contains("pngcrush"),
+            "{err}"
+        );
     }
 
     #[test]

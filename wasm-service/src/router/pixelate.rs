@@ -72,7 +72,17 @@ impl Job {
             })?;
             Ok(())
         } else {
-            self.options.set(name, value).map_err(Reject::from)
+            self.options.set(name, value).map_err(|err| match err {
+                engine::Error::UnknownOption { .. } if names_an_image(name) => Reject::bad(
+                    "invalid_option",
+                    format!(
+                        "unknown option `{}`: the image goes in `{IMAGE_FIELD}` (base64 text), \
+                         e.g. {{\"{IMAGE_FIELD}\":\"iVBORw0...\",\"block\":8}}",
+                        quote(name)
+                    ),
+                ),
+                err => Reject::from(err),
+            })
         }
     }
 
@@ -137,6 +147,23 @@ impl Job {
         }
         Ok(())
     }
+}
+
+/// Field names people give the image under, instead of `image_base64`.
+fn names_an_image(name: &str) -> bool {
+    const NAMES: [&str; 10] = [
+        "image",
+        "img",
+        "data",
+        "file",
+        "base64",
+        "imagebase64",
+        "image_data",
+        "imagedata",
+        "picture",
+        "photo",
+    ];
+    NAMES.contains(&name.to_ascii_lowercase().as_str())
 }
 
 /// `POST /pixelate`; `query` already joins the path's query and `query`; `raw_body`, when given,

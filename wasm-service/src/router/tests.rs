@@ -382,6 +382,14 @@ fn bad_options_are_400_naming_the_option() {
         "invalid_option",
         "report",
     );
+    // The image under another name: the answer names the field it goes in.
+    let misnamed = Json::object([("image", base64::encode(&image).into())]);
+    assert_error(
+        &handle(Request::post("/pixelate").with_json(misnamed)),
+        400,
+        "invalid_option",
+        "unknown option `image`: the image goes in `image_base64`",
+    );
     let fields = Json::object([
         ("image_base64", base64::encode(&image).into()),
         ("block", Json::object([])),

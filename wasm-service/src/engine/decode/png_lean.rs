@@ -102,6 +102,9 @@ pub(crate) fn check_header_and_palette(input: &[u8]) -> Result<(), Error> {
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
         match &head[4..8] {
             b"PLTE" => return check_palette_length(len),
+            b"IDAT" | b"IEND" if input.get(25) == Some(&3) => {
+                return Err(malformed("an indexed-colour image has no palette (PLTE)"));
+            }
             b"IDAT" | b"IEND" => break,
             _ => {}
         }
@@ -926,6 +929,15 @@ mod tests {
         }
         assert!(check_header_and_palette(&indexed(&ihdr, &[7; 13], false)).is_err());
         assert!(check_header_and_palette(&indexed(&ihdr, &[7; 6], false)).is_ok());
+        // No palette at all: the same words from both builds (the png crate said "Missing
+        // palette of indexed image.").
+        let no_palette = png_file(vec![
+            (b"IHDR", &ihdr[..]),
+            (b"IDAT", &idat[..]),
+            (b"IEND", &[][..]),
+        ]);
+        let err = check_header_and_palette(&no_palette).unwrap_err();
+        assert!(err.to_string().contains("has no palette (PLTE)"), "{err}");
     }
 
     #[test]
