@@ -6,11 +6,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
 
 use base64::Engine as _;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
-    ProtocolVersion, ReadResourceRequestParams,
+    CallToolRequest, CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig,
+    ClientRequest, Implementation, ProtocolVersion, ReadResourceRequestParams,
 };
 use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
@@ -296,6 +297,54 @@ async fn pixelate_writes_the_file_and_returns_report_preview_and_link() {
         .expect("a resource link");
     assert_eq!(link.uri, format!("file://{}", written.display()));
     assert_eq!(link.mime_type.as_deref(), Some("image/png"));
+}
+
+/// A pixelate the client cancels never writes its output (which would replace a file): the
+/// engine's thread may finish, its result is dropped. It was written seconds after the cancel.
+#[tokio::test]
+async fn a_cancelled_pixelate_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (700u32, 700u32);
+    let mut seed = 7u32;
+    let noise: Vec<u8> = (0..w * h * 3)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 24) as u8
+        })
+        .collect();
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder
+        .write_header()
+        .unwrap()
+        .write_image_data(&noise)
+        .unwrap();
+    std::fs::write(dir.path().join("noise.png"), &png).unwrap();
+    let client = connect_legacy(dir.path(), &[]).await;
+    let Value::Object(arguments) = json!({
+        "path": "noise.png", "block": 1, "colors": 256, "dither": "floyd-steinberg",
+        "output": "noise.pixel.png"
+    }) else {
+        unreachable!()
+    };
+    let request = ClientRequest::CallToolRequest(CallToolRequest::new(
+        CallToolRequestParams::new("pixelate").with_arguments(arguments),
+    ));
+    let handle = client
+        .peer()
+        .send_cancellable_request(request, rmcp::service::PeerRequestOptions::no_options())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    handle.cancel(Some("changed my mind".into())).await.unwrap();
+    // Long enough for the engine to finish (about 5 s for this work in a debug build).
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(
+        !dir.path().join("noise.pixel.png").exists(),
+        "a cancelled call wrote its output"
+    );
+    client.cancel().await.ok();
 }
 
 #[tokio::test]
@@ -994,7 +1043,7 @@ async fn oversized_images_get_an_answer_naming_the_limit_over_stdio_and_http() {
         unreachable!()
     };
     let answer = tokio::time::timeout(
-        std::time::Duration::from_secs(60),
+        Duration::from_secs(60),
         client.call_tool(CallToolRequestParams::new("pixelate").with_arguments(arguments)),
     )
     .await

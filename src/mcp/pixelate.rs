@@ -17,6 +17,7 @@ use super::{Shared, fetch, reply};
 use crate::engine::animation::AnimationFormat;
 use crate::engine::{self, Options, Output, Pixelated};
 use crate::roots::write_atomic;
+use tokio_util::sync::CancellationToken;
 
 /// The longest side a preview may have.
 pub const PREVIEW_MAX_SIDE: u32 = 512;
@@ -163,12 +164,28 @@ struct Animation {
     query: String,
 }
 
+/// The answer to a call the client cancelled: nothing is written after the cancellation.
+const CANCELLED: &str = "cancelled before the output was written: nothing was written";
+
+/// Waits for `work` unless the call is cancelled first (the engine's thread then finishes on its
+/// own and its result is dropped, so a cancelled call never replaces a file).
+async fn unless_cancelled<T>(
+    cancel: &CancellationToken,
+    work: impl Future<Output = T>,
+) -> Result<T, String> {
+    tokio::select! {
+        done = work => Ok(done),
+        () = cancel.cancelled() => Err(CANCELLED.into()),
+    }
+}
+
 impl Animation {
     async fn run(
         self,
         shared: &Shared,
         bytes: Vec<u8>,
         options: Options,
+        cancel: &CancellationToken,
     ) -> Result<CallToolResult, String> {
         let format = match crate::pixelate::output_extension(&self.output).as_deref() {
             Some("gif") => AnimationFormat::Gif,
@@ -185,8 +202,9 @@ impl Animation {
         };
         let label = self.label.clone();
         let grid = options.grid;
-        let done = shared
-            .run_engine(move || {
+        let done = unless_cancelled(
+            cancel,
+            shared.run_engine(move || {
                 let animated = engine::animation::pixelate_animation(&bytes, &options, format)?;
                 // The preview is frame 0 in the animation's own palette.
                 let mut still_options = options.clone();
@@ -198,12 +216,16 @@ impl Animation {
                 let first = engine::animation::pixelate_frame(&bytes, 0, &still_options)?;
                 let preview = preview(&bytes, &still_options, &first, Some(0));
                 Ok::<_, engine::Error>((animated, first, preview, bytes.len()))
-            })
-            .await;
+            }),
+        )
+        .await?;
         let (animated, first, (preview_png, preview_info), source_bytes) =
             done.map_err(|e| format!("{label}: {e}"))?;
         let written = animated.bytes.len() as u64;
         let out = self.output.clone();
+        if cancel.is_cancelled() {
+            return Err(CANCELLED.into());
+        }
         tokio::task::spawn_blocking(move || write_atomic(&out, &animated.bytes))
             .await
             .map_err(|e| format!("internal: {e}"))?
@@ -267,7 +289,11 @@ struct Source {
 }
 
 /// Runs the tool.
-pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResult, String> {
+pub async fn run(
+    shared: &Shared,
+    params: PixelateParams,
+    cancel: &CancellationToken,
+) -> Result<CallToolResult, String> {
     let mut engine_options = params.engine_options();
     engine_options.max_pixels = params.max_pixels;
     let options = engine_options.to_options()?;
@@ -335,27 +361,29 @@ pub async fn run(shared: &Shared, params: PixelateParams) -> Result<CallToolResu
             label: source.label,
             query,
         };
-        return animation.run(shared, bytes, options).await;
+        return animation.run(shared, bytes, options, cancel).await;
     }
-    let result = shared
-        .run_engine({
-            let options = options.clone();
-            move || {
-                let pixelated = match frame {
-                    Some(index) => engine::animation::pixelate_frame(&bytes, index, &options)?,
-                    None => engine::pixelate(&bytes, &options)?,
-                };
-                let preview = preview(&bytes, &options, &pixelated, frame);
-                Ok::<_, engine::Error>((pixelated, preview, bytes.len()))
-            }
-        })
-        .await;
+    let work = shared.run_engine({
+        let options = options.clone();
+        move || {
+            let pixelated = match frame {
+                Some(index) => engine::animation::pixelate_frame(&bytes, index, &options)?,
+                None => engine::pixelate(&bytes, &options)?,
+            };
+            let preview = preview(&bytes, &options, &pixelated, frame);
+            Ok::<_, engine::Error>((pixelated, preview, bytes.len()))
+        }
+    });
+    let result = unless_cancelled(cancel, work).await?;
     let (pixelated, preview, source_bytes) =
         result.map_err(|e| format!("{}: {e}", source.label))?;
 
     let png = pixelated.png;
     let out = output.clone();
     let png_len = png.len() as u64;
+    if cancel.is_cancelled() {
+        return Err(CANCELLED.into());
+    }
     tokio::task::spawn_blocking(move || write_atomic(&out, &png))
         .await
         .map_err(|e| format!("internal: {e}"))?

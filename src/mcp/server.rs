@@ -73,8 +73,12 @@ impl PixelsmithServer {
             open_world_hint = true
         )
     )]
-    async fn pixelate(&self, Args(params): Args<PixelateParams>) -> Result<CallToolResult, String> {
-        pixelate::run(&self.shared, params).await
+    async fn pixelate(
+        &self,
+        Args(params): Args<PixelateParams>,
+        cancel: CancellationToken,
+    ) -> Result<CallToolResult, String> {
+        pixelate::run(&self.shared, params, &cancel).await
     }
 
     #[tool(
