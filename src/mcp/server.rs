@@ -239,8 +239,11 @@ impl PixelsmithServer {
     async fn call_service(
         &self,
         Args(params): Args<CallParams>,
+        cancel: CancellationToken,
     ) -> Result<Json<CallReport>, String> {
-        verbs::call_service(&self.shared, params).await.map(Json)
+        verbs::call_service(&self.shared, params, &cancel)
+            .await
+            .map(Json)
     }
 }
 

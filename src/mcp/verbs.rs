@@ -67,7 +67,14 @@ pub async fn check_module(shared: &Shared, params: CheckParams) -> Result<check:
 }
 
 /// `call_service`: health and pixelate checks against a runner URL.
-pub async fn call_service(shared: &Shared, params: CallParams) -> Result<CallReport, String> {
+///
+/// Cancelling the call drops its HTTP requests, so a runner stops the module run it started for
+/// them (the emulation does on a closed connection) instead of running on to its time limit.
+pub async fn call_service(
+    shared: &Shared,
+    params: CallParams,
+    cancel: &CancellationToken,
+) -> Result<CallReport, String> {
     let engine_options = params.engine_options();
     let options = engine_options.pairs()?;
     // Parse once here so a bad option is refused before any request is sent.
@@ -125,7 +132,8 @@ pub async fn call_service(shared: &Shared, params: CallParams) -> Result<CallRep
         Upstream::public_only(&request.url, request.timeout)
     }
     .map_err(|e| reply::failure(&call::Error::from(e)))?;
-    call::call_service_via(upstream, &request)
-        .await
-        .map_err(|e| reply::failure(&e))
+    tokio::select! {
+        report = call::call_service_via(upstream, &request) => report.map_err(|e| reply::failure(&e)),
+        () = cancel.cancelled() => Err("cancelled: the requests to the service were dropped".into()),
+    }
 }
