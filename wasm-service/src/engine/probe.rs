@@ -350,12 +350,50 @@ fn webp_size(b: &[u8]) -> Result<(u32, u32), Error> {
     }
 }
 
+/// The logical screen, grown to hold the first frame as the decoders here (and browsers) grow
+/// the canvas: some encoders write a zero screen, or one smaller than the picture.
 fn gif_size(b: &[u8]) -> Result<(u32, u32), Error> {
     let truncated = Error::Truncated { format: "GIF" };
-    Ok((
+    let (sw, sh) = (
         le16(b, 6).ok_or(truncated.clone())?,
         le16(b, 8).ok_or(truncated)?,
-    ))
+    );
+    Ok(match gif_first_frame_end(b) {
+        Some((right, bottom)) => (sw.max(right), sh.max(bottom)),
+        None => (sw, sh),
+    })
+}
+
+/// The right and bottom edges of a GIF's first image descriptor, walking past the global colour
+/// table and any extensions; `None` when the file ends or breaks first (the decoder says why).
+fn gif_first_frame_end(b: &[u8]) -> Option<(u32, u32)> {
+    let flags = *b.get(10)?;
+    let mut at = 13
+        + if flags & 0x80 != 0 {
+            3usize << ((flags & 7) + 1)
+        } else {
+            0
+        };
+    loop {
+        match *b.get(at)? {
+            0x21 => {
+                at += 2;
+                loop {
+                    let n = usize::from(*b.get(at)?);
+                    at += 1 + n;
+                    if n == 0 {
+                        break;
+                    }
+                }
+            }
+            0x2C => {
+                let (left, top) = (le16(b, at + 1)?, le16(b, at + 3)?);
+                let (w, h) = (le16(b, at + 5)?, le16(b, at + 7)?);
+                return Some((left + w, top + h));
+            }
+            _ => return None,
+        }
+    }
 }
 
 fn bmp_size(b: &[u8]) -> Result<(u32, u32), Error> {
@@ -419,6 +457,32 @@ mod tests {
             err.to_string().contains("CgBI") && err.to_string().contains("pngcrush"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_gif_screen_smaller_than_its_first_frame_grows_as_browsers_show_it() {
+        let mut gif = Vec::new();
+        {
+            let mut encoder = gif::Encoder::new(&mut gif, 6, 4, &[0, 0, 0, 255, 0, 0]).unwrap();
+            let frame = gif::Frame {
+                width: 6,
+                height: 4,
+                buffer: std::borrow::Cow::Owned(vec![1; 24]),
+                ..gif::Frame::default()
+            };
+            encoder.write_frame(&frame).unwrap();
+        }
+        for (w, h) in [(0u16, 0u16), (3, 2), (6, 4)] {
+            let mut g = gif.clone();
+            g[6..8].copy_from_slice(&w.to_le_bytes());
+            g[8..10].copy_from_slice(&h.to_le_bytes());
+            let info = probe(&g).unwrap();
+            assert_eq!((info.width, info.height), (6, 4), "screen {w}x{h}");
+            let mut options = crate::engine::Options::default();
+            options.set("block", "1").unwrap();
+            let done = crate::engine::pixelate(&g, &options).unwrap();
+            assert_eq!((done.report.grid_width, done.report.grid_height), (6, 4));
+        }
     }
 
     #[test]
