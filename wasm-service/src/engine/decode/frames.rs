@@ -54,7 +54,7 @@ pub(crate) fn composite(
     match info.format {
         Format::Gif => gif_frames(input, limits, last, each),
         #[cfg(not(target_arch = "wasm32"))]
-        Format::Png => apng_frames(input, limits, last, each),
+        Format::Png => apng_frames(&super::png_lean::with_end(input), limits, last, each),
         #[cfg(feature = "webp")]
         Format::Webp => webp_frames(input, limits, last, each),
         _ => Err(Error::decoder(info.format, "this format has no animation")),

@@ -66,9 +66,9 @@ pub(crate) fn decode_to_grid(
         // Native builds decode PNG with the `png` crate (and two threads when it pays); the
         // module with its own lean decoder (see `png_lean` for why), proven row-for-row equal.
         #[cfg(not(target_arch = "wasm32"))]
-        Format::Png => png::decode(input, &request),
+        Format::Png => png::decode(&png_lean::with_end(input), &request),
         #[cfg(target_arch = "wasm32")]
-        Format::Png => png_lean::decode(input, &request),
+        Format::Png => png_lean::decode(&png_lean::with_end(input), &request),
         Format::Jpeg => jpeg::decode(input, request),
         #[cfg(feature = "webp")]
         Format::Webp => webp::decode(input, &request),

@@ -73,6 +73,36 @@ pub(super) fn chunk(input: &[u8], kind: [u8; 4]) -> Option<&[u8]> {
     None
 }
 
+/// `input` ending in an IEND chunk when it lacks one but every chunk before is whole: some
+/// writers stop after the image data, and browsers, Pillow and ImageMagick show such a file,
+/// where the decoders here read the missing IEND as a cut-off file. A file cut inside a chunk
+/// is left as it is (still "truncated").
+pub(crate) fn with_end(input: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    const IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
+    let mut at = 8;
+    let mut image_data = false;
+    while let Some(head) = input.get(at..at + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        match &head[4..8] {
+            b"IEND" => return std::borrow::Cow::Borrowed(input),
+            b"IDAT" => image_data = true,
+            _ => {}
+        }
+        match at.checked_add(12 + len) {
+            Some(next) if next <= input.len() => at = next,
+            _ => return std::borrow::Cow::Borrowed(input),
+        }
+    }
+    if at == input.len() && image_data {
+        let mut whole = Vec::with_capacity(input.len() + IEND.len());
+        whole.extend_from_slice(input);
+        whole.extend_from_slice(&IEND);
+        std::borrow::Cow::Owned(whole)
+    } else {
+        std::borrow::Cow::Borrowed(input)
+    }
+}
+
 /// A PLTE chunk holds 1 to 256 RGB entries (PNG specification, 11.2.3).
 fn check_palette_length(len: usize) -> Result<(), Error> {
     if len == 0 || !len.is_multiple_of(3) || len > 256 * 3 {
@@ -938,6 +968,28 @@ mod tests {
         ]);
         let err = check_header_and_palette(&no_palette).unwrap_err();
         assert!(err.to_string().contains("has no palette (PLTE)"), "{err}");
+    }
+
+    #[test]
+    fn a_png_without_its_iend_decodes_and_one_cut_inside_a_chunk_does_not() {
+        let ihdr = [0, 0, 0, 3, 0, 0, 0, 2, 8, 0, 0, 0, 0];
+        let idat = fdeflate::compress_to_vec(&[0, 10, 20, 30, 0, 40, 50, 60]);
+        let whole = png_file([
+            (b"IHDR", &ihdr[..]),
+            (b"IDAT", &idat[..]),
+            (b"IEND", &[][..]),
+        ]);
+        let no_end = &whole[..whole.len() - 12];
+        assert_eq!(with_end(no_end).as_ref(), whole.as_slice());
+        let pixelate = |png: &[u8]| {
+            let mut options = crate::engine::Options::default();
+            options.set("block", "1").unwrap();
+            crate::engine::pixelate(png, &options).map(|done| done.png)
+        };
+        assert_eq!(pixelate(no_end).unwrap(), pixelate(&whole).unwrap());
+        let cut = &whole[..whole.len() - 15];
+        assert_eq!(with_end(cut).as_ref(), cut, "cut inside the IDAT chunk");
+        assert_eq!(pixelate(cut).unwrap_err().code(), "truncated");
     }
 
     #[test]
