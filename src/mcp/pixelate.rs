@@ -164,6 +164,39 @@ struct Animation {
     query: String,
 }
 
+/// How often a long `pixelate` says it is still working, when the request has a progress token.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Runs `work`, sending a progress notification every [`HEARTBEAT`] while it lasts when the
+/// request has a progress token: hosts that time calls out (Claude Code, Codex) restart the clock
+/// on progress, and a 64 MP image, a slow URL or diffusion at 256 colours can outlast them.
+pub async fn with_heartbeat<T>(
+    progress: Option<rmcp::model::ProgressToken>,
+    peer: &rmcp::Peer<rmcp::RoleServer>,
+    work: impl Future<Output = T>,
+) -> T {
+    let Some(token) = progress else {
+        return work.await;
+    };
+    let started = std::time::Instant::now();
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let mut step = 0u32;
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = tick.tick() => {
+                step += 1;
+                let note = rmcp::model::ProgressNotificationParam::new(token.clone(), f64::from(step))
+                    .with_message(format!("working: {} s", started.elapsed().as_secs()));
+                if let Err(e) = peer.notify_progress(note).await {
+                    tracing::debug!("progress notification not sent: {e}");
+                }
+            }
+        }
+    }
+}
+
 /// The answer to a call the client cancelled: nothing is written after the cancellation.
 const CANCELLED: &str = "cancelled before the output was written: nothing was written";
 

@@ -76,9 +76,12 @@ impl PixelsmithServer {
     async fn pixelate(
         &self,
         Args(params): Args<PixelateParams>,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
         cancel: CancellationToken,
     ) -> Result<CallToolResult, String> {
-        pixelate::run(&self.shared, params, &cancel).await
+        let work = pixelate::run(&self.shared, params, &cancel);
+        pixelate::with_heartbeat(meta.get_progress_token(), &peer, work).await
     }
 
     #[tool(

@@ -198,3 +198,26 @@ async def test_pixelate_batch_shares_one_palette_and_reports_each_file(workdir: 
 
         empty = await client.call_tool("pixelate_batch", {"paths": [], "output_dir": "out"})
         assert empty.is_error, text_of(empty)
+
+
+async def test_a_long_pixelate_says_it_is_working_when_asked_for_progress(workdir: Path) -> None:
+    # Seconds of diffusion at 256 colours in a debug build: hosts that time calls out restart
+    # their clock on progress, and without it such a call could outlast them.
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    Image.fromarray(rng.integers(0, 256, (700, 700, 3), dtype=np.uint8)).save(workdir / "noise.png")
+    messages: list[str] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    async with Client(server(workdir), mode="legacy", read_timeout_seconds=600) as client:
+        result = await client.call_tool(
+            "pixelate",
+            {"path": "noise.png", "block": 1, "colors": 256, "dither": "floyd-steinberg"},
+            progress_callback=on_progress,
+        )
+        assert not result.is_error, text_of(result)
+    assert messages and all(m.startswith("working: ") for m in messages), messages
