@@ -245,6 +245,14 @@ async fn mcp_tools_deploy_and_manage_without_ever_returning_a_token() {
     assert_eq!(outside.is_error, Some(true), "{}", text(&outside));
     let typo = call("deploy", json!({"nmae": "x"})).await;
     assert_eq!(typo.is_error, Some(true), "{}", text(&typo));
+    // A bad value names its argument, as pixelate's do.
+    let negative = call("deployment_logs", json!({"name": "viamcp", "lines": -5})).await;
+    assert_eq!(negative.is_error, Some(true), "{}", text(&negative));
+    assert!(
+        text(&negative).contains("argument `lines`"),
+        "{}",
+        text(&negative)
+    );
     let unconfirmed = call(
         "remove_deployment",
         json!({"name": "viamcp", "confirm": "viamc", "target": "instance"}),

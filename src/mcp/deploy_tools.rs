@@ -10,13 +10,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::handler::server::wrapper::Json;
 use rmcp::model::{ProgressNotificationParam, RequestMetaObject};
 use rmcp::{Peer, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::params::Args;
 use super::{PixelsmithServer, Shared, reply};
 use crate::osc::Error;
 use crate::osc::any::AnyTarget;
@@ -303,7 +304,7 @@ impl PixelsmithServer {
     )]
     async fn deploy(
         &self,
-        Parameters(params): Parameters<DeployParams>,
+        Args(params): Args<DeployParams>,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
         cancel: CancellationToken,
@@ -330,7 +331,7 @@ impl PixelsmithServer {
     )]
     async fn deployment_status(
         &self,
-        Parameters(params): Parameters<DeploymentParams>,
+        Args(params): Args<DeploymentParams>,
     ) -> ToolResult<Deployment> {
         let name = name_or_default(params.name)?;
         let client = client()?;
@@ -354,10 +355,7 @@ impl PixelsmithServer {
             open_world_hint = true
         )
     )]
-    async fn deployment_logs(
-        &self,
-        Parameters(params): Parameters<LogsParams>,
-    ) -> ToolResult<Logs> {
+    async fn deployment_logs(&self, Args(params): Args<LogsParams>) -> ToolResult<Logs> {
         let name = name_or_default(params.name)?;
         let client = client()?;
         let target = AnyTarget::new(&client, params.target.unwrap_or_default());
@@ -384,7 +382,7 @@ impl PixelsmithServer {
     )]
     async fn restart_deployment(
         &self,
-        Parameters(params): Parameters<DeploymentParams>,
+        Args(params): Args<DeploymentParams>,
     ) -> ToolResult<Deployment> {
         let name = name_or_default(params.name)?;
         let client = client()?;
@@ -408,10 +406,7 @@ impl PixelsmithServer {
             open_world_hint = true
         )
     )]
-    async fn remove_deployment(
-        &self,
-        Parameters(params): Parameters<RemoveParams>,
-    ) -> ToolResult<Deployment> {
+    async fn remove_deployment(&self, Args(params): Args<RemoveParams>) -> ToolResult<Deployment> {
         validate_name(&params.name).map_err(|e| e.to_string())?;
         manage::check_confirmation(&params.name, Some(&params.confirm))
             .map_err(|e| e.to_string())?;
@@ -435,10 +430,7 @@ impl PixelsmithServer {
             open_world_hint = true
         )
     )]
-    async fn list_deployments(
-        &self,
-        Parameters(params): Parameters<ListParams>,
-    ) -> ToolResult<DeploymentList> {
+    async fn list_deployments(&self, Args(params): Args<ListParams>) -> ToolResult<DeploymentList> {
         let client = client()?;
         let kind = params.target.unwrap_or_default();
         let target = AnyTarget::new(&client, kind);
