@@ -333,6 +333,52 @@ def test_a_lut_only_profile_is_applied_at_every_block_size_and_through_the_gatew
     assert_gateway_converts_like_the_cli(cli, wasm, path)
 
 
+def with_chunks(png: bytes, *chunks: tuple[bytes, bytes]) -> bytes:
+    """`png` with these chunks put right after IHDR."""
+    at = 8 + 12 + 13
+    extra = b"".join(struct.pack(">I", len(d)) + k + d + struct.pack(">I", zlib.crc32(k + d)) for k, d in chunks)
+    return png[:at] + extra + png[at:]
+
+
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    v = np.clip(linear, 0, 1)
+    return np.where(v <= 0.0031308, 12.92 * v, 1.055 * v ** (1 / 2.4) - 0.055) * 255
+
+
+def test_png_gama_and_chrm_are_shown_as_browsers_show_them(cli, wasm, tmp_path):
+    colours = [(149, 11, 4), (30, 160, 60), (20, 40, 120), (128, 128, 128)]
+    buf = io.BytesIO()
+    quadrants(64, 64, colours).save(buf, "PNG")
+    plain = buf.getvalue()
+    means = lambda img: np.array(quadrant_means(img), dtype=float)  # noqa: E731
+    src = np.array(colours, dtype=float) / 255
+    cases = {
+        # Linear samples (gAMA 1.0): 149 is 58 % light, sRGB 201.
+        "linear": (with_chunks(plain, (b"gAMA", struct.pack(">I", 100000))), srgb_encode(src)),
+        # Old Mac files: gamma 1.8.
+        "mac": (with_chunks(plain, (b"gAMA", struct.pack(">I", 55556))), srgb_encode(src**1.8)),
+        # What sRGB writers add for old decoders: shown as sRGB, unchanged.
+        "srgb-gamma": (with_chunks(plain, (b"gAMA", struct.pack(">I", 45455))), src * 255),
+    }
+    for name, (data, want) in cases.items():
+        path = tmp_path / f"{name}.png"
+        path.write_bytes(data)
+        img, _ = pixelate(cli, path, "--block", "4", "--full-color")
+        assert np.abs(means(img) - want).max() <= 2, f"{name}: {quadrant_means(img)} vs {want.round()}"
+        same_in_module(wasm, path, ["--block", "4", "--full-color"], "block=4&colors=full", cli)
+    # Adobe RGB primaries (cHRM) with gamma 2.2: converted natively; the module leaves the matrix
+    # out, so the gateway sends it the native engine's sRGB pixels.
+    adobe = struct.pack(">8I", 31270, 32900, 64000, 33000, 21000, 71000, 15000, 6000)
+    path = tmp_path / "adobe.png"
+    path.write_bytes(with_chunks(plain, (b"gAMA", struct.pack(">I", 45455)), (b"cHRM", adobe)))
+    to_srgb = np.array([[1.3982, -0.3982, 0.0], [0.0, 1.0, 0.0], [0.0, -0.0429, 1.0429]])
+    want = srgb_encode((src ** (1 / 0.45455)) @ to_srgb.T)
+    img, report = pixelate(cli, path, "--block", "4", "--full-color")
+    assert report["color_profile"]["applied"] is True, report
+    assert np.abs(means(img) - want).max() <= 2, f"{quadrant_means(img)} vs {want.round()}"
+    assert_gateway_converts_like_the_cli(cli, wasm, path)
+
+
 @pytest.mark.parametrize("name,icc", PROFILES, ids=[p[0] for p in PROFILES])
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
 def test_rgb_profiles_are_converted_to_srgb_as_a_colour_managed_viewer_shows_them(cli, wasm, tmp_path, name, icc, fmt):

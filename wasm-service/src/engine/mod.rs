@@ -25,6 +25,7 @@ mod memory;
 mod options;
 mod orientation;
 pub mod palettes;
+mod png_color;
 mod png_writer;
 mod probe;
 mod quantize;

@@ -48,11 +48,20 @@ pub fn needs_native_color_management(input: &[u8]) -> bool {
     match super::probe::probe(input).map(|info| info.format) {
         Ok(Format::Jpeg) => jpeg::needs_lookup_tables(input),
         #[cfg(not(target_arch = "wasm32"))]
-        Ok(Format::Png) => png::needs_lookup_tables(input),
+        Ok(Format::Png) => png::needs_lookup_tables(input) || png_primaries_need_native(input),
         #[cfg(feature = "webp")]
         Ok(Format::Webp) => webp::needs_lookup_tables(input),
         _ => false,
     }
+}
+
+/// Whether a PNG's colour comes from a `cHRM` naming other primaries than sRGB's (no `iCCP`,
+/// no `sRGB`), which the module leaves out (see `png_color`).
+#[cfg(all(feature = "cms-lut", not(target_arch = "wasm32")))]
+fn png_primaries_need_native(input: &[u8]) -> bool {
+    png_lean::chunk(input, *b"iCCP").is_none()
+        && png_lean::chunk(input, *b"sRGB").is_none()
+        && png_lean::chunk(input, *b"cHRM").is_some_and(super::png_color::names_other_primaries)
 }
 
 /// Decodes `input` (already probed and checked) into the grid.
@@ -111,6 +120,25 @@ impl Plan {
             conversion,
             profile,
         }
+    }
+
+    /// A PNG's plan: its `eXIf` orientation (wherever the chunk sits), and its colour as the PNG
+    /// specification ranks the chunks: `iCCP` (`icc`), then `sRGB`, then `gAMA` with `cHRM`.
+    pub fn for_png(input: &[u8], icc: Option<&[u8]>, samples: Samples) -> Self {
+        let mut plan = Plan::from_metadata(png_lean::chunk(input, *b"eXIf"), icc, samples);
+        let has_icc = icc.is_some_and(|p| !p.is_empty());
+        if !has_icc && png_lean::chunk(input, *b"sRGB").is_none() {
+            let gray = matches!(samples, Samples::GrayOrRgb { gray: true });
+            if let Some((conversion, report)) = super::png_color::conversion(
+                png_lean::chunk(input, *b"gAMA"),
+                png_lean::chunk(input, *b"cHRM"),
+                gray,
+            ) {
+                plan.conversion = conversion;
+                plan.profile = Some(report);
+            }
+        }
+        plan
     }
 
     /// An accumulator for `grid` over a stored `width × height` image whose rows carry

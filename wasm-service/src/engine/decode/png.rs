@@ -51,9 +51,8 @@ pub(super) fn needs_lookup_tables(input: &[u8]) -> bool {
 /// The plan for a PNG whose header `info` was read: its profile, and its orientation from an
 /// `eXIf` chunk wherever it sits (the `png` crate only sees those before the image data).
 fn plan(input: &[u8], info: &png::Info<'_>, gray: bool) -> Plan {
-    let exif = super::png_lean::chunk(input, *b"eXIf");
-    Plan::from_metadata(
-        exif,
+    Plan::for_png(
+        input,
         info.icc_profile.as_deref(),
         Samples::GrayOrRgb { gray },
     )

@@ -26,8 +26,8 @@ pub(super) fn decode(input: &[u8], request: &Request<'_>) -> Result<Cells, Error
     let png = LeanPng::read(input)?;
     check_size(png.width, png.height, request.limits)?;
     let channels = png.channels();
-    let plan = Plan::from_metadata(
-        chunk(input, *b"eXIf"),
+    let plan = Plan::for_png(
+        input,
         png.icc.as_deref(),
         Samples::GrayOrRgb {
             gray: matches!(channels, Channels::Gray | Channels::GrayAlpha),
