@@ -205,6 +205,24 @@ def test_every_jpeg_cell_is_within_two_levels_of_its_full_size_decode(cli, tmp_p
             assert worst <= 2, f"{grid} {colours}: a cell differs by {worst} levels from the PNG twin's"
 
 
+@pytest.mark.parametrize("orientation,scale", [(1, 8), (6, 1), (3, 1)])
+def test_fast_dct_scale_keeps_cells_on_the_grid_of_a_rotated_jpeg(cli, tmp_path, orientation, scale):
+    # 509x301 (no side a multiple of 2): once EXIF turns the picture, the grid's cells start at
+    # the stored picture's far corner and would cut through the scaled pixels, so the scale is
+    # dropped; upright, the full 1/8 scale is used.
+    y, x = np.mgrid[0:301, 0:509]
+    rgb = np.stack([x // 2 % 256, y % 256, (x + y) // 4 % 256], axis=-1).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.jpg"
+    Image.fromarray(rgb).save(path, quality=92, exif=exif.tobytes())
+    fast, report = pixelate(cli, path, "--block", "8", "--full-color", "--dct-scale", "fast")
+    assert report["decode_scale"] == scale, report
+    full, _ = pixelate(cli, path, "--block", "8", "--full-color")
+    worst = np.abs(grid_of(fast) - grid_of(full)).max()
+    assert worst <= (0 if scale == 1 else 40), f"orientation {orientation}: {worst} levels off"
+
+
 @pytest.mark.parametrize("mode,subsampling", [("RGB", 2), ("RGB", 0), ("L", 0)], ids=["4:2:0", "4:4:4", "grey"])
 def test_a_one_pixel_checker_averages_in_linear_light(cli, tmp_path, mode, subsampling):
     y, x = np.mgrid[0:64, 0:64]

@@ -86,9 +86,19 @@ pub(super) fn decode(input: &[u8], request: Request<'_>) -> Result<Cells, Error>
 
     let mut scale = 1;
     let mut grid = request.grid;
+    // Cells are laid out from the displayed picture's top left. When EXIF turns that corner
+    // away from the stored one (orientations other than 1 and 5), cell edges meet the scaled
+    // pixels only if each side is a whole number of them; otherwise a cell would mix in its
+    // neighbour's pixels (up to 170 levels off at an edge), so a smaller scale or none is used.
+    let keeps_origin = matches!(
+        decoder.exif_data().and_then(super::exif::orientation),
+        None | Some(1 | 5)
+    );
     if request.dct_scale == DctScale::Fast
         && let Grid::Block(block) = grid
-        && let Some(s) = [8u32, 4, 2].into_iter().find(|s| block % s == 0)
+        && let Some(s) = [8u32, 4, 2]
+            .into_iter()
+            .find(|s| block % s == 0 && (keeps_origin || (width % s == 0 && height % s == 0)))
     {
         // The grid stays exact only when every block is a whole number of scaled pixels.
         let (w, h) = (width.div_ceil(s), height.div_ceil(s));
