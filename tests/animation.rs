@@ -638,6 +638,38 @@ fn a_gif_without_its_trailer_byte_keeps_every_frame_and_a_cut_frame_is_truncated
     assert_eq!(err.code(), "truncated", "{err}");
 }
 
+/// A frame whose data is damaged (here an impossible LZW code size) ends the animation there,
+/// as browsers show it: the frames before it are kept, and frame 0 is still a still.
+#[test]
+fn a_damaged_later_gif_frame_ends_the_animation_where_browsers_stop() {
+    let whole = moving_square_gif(&[10, 10, 10]);
+    // Each frame: a graphic control extension (21 F9 04 .. 00), then its image descriptor.
+    let controls: Vec<usize> = whole
+        .windows(3)
+        .enumerate()
+        .filter(|(_, w)| *w == [0x21, 0xF9, 0x04])
+        .map(|(i, _)| i)
+        .collect();
+    let descriptor = controls[2] + 8;
+    assert_eq!(whole[descriptor], 0x2C);
+    let flags = whole[descriptor + 9];
+    let table = if flags & 0x80 != 0 {
+        3 << ((flags & 7) + 1)
+    } else {
+        0
+    };
+    let mut damaged = whole.clone();
+    damaged[descriptor + 10 + table] = 14; // the LZW minimum code size: at most 11 is valid
+    let options = pixelsmith::engine::Options::default();
+    assert_eq!(
+        pixelsmith::engine::animation::frame_count(&damaged, &options).unwrap(),
+        Some(2)
+    );
+    let first = pixelsmith::engine::animation::pixelate_frame(&damaged, 0, &options).unwrap();
+    let intact = pixelsmith::engine::animation::pixelate_frame(&whole, 0, &options).unwrap();
+    assert_eq!(first.png, intact.png);
+}
+
 #[test]
 fn a_batch_takes_an_animation_and_a_still_that_share_a_name() {
     let dir = tempfile::tempdir().unwrap();

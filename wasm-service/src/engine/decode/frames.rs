@@ -213,7 +213,7 @@ fn gif_header(input: &[u8], limits: &Limits) -> Result<Header, Error> {
     let (sw, sh) = (u32::from(decoder.width()), u32::from(decoder.height()));
     let mut frames = 0u32;
     let mut canvas = (sw, sh);
-    while let Some(frame) = decoder.read_next_frame().map_err(super::gif::error)? {
+    while let Some(frame) = next_gif_frame(&mut decoder, frames as usize)? {
         if frames == 0 {
             canvas = gif_canvas(sw, sh, Some(frame));
         }
@@ -228,6 +228,22 @@ fn gif_header(input: &[u8], limits: &Limits) -> Result<Header, Error> {
         frames,
         plays: gif_plays(decoder.repeat()),
     })
+}
+
+/// The next frame, or `None` at the end. A frame after the first whose data is damaged (a bad
+/// LZW code) ends the animation there, as browsers show the frames before it; a file cut off
+/// inside a frame is still reported as truncated.
+fn next_gif_frame<R: std::io::Read>(
+    decoder: &mut gif::Decoder<R>,
+    index: usize,
+) -> Result<Option<&gif::Frame<'static>>, Error> {
+    match decoder.read_next_frame() {
+        Ok(frame) => Ok(frame),
+        Err(err) => match super::gif::error(err) {
+            Error::Malformed { .. } if index > 0 => Ok(None),
+            err => Err(err),
+        },
+    }
 }
 
 fn gif_frames(
@@ -245,7 +261,7 @@ fn gif_frames(
     let (mut width, mut height) = (sw, sh);
     let mut pending = Pending::default();
     let mut index = 0usize;
-    while let Some(frame) = decoder.read_next_frame().map_err(super::gif::error)? {
+    while let Some(frame) = next_gif_frame(&mut decoder, index)? {
         if index == 0 {
             (width, height) = gif_canvas(sw, sh, Some(frame));
             crate::engine::probe::check_size(width, height, limits)?;
