@@ -1482,6 +1482,39 @@ async fn a_lost_create_whose_app_is_listed_late_is_found_not_refused() {
     assert_eq!(w.standin.names("myapp"), ["late"]);
 }
 
+/// A 429 says how long to wait (`Retry-After`), and the client waits that long rather than its
+/// own short backoff; a create refused with 429 made nothing, so it is sent again, with no
+/// lookup and no "perhaps created".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_requests_are_waited_out_as_the_server_asks() {
+    let w = World::new().await;
+    let wasm = w.module_file("m.wasm", &module_bytes());
+    // The deploy's lookup (GET, retried) and then the create (POST) each get one 429.
+    w.standin.set_faults(Faults {
+        rate_limited_next: 1,
+        ..Faults::default()
+    });
+    let started = std::time::Instant::now();
+    let target = w.target(TargetKind::Myapp);
+    assert!(target.find("nothing").await.unwrap().is_none());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}, not the second Retry-After asked for",
+        started.elapsed()
+    );
+    let gets = w.standin.count("deploy", "GET", "/myapps");
+    assert_eq!(gets, 2, "one refused, one answered");
+    w.standin.set_faults(Faults {
+        rate_limited_next: 2,
+        ..Faults::default()
+    });
+    let report = w
+        .deploy_ok(TargetKind::Myapp, &w.options("limited", &wasm))
+        .await;
+    assert_eq!(report.action, "created", "{report:#?}");
+    assert_eq!(w.standin.names("myapp"), ["limited"]);
+}
+
 /// OSC refuses requests about an app for a while after a restart, as after a create: an accepted
 /// restart is an update done, waited out, not a failure that puts the branch back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -286,7 +286,12 @@ pub struct OscClient {
     pat: Secret,
     service_tokens: Mutex<HashMap<String, CachedToken>>,
     runner_api: Mutex<Option<Url>>,
+    /// The wait the last 429/503 answer asked for (`Retry-After`, in seconds), for the retry.
+    retry_after: std::sync::Mutex<Option<Duration>>,
 }
+
+/// The longest `Retry-After` honoured: a server asking for more is retried at that pace anyway.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for OscClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -314,6 +319,7 @@ impl OscClient {
             pat,
             service_tokens: Mutex::new(HashMap::new()),
             runner_api: Mutex::new(None),
+            retry_after: std::sync::Mutex::new(None),
         })
     }
 
@@ -382,13 +388,23 @@ impl OscClient {
                         timeouts += 1;
                     }
                     retry += 1;
-                    let pause = self.config.retry.delay(retry);
+                    let asked = self.take_retry_after();
+                    let pause = self.config.retry.delay(retry).max(asked);
                     tracing::info!(op = %call.op, error = %err, ?pause, "transient failure, retrying");
                     tokio::time::sleep(pause).await;
                 }
                 other => return other,
             }
         }
+    }
+
+    /// The wait the last 429/503 asked for, once (zero when it asked for none).
+    fn take_retry_after(&self) -> Duration {
+        self.retry_after
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default()
     }
 
     async fn send_authenticated(&self, call: &Call) -> Result<Answer> {
@@ -432,6 +448,18 @@ impl OscClient {
             .await
             .map_err(|e| self.transport_error(call, e))?;
         let status = response.status().as_u16();
+        if matches!(status, 429 | 503) {
+            let asked = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER));
+            *self
+                .retry_after
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = asked;
+        }
         let content_type = response
             .headers()
             .get(CONTENT_TYPE)

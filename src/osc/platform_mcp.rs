@@ -80,9 +80,16 @@ impl PlatformMcp {
     pub(crate) async fn connect(client: &OscClient) -> Result<Self> {
         let policy = client.retry_policy();
         let mut retry = 0;
+        let mut timeouts = 0;
         loop {
             match Self::connect_once(client).await {
+                // A server that let one connect run out of time is asked once more, not
+                // `attempts` times (as the REST client does).
+                Err(err @ Error::Timeout { .. }) if timeouts >= 1 => return Err(err),
                 Err(err) if err.is_transient() && retry + 1 < policy.attempts.max(1) => {
+                    if matches!(err, Error::Timeout { .. }) {
+                        timeouts += 1;
+                    }
                     retry += 1;
                     let pause = policy.delay(retry);
                     tracing::info!(error = %err, ?pause, "OSC's MCP server: transient failure, retrying");

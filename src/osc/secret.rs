@@ -79,8 +79,8 @@ fn remember(value: &str) {
     }
 }
 
-/// Replaces every token this process has seen, and the password part of any `scheme://user:pass@`
-/// URL, with [`MASK`].
+/// Replaces every token this process has seen, anything shaped like a GitHub or GitLab token,
+/// and the password part of any `scheme://user:pass@` URL, with [`MASK`].
 pub fn scrub(text: &str) -> String {
     let mut out = text.to_owned();
     {
@@ -91,7 +91,47 @@ pub fn scrub(text: &str) -> String {
             }
         }
     }
-    mask_url_userinfo(&out)
+    mask_token_shapes(&mask_url_userinfo(&out))
+}
+
+/// The prefixes GitHub and GitLab give their tokens (GitHub: personal, OAuth, app, user-to-server,
+/// refresh, fine-grained; GitLab: personal access token).
+const TOKEN_PREFIXES: [&str; 7] = [
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+];
+
+/// Masks every run that starts with a [`TOKEN_PREFIXES`] entry and goes on with at least 16
+/// token characters: a token this process never saw (one a platform log echoes, given in a
+/// repository URL to an earlier command) is still not shown.
+fn mask_token_shapes(text: &str) -> String {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        for prefix in TOKEN_PREFIXES {
+            if let Some(tail) = rest.strip_prefix(prefix) {
+                let run = tail.find(|c: char| !token_char(c)).unwrap_or(tail.len());
+                let starts_word = !out.chars().next_back().is_some_and(token_char);
+                if run >= 16 && starts_word {
+                    out.push_str(MASK);
+                    rest = &tail[run..];
+                    continue 'scan;
+                }
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
 }
 
 /// `value` as JSON with [`scrub`] applied to all its text: what the CLI prints with `--json` and
@@ -148,6 +188,19 @@ mod tests {
         assert_eq!(
             scrub(json),
             r#"{"u":"https://x.io","e":"a@b","g":"https://***@g.io"}"#
+        );
+    }
+
+    #[test]
+    fn token_shapes_are_masked_though_never_seen() {
+        assert_eq!(
+            scrub("env GIT_TOKEN=ghp_abcdefghijklmnop0123 x github_pat_11AAAAAAA0abcdefghijklmn"),
+            "env GIT_TOKEN=*** x ***"
+        );
+        // Words that merely start like one, or are too short, stay.
+        assert_eq!(
+            scrub("ghp_short and myghp_abcdefghijklmnop0123"),
+            "ghp_short and myghp_abcdefghijklmnop0123"
         );
     }
 

@@ -286,6 +286,15 @@ where
             Err(err) => err,
         };
         let taken = is_name_taken(&err);
+        if err.http_status() == Some(429) && !taken {
+            // Refused for the rate: nothing was made, so no lookup, and no "perhaps created".
+            attempt += 1;
+            if attempt >= policy.attempts.max(1) {
+                return Err(err);
+            }
+            tokio::time::sleep(policy.delay(attempt).max(RATE_LIMITED_PAUSE)).await;
+            continue;
+        }
         // A 2xx whose body cannot be read made the deployment as surely as a lost answer may.
         let unanswered = err.is_transient() || matches!(err, Error::BadResponse { .. });
         if (!unanswered && !taken) || (taken && lost.is_none()) {
@@ -328,6 +337,9 @@ where
         tokio::time::sleep(pause).await;
     }
 }
+
+/// The least pause before a create refused with 429 (too many requests) is sent again.
+const RATE_LIMITED_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Looks up before giving up on a name taken after a lost create: with the default policy about
 /// 40 s of pauses (0.5, 1, 2, 4, 8, 8, 8, 8 s).

@@ -53,6 +53,9 @@ pub struct Faults {
     pub create_504_after_creating: u32,
     /// The next N API calls (any service) answer an nginx HTML 502 page and do nothing.
     pub html_502_next: u32,
+    /// The next N calls to the deploy service answer 429 `{reason}` with `Retry-After: 1` and do
+    /// nothing.
+    pub rate_limited_next: u32,
     /// After an app starts, its URL answers 401 for this long.
     pub unauthorized_after_start: Duration,
     /// How long an app takes from (re)start to running (cloning happens after this).
@@ -370,10 +373,19 @@ async fn gate(
     let path = request.uri().path().to_owned();
     let injected = {
         let mut faults = shared.faults.lock().unwrap();
-        (faults.html_502_next > 0).then(|| {
+        if faults.html_502_next > 0 {
             faults.html_502_next -= 1;
-            nginx_page(StatusCode::BAD_GATEWAY)
-        })
+            Some(nginx_page(StatusCode::BAD_GATEWAY))
+        } else if faults.rate_limited_next > 0 && service == "deploy" {
+            faults.rate_limited_next -= 1;
+            let mut refused = reason(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+            refused
+                .headers_mut()
+                .insert(header::RETRY_AFTER, "1".parse().unwrap());
+            Some(refused)
+        } else {
+            None
+        }
     };
     let response = match injected.or_else(|| check_auth(&shared, service, request.headers())) {
         Some(refused) => refused,
