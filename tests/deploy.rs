@@ -314,6 +314,24 @@ async fn myapp_deploy_redeploy_manage_and_remove() {
     let restarted = manage::restart(&target, "pixelsmith").await.unwrap();
     assert_eq!(restarted.id, id);
     assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 2);
+    // A status read refused just after an accepted restart (as OSC does after a change): the
+    // restart is reported as done, its status as not readable yet.
+    w.standin.set_faults(Faults {
+        myapp_get_401_next: 1,
+        ..Faults::default()
+    });
+    let restarted = manage::restart(&target, "pixelsmith").await.unwrap();
+    assert_eq!(restarted.id, id);
+    assert_eq!(restarted.state, State::Starting);
+    assert!(
+        restarted
+            .status
+            .as_deref()
+            .unwrap()
+            .contains("not readable yet"),
+        "{restarted:?}"
+    );
+    assert_eq!(w.standin.count("mcp", "tools/call", "restart-my-app"), 3);
     let err = manage::status(&target, "nothere").await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
 

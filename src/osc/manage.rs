@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::any::AnyTarget;
 use super::error::{Error, Result};
 use super::secret::scrub;
-use super::target::{Deployment, Target, TargetKind, validate_name};
+use super::target::{Deployment, State, Target, TargetKind, validate_name};
 
 /// The logs of a deployment.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -45,8 +45,24 @@ pub async fn logs(target: &AnyTarget<'_>, name: &str, lines: usize) -> Result<Lo
 /// Restarts `name` (it clones its repository again), then reports its state.
 pub async fn restart(target: &AnyTarget<'_>, name: &str) -> Result<Deployment> {
     validate_name(name)?;
+    let before = target.find(name).await?.ok_or_else(|| Error::NotFound {
+        target: target.kind().noun(),
+        name: name.to_owned(),
+    })?;
     target.restart(name).await?;
-    target.status(name).await
+    // The restart was accepted: a status read refused for a while after it (401/502/503, as OSC
+    // does after a change) does not make it a failed restart.
+    match target.status(name).await {
+        Ok(after) => Ok(after),
+        Err(err) => Ok(Deployment {
+            state: State::Starting,
+            status: Some(format!(
+                "restarting; its status is not readable yet ({}): ask again in a minute",
+                scrub(&err.to_string())
+            )),
+            ..before
+        }),
+    }
 }
 
 /// Checks that `confirm` repeats `name` exactly, before anything is removed.
