@@ -1633,6 +1633,52 @@ fn with_build_id(module: &[u8], id: &str) -> Vec<u8> {
     out
 }
 
+/// A branch that already holds the module while the app, "running", still answers with another
+/// build (a restart whose answer was lost, one that never took effect, a push by hand): the
+/// deploy restarts it rather than leaving it alone as "unchanged".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_branch_under_an_app_on_another_build_is_restarted() {
+    let w = World::new().await;
+    let module = module_bytes();
+    let first = w.module_file("first.wasm", &module);
+    w.deploy_ok(TargetKind::Myapp, &w.options("stale", &first))
+        .await;
+    // The next build reaches the branch by hand, with no restart.
+    let next = with_build_id(&module, "00112233445566ff");
+    let work = w.dir.path().join("by-hand");
+    run_git(
+        w.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            git::DEFAULT_BRANCH,
+            &w.remote().display().to_string(),
+            "by-hand",
+        ],
+    );
+    std::fs::write(work.join("main.wasm"), &next).unwrap();
+    run_git(
+        &work,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qam",
+            "by hand",
+        ],
+    );
+    run_git(&work, &["push", "-q", "origin", git::DEFAULT_BRANCH]);
+    let second = w.module_file("second.wasm", &next);
+    let report = w
+        .deploy_ok(TargetKind::Myapp, &w.options("stale", &second))
+        .await;
+    assert_eq!(report.action, "updated", "{report:#?}");
+    assert_eq!(w.standin.served_sha256("stale"), Some(sha256_hex(&next)));
+}
+
 /// A restart that takes a while to take effect (the old module answers and OSC says running
 /// meanwhile) is not verified against the old module: verification waits for the pushed build.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -198,13 +198,19 @@ pub async fn deploy<T: Target>(
             .as_ref()
             .is_none_or(|u| GitSource::parse(u).same_as(&GitSource::parse(&spec.git_url)))
     };
-    // buildStatus is optional: without it, an unchanged module runs if the app answers its build.
+    // An unchanged module is left alone only where the app answers with its build: buildStatus
+    // is optional, and "running" may be the module from before (a restart whose answer was lost
+    // and whose branch was then put back, or one that never took effect).
     let runs = match (&existing, &expected_build) {
-        (Some(d), _) if d.state == State::Running => true,
-        (Some(d), Some(build)) if d.state == State::Unknown && !changed => match &d.url {
-            Some(url) => super::verify::serves_build(url, build).await,
-            None => false,
-        },
+        (Some(d), Some(build))
+            if !changed && matches!(d.state, State::Running | State::Unknown) =>
+        {
+            match &d.url {
+                Some(url) => super::verify::serves_build(url, build).await,
+                None => d.state == State::Running,
+            }
+        }
+        (Some(d), _) => d.state == State::Running,
         _ => false,
     };
     let decision = match existing {
@@ -245,6 +251,20 @@ pub async fn deploy<T: Target>(
     {
         Ok(deployment) => deployment,
         Err(err) => match (updating, &prepared, &report.publish) {
+            // No answer in time: the update may have happened. Putting the branch back under an
+            // app that restarted onto it would leave the next deploy unable to tell; the next
+            // deploy checks which build the app answers with instead.
+            (true, Some(_), Some(pushed)) if pushed.new_commit && err.is_timeout() => {
+                return Err(Error::NotApplied {
+                    source: Box::new(err),
+                    branch: format!(
+                        "the update's answer did not come in time, so it may or may not have \
+                         happened; branch {} holds the new module: run the same deploy again, \
+                         which checks which build the app answers with and restarts it if needed",
+                        opts.branch
+                    ),
+                });
+            }
             (true, Some(prepared), Some(pushed)) if pushed.new_commit => {
                 return Err(put_branch_back(&reporter, opts, prepared, pushed, err).await);
             }

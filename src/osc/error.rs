@@ -198,6 +198,11 @@ impl Error {
         }
     }
 
+    /// True when no answer came within the time limit (the call may still have taken effect).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. })
+    }
+
     /// The HTTP status behind this error, if it came from an HTTP answer.
     pub fn http_status(&self) -> Option<u16> {
         match self {
