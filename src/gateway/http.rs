@@ -215,10 +215,13 @@ async fn forward(
         if text.len() > gateway.runner_limit {
             let dropped = slim.is_some();
             let base = slim.unwrap_or_else(|| body.clone());
-            let recompressed = tokio::task::spawn_blocking(move || slim::recompress_png(&base))
-                .await
-                .ok()
-                .flatten();
+            // What base64 in the envelope leaves room for.
+            let max_len = gateway.runner_limit / 4 * 3;
+            let recompressed =
+                tokio::task::spawn_blocking(move || slim::recompress_png(&base, max_len))
+                    .await
+                    .ok()
+                    .flatten();
             if let Some(png) = recompressed {
                 let png_text = request.clone().with_bytes(&png, content_type).to_json();
                 if png_text.len() <= gateway.runner_limit {

@@ -81,8 +81,11 @@ const MAX_SCANLINES: u64 = 256 << 20;
 /// it was: the very same filtered scanlines, so every decoder sees the same pixels. Editors and
 /// screenshot tools often store PNGs barely compressed (`fixtures/astronaut.png` is 791 KB, 445
 /// KB this way), and a reduction would only come close to the CLI's answer. `None` when it is
-/// not a still PNG, is damaged, or would not get smaller.
-pub(crate) fn recompress_png(image: &[u8]) -> Option<Vec<u8>> {
+/// not a still PNG, is damaged (a bad CRC, image data split by other chunks: the engine reports
+/// those, so they are never repaired here), or would not get smaller than `max_len` bytes (given
+/// up as soon as the output passes it: a photo already well compressed costs one pass, not a
+/// best-level one).
+pub(crate) fn recompress_png(image: &[u8], max_len: usize) -> Option<Vec<u8>> {
     use std::io::{Read as _, Write as _};
     if !image.starts_with(PNG_SIGNATURE) {
         return None;
@@ -109,10 +112,23 @@ pub(crate) fn recompress_png(image: &[u8]) -> Option<Vec<u8>> {
     if scanlines > MAX_SCANLINES {
         return None;
     }
-    let compressed: Vec<u8> = chunks
+    let idat: Vec<usize> = (0..chunks.len())
+        .filter(|&i| chunks[i].kind == b"IDAT")
+        .collect();
+    let consecutive = idat.windows(2).all(|w| w[1] == w[0] + 1);
+    let intact = idat.iter().all(|&i| {
+        let c = &chunks[i];
+        let mut crc = flate2::Crc::new();
+        crc.update(c.kind);
+        crc.update(c.data);
+        c.whole[c.whole.len() - 4..] == crc.sum().to_be_bytes()
+    });
+    if idat.is_empty() || !consecutive || !intact {
+        return None;
+    }
+    let compressed: Vec<u8> = idat
         .iter()
-        .filter(|c| c.kind == b"IDAT")
-        .flat_map(|c| c.data.iter().copied())
+        .flat_map(|&i| chunks[i].data.iter().copied())
         .collect();
     let mut raw = Vec::new();
     flate2::read::ZlibDecoder::new(compressed.as_slice())
@@ -123,8 +139,16 @@ pub(crate) fn recompress_png(image: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(&raw).ok()?;
+    for piece in raw.chunks(256 << 10) {
+        encoder.write_all(piece).ok()?;
+        if encoder.get_ref().len() > max_len {
+            return None;
+        }
+    }
     let data = encoder.finish().ok()?;
+    if data.len() > max_len {
+        return None;
+    }
     let mut out = PNG_SIGNATURE.to_vec();
     let mut written = false;
     for chunk in &chunks {
@@ -316,7 +340,7 @@ mod tests {
         let bytes: Vec<u8> = samples.iter().flat_map(|v| v.to_be_bytes()).collect();
         writer.write_image_data(&bytes).unwrap();
         writer.finish().unwrap();
-        let smaller = recompress_png(&stored).unwrap();
+        let smaller = recompress_png(&stored, usize::MAX).unwrap();
         assert!(
             smaller.len() * 4 < stored.len() * 3,
             "{} of {}",
@@ -325,8 +349,15 @@ mod tests {
         );
         assert_eq!(pixelated(&smaller), pixelated(&stored));
         // Already compressed as well as it gets, or not a PNG: nothing to gain.
-        assert_eq!(recompress_png(&smaller), None);
-        assert_eq!(recompress_png(&jpeg(false)), None);
+        assert_eq!(recompress_png(&smaller, usize::MAX), None);
+        assert_eq!(recompress_png(&jpeg(false), usize::MAX), None);
+        // Over the size asked for: given up.
+        assert_eq!(recompress_png(&stored, smaller.len() / 2), None);
+        // A damaged image data chunk is not repaired (the engine reports it).
+        let mut damaged = stored.clone();
+        let at = damaged.windows(4).position(|w| w == b"IDAT").unwrap() + 40;
+        damaged[at] ^= 0x55;
+        assert_eq!(recompress_png(&damaged, usize::MAX), None);
     }
 
     #[test]

@@ -92,7 +92,9 @@ pub fn for_module(upload: &[u8]) -> Result<Option<Transcoded>, engine::Error> {
 
 /// `upload` as an sRGB PNG with one pixel per source pixel, upright: the native engine's own
 /// colour-managed decode (a 1-pixel grid in full colour), so the module sums the very sRGB
-/// samples the native engine sums. JPEGs only, which have no alpha to lose to the threshold.
+/// samples the native engine sums. Exact for opaque images (JPEGs, most PNGs and WebPs with
+/// such profiles); partial transparency is made binary at the default threshold on the way, so
+/// a semi-transparent one can differ from the CLI at its soft edges.
 fn color_managed(upload: &[u8], from: Format) -> Result<Transcoded, engine::Error> {
     let converted = engine::pixelate(upload, &super::fit::squares(1, &Options::default()))?;
     Ok(Transcoded {

@@ -33,7 +33,7 @@ mod stdio_frames;
 mod verbs;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Semaphore;
 
@@ -53,7 +53,7 @@ pub struct Shared {
     pub allow_private_urls: bool,
     http: OnceLock<reqwest::Client>,
     /// Bounds how many engine runs use the CPU at once (each holds its image in memory).
-    engine_slots: Semaphore,
+    engine_slots: Arc<Semaphore>,
     local: local::Registry,
 }
 
@@ -65,7 +65,7 @@ impl Shared {
             roots,
             allow_private_urls: false,
             http: OnceLock::new(),
-            engine_slots: Semaphore::new(cpus.max(2)),
+            engine_slots: Arc::new(Semaphore::new(cpus.max(2))),
             local: local::Registry::default(),
         }
     }
@@ -86,9 +86,19 @@ impl Shared {
             .get_or_init(|| fetch::client(!self.allow_private_urls))
     }
 
-    /// Runs CPU-bound engine work on the blocking pool, a bounded number at a time.
+    /// Runs CPU-bound engine work on the blocking pool, a bounded number at a time. The slot goes
+    /// with the work, not with the waiting future: a call cancelled meanwhile leaves its thread
+    /// running to the end, and that thread still counts against the bound.
     async fn run_engine<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
-        let _slot = self.engine_slots.acquire().await;
+        let slot = Arc::clone(&self.engine_slots)
+            .acquire_owned()
+            .await
+            .expect("the engine semaphore is never closed");
+        let work = move || {
+            let done = work();
+            drop(slot);
+            done
+        };
         match tokio::task::spawn_blocking(work).await {
             Ok(value) => value,
             Err(join) => std::panic::resume_unwind(join.into_panic()),

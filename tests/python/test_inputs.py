@@ -717,6 +717,13 @@ def test_a_jpeg_far_too_small_for_its_declared_size_is_refused_at_once(cli, wasm
     assert "7900x7900" in message and "damaged or the file is cut off" in message, message
     answer = pixelate_in_module(wasm, bytes(data), "")
     assert_error(answer, 422, "malformed", "damaged or the file is cut off")
+    # Metadata does not count as image data: 130 KB of XMP after SOI changes nothing.
+    xmp = b"http://ns.adobe.com/xap/1.0/\0" + b"x" * 60_000
+    segment = b"\xff\xe1" + struct.pack(">H", len(xmp) + 2) + xmp
+    padded = path.with_name("padded.jpg")
+    padded.write_bytes(bytes(data[:2]) + segment + segment + bytes(data[2:]))
+    message = refused(cli, padded)
+    assert "damaged or the file is cut off" in message, message
 
 
 def test_an_oversized_input_is_refused_without_a_made_up_size(cli, tmp_path):

@@ -21,6 +21,8 @@ pub(super) struct Job {
     pub(super) options: Options,
     pub(super) report: Option<bool>,
     pub(super) frame: Option<usize>,
+    /// The options came in a JSON body (its missing image is named as a JSON field).
+    pub(super) json_body: bool,
 }
 
 /// What `/pixelate` made: a PNG still, or an animated GIF of an animated source.
@@ -36,6 +38,7 @@ impl Job {
             options: Options::default(),
             report: None,
             frame: None,
+            json_body: false,
         }
     }
 
@@ -138,6 +141,15 @@ impl Job {
     }
 
     fn has_image(&self) -> Result<(), Reject> {
+        if self.image.is_empty() && self.json_body {
+            return Err(Reject::bad(
+                "missing_image",
+                format!(
+                    "no image: a JSON body carries it base64-encoded in `{IMAGE_FIELD}`, e.g. \
+                     {{\"{IMAGE_FIELD}\":\"iVBORw0...\",\"block\":8}}"
+                ),
+            ));
+        }
         if self.image.is_empty() {
             return Err(Reject::bad(
                 "missing_image",
@@ -199,7 +211,10 @@ fn gather(request: &Request, query: &str, raw_body: Option<&[u8]>) -> Result<Job
                 "give the body once: either `body` or `body_base64`, not both",
             ));
         }
-        (Some(Json::Object(fields)), None) => job.set_fields(fields, &[])?,
+        (Some(Json::Object(fields)), None) => {
+            job.json_body = true;
+            job.set_fields(fields, &[])?;
+        }
         (Some(Json::String(text)), None) => job_from_bytes(&mut job, request, text.as_bytes())?,
         (Some(other), None) => {
             return Err(Reject::bad(
@@ -235,6 +250,7 @@ fn job_from_bytes(job: &mut Job, request: &Request, bytes: &[u8]) -> Result<(), 
         .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if says_json || first == Some(&b'{') {
+        job.json_body = true;
         match Json::parse(bytes) {
             Ok(Json::Object(fields)) => job.set_fields(&fields, &[]),
             Ok(_) => Err(Reject::bad(

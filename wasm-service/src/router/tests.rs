@@ -382,6 +382,14 @@ fn bad_options_are_400_naming_the_option() {
         "invalid_option",
         "report",
     );
+    // A JSON body without the image: named as the JSON field it goes in, not envelopes or stdin.
+    let no_image = Json::object([("block", Json::from(8u32))]);
+    assert_error(
+        &handle(Request::post("/pixelate").with_json(no_image)),
+        400,
+        "missing_image",
+        "a JSON body carries it base64-encoded in `image_base64`",
+    );
     // The image under another name: the answer names the field it goes in.
     let misnamed = Json::object([("image", base64::encode(&image).into())]);
     assert_error(

@@ -53,6 +53,25 @@ pub(crate) fn needs_lookup_tables(input: &[u8]) -> bool {
     crate::engine::color_profile::needs_lookup_tables(&icc, samples)
 }
 
+/// The bytes from the first scan (SOS) to the end: the coded image data and what follows it,
+/// without the metadata before it (an XMP packet or a preview must not make a damaged file look
+/// big enough). The whole length when the segments cannot be walked.
+fn coded_len(input: &[u8]) -> usize {
+    let mut at = 2;
+    while let (Some(&0xFF), Some(&marker)) = (input.get(at), input.get(at + 1)) {
+        match marker {
+            0xFF => at += 1,
+            0xDA => return input.len() - at,
+            0x01 | 0xD0..=0xD7 => at += 2,
+            _ => match input.get(at + 2..at + 4) {
+                Some(len) => at += 2 + usize::from(u16::from_be_bytes([len[0], len[1]])),
+                None => break,
+            },
+        }
+    }
+    input.len()
+}
+
 /// Refuses a file far too small for the size its header declares, before decoding it: every
 /// 8×8 block of a Huffman-coded JPEG (the only kind decoded here) takes at least one bit, its DC
 /// code. `jpeg-decoder` pads missing data and paints made-up colours, and a 775-byte file that
@@ -82,7 +101,7 @@ pub(super) fn decode(input: &[u8], request: Request<'_>) -> Result<Cells, Error>
         .ok_or_else(|| Error::truncated(Format::Jpeg))?;
     let (width, height) = (u32::from(info.width), u32::from(info.height));
     check_size(width, height, request.limits)?;
-    check_data_suffices(input.len(), width, height)?;
+    check_data_suffices(coded_len(input), width, height)?;
 
     let mut scale = 1;
     let mut grid = request.grid;
