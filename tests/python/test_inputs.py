@@ -330,17 +330,23 @@ def profiles():
 PROFILES = list(profiles())
 
 
+def save_with_profile(src: Image.Image, path: Path, fmt: str, icc: bytes) -> Image.Image:
+    """Writes `src` to `path` as `fmt` (losslessly where the format can) with `icc` embedded, and
+    returns what a colour-managed viewer shows: LittleCMS converting it to sRGB."""
+    extra = {"quality": 100, "subsampling": 0} if fmt == "JPEG" else {"lossless": True} if fmt == "WEBP" else {}
+    src.save(path, fmt, icc_profile=icc, **extra)
+    return ImageCms.profileToProfile(
+        Image.open(path).convert("RGB"), ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"),
+        outputMode="RGB", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
 def test_a_lut_only_profile_is_applied_at_every_block_size_and_through_the_gateway(cli, wasm, tmp_path, fmt):
     icc = lut_only_profile([(0.64, 0.33), (0.21, 0.71), (0.15, 0.06)], 2.2, "Adobe RGB as a table (test)")
     src = quadrants(64, 64, [(0, 200, 0), (200, 60, 40), (30, 60, 200), (128, 128, 128)])
     path = tmp_path / f"table.{fmt.lower()}"
-    extra = {"quality": 100, "subsampling": 0} if fmt == "JPEG" else {"lossless": True} if fmt == "WEBP" else {}
-    src.save(path, fmt, icc_profile=icc, **extra)
-    viewer = ImageCms.profileToProfile(
-        Image.open(path).convert("RGB"), ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"),
-        outputMode="RGB", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
-    )  # fmt: skip
+    viewer = save_with_profile(src, path, fmt, icc)
     assert not close(quadrant_means(viewer)[1], (200, 60, 40), 8), "the profile changes the red"
     # Block 1 keeps each pixel as it is: it once kept them as stored, unconverted, for JPEG and WebP.
     for block in ["1", "4"]:
@@ -403,12 +409,7 @@ def test_rgb_profiles_are_converted_to_srgb_as_a_colour_managed_viewer_shows_the
     colours = [(0, 200, 0), (200, 60, 40), (30, 60, 200), (128, 128, 128)]
     src = quadrants(64, 64, colours)
     path = tmp_path / f"{name}.{fmt.lower()}"
-    extra = {"quality": 100, "subsampling": 0} if fmt == "JPEG" else {"lossless": True} if fmt == "WEBP" else {}
-    src.save(path, fmt, icc_profile=icc, **extra)
-    viewer = ImageCms.profileToProfile(
-        Image.open(path).convert("RGB"), ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"),
-        outputMode="RGB", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
-    )  # fmt: skip
+    viewer = save_with_profile(src, path, fmt, icc)
     img, report = pixelate(cli, path, "--block", "4", "--full-color")
     assert report["color_profile"]["applied"] is True, report["color_profile"]
     for g, w in zip(quadrant_means(img), quadrant_means(viewer)):
