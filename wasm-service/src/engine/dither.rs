@@ -4,10 +4,11 @@
 //!
 //! Dithering that looks like pixel art keeps flat areas flat and patterns local. For palettes
 //! (adaptive or fixed) these rules hold, for ordered and diffused dithering alike:
-//! - a cell may only show an entry that could stand for its own colour: one within twice the
+//! - a cell may only show an entry that could stand for its own colour: one within 2.5 times the
 //!   distance of its nearest entry (plus a small slack), or from [`PARTNER_FROM`] the nearest
-//!   entry on the other side of it in lightness, so error or a pattern can never put an orange
-//!   dot in a black sky or a dark-green one in a brown wall;
+//!   entry on the other side of it in lightness, and never one of the opposite hue while its
+//!   nearest entry keeps its hue, so error or a pattern can never put an orange dot in a black
+//!   sky, a dark-green one in a brown wall or a navy one in a dark red;
 //! - a cell whose colour already matches an entry (within [`NEAR_MATCH`]) shows it and takes no
 //!   diffused error, so a flat background next to a shape stays clean;
 //! - a flat area (a fill, not a slow gradient's step) shows its nearest entry unless a mix of two
@@ -15,13 +16,16 @@
 //!   logo's blue stays one blue, a grey with only black and white is a pattern;
 //! - Bayer mixes the nearest entry (what undithered output shows) with one partner;
 //! - diffused error is damped and capped ([`DAMPING`], [`MAX_ERROR`]) in the space matching uses,
-//!   its lightness part less tightly than its hue (a hue no entry has only piles up).
+//!   its lightness part less tightly than its hue (a hue no entry has only piles up), and carried
+//!   to the neighbours as linear light: a pattern's cells blend as light, so that is the average
+//!   error diffusion must keep (carried in CIELAB, a dark red fundus drawn with rust and red came
+//!   out too dark and too crimson seen from afar; see BENCHMARKS.md §6).
 //!
 //! Cells are read one at a time through a closure and codes written straight into the output,
 //! and error diffusion keeps only the rows its kernel reaches, so memory stays a few rows of
 //! cells whatever the grid size.
 
-use super::colorspace::{Lab, dist2};
+use super::colorspace::{Lab, dist2, linear_to_oklab, oklab_to_linear};
 use super::matching::{Matcher, ciede2000};
 use super::options::Dither;
 use super::quantize::Codes;
@@ -30,14 +34,19 @@ use super::sort::sort_by;
 /// A colour difference under which a cell counts as already matching an entry, in ΔE (CIEDE2000,
 /// or Oklab distance × 100): about one just-noticeable difference.
 pub(crate) const NEAR_MATCH: f32 = 2.5;
-/// How far past its nearest entry a cell may be drawn with another entry: twice the nearest
-/// entry's distance, or that distance plus this many ΔE, whichever is more.
+/// How far past its nearest entry a cell may be drawn with another entry: [`CANDIDATE_REACH`]
+/// times the nearest entry's distance, or that distance plus this many ΔE, whichever is more.
 const CANDIDATE_SLACK: f32 = 8.0;
+/// See [`CANDIDATE_SLACK`]. Measured on the quality benchmark's photos (BENCHMARKS.md §6): at 2
+/// a photo's reds could not keep their local average (retina's fundus with PICO-8 and
+/// Floyd–Steinberg, blur-3 4.78 against 4.25 at 2.5); 3 gained nothing more.
+const CANDIDATE_REACH: f32 = 2.5;
 /// The share of a cell's quantisation error passed on to its neighbours.
 const DAMPING: f32 = 0.85;
 /// The largest error (in ΔE) a cell passes on: a cell far from every entry would otherwise push
-/// its neighbours into colours nothing near them has.
-const MAX_ERROR: f32 = 16.0;
+/// its neighbours into colours nothing near them has. (16 lost too much of a photo's local
+/// average once error is carried as light; 32 gained little more; BENCHMARKS.md §6.)
+const MAX_ERROR: f32 = 24.0;
 /// From this distance (ΔE) to its nearest entry a cell may also mix with the nearest entry on
 /// the other side of it in lightness, wherever that lies: nearer, a dot of a far entry would be
 /// an odd speck (a grey dot in a black sky); farther, the pattern is how the colour shows.
@@ -76,9 +85,9 @@ const FLAT_MIX_SHARE: f32 = 0.5;
 
 /// The colour space cells are quantised in, and how.
 pub(crate) enum Space<'a> {
-    /// An adaptive palette: Oklab (chroma-stretched in vivid mode), Euclidean nearest. Codes are
-    /// entry indices.
-    Palette { entries: &'a [Lab] },
+    /// An adaptive palette: Oklab with a and b scaled by `chroma` (2 in vivid mode, else 1),
+    /// Euclidean nearest. Codes are entry indices.
+    Palette { entries: &'a [Lab], chroma: f32 },
     /// A fixed palette: CIELAB, CIEDE2000 nearest (see `matching`). Codes are entry indices.
     Fixed { matcher: &'a Matcher },
     /// sRGB 0..=255 per channel; the nearest of `levels` evenly spaced values, dithered the
@@ -91,7 +100,7 @@ impl Space<'_> {
     /// How many codes this space can produce.
     pub(crate) fn code_count(&self) -> usize {
         match self {
-            Space::Palette { entries } => entries.len(),
+            Space::Palette { entries, .. } => entries.len(),
             Space::Fixed { matcher } => matcher.len(),
             Space::Levels { levels } => usize::from(*levels).pow(3),
         }
@@ -108,7 +117,7 @@ impl Space<'_> {
     /// The colour of entry `code` in this space.
     fn entry(&self, code: u32) -> [f32; 3] {
         match self {
-            Space::Palette { entries } => entries[code as usize],
+            Space::Palette { entries, .. } => entries[code as usize],
             Space::Fixed { matcher } => matcher.entry(code as usize),
             Space::Levels { levels } => {
                 let l = u32::from(*levels);
@@ -122,7 +131,29 @@ impl Space<'_> {
     fn difference(&self, a: [f32; 3], b: [f32; 3]) -> f32 {
         match self {
             Space::Fixed { .. } => ciede2000(a, b),
-            _ => libm::sqrtf(dist2(a, b)) * self.unit(),
+            _ => f32::sqrt(dist2(a, b)) * self.unit(),
+        }
+    }
+
+    /// A colour of this space in the space error is diffused in: linear light for palettes (what
+    /// the eye averages over a pattern), the space itself for levels (the classic dither).
+    fn to_light(&self, c: [f32; 3]) -> [f32; 3] {
+        match self {
+            Space::Palette { chroma, .. } => oklab_to_linear([c[0], c[1] / chroma, c[2] / chroma]),
+            Space::Fixed { matcher } => matcher.linear(c),
+            Space::Levels { .. } => c,
+        }
+    }
+
+    /// The inverse of [`Space::to_light`].
+    fn light_to_space(&self, v: [f32; 3]) -> [f32; 3] {
+        match self {
+            Space::Palette { chroma, .. } => {
+                let lab = linear_to_oklab(v);
+                [lab[0], lab[1] * chroma, lab[2] * chroma]
+            }
+            Space::Fixed { matcher } => matcher.lab(v),
+            Space::Levels { .. } => v,
         }
     }
 
@@ -135,7 +166,7 @@ impl Space<'_> {
     /// The code nearest to `c`.
     fn quantize(&self, c: [f32; 3]) -> u32 {
         match self {
-            Space::Palette { entries } => super::quantize::nearest(entries, c) as u32,
+            Space::Palette { entries, .. } => super::quantize::nearest(entries, c) as u32,
             Space::Fixed { matcher } => matcher.nearest(c).0 as u32,
             Space::Levels { levels } => level_code(*levels, c.map(|v| srgb_level(*levels, v))),
         }
@@ -150,7 +181,7 @@ impl Space<'_> {
                 .into_iter()
                 .map(|(i, d)| (i as u32, d))
                 .collect(),
-            Space::Palette { entries } => {
+            Space::Palette { entries, .. } => {
                 let mut all: Vec<(u32, f32)> = entries
                     .iter()
                     .enumerate()
@@ -159,7 +190,7 @@ impl Space<'_> {
                 sort_by(&mut all, |x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
                 all.truncate(SHORTLIST);
                 all.into_iter()
-                    .map(|(i, d2)| (i, libm::sqrtf(d2) * self.unit()))
+                    .map(|(i, d2)| (i, f32::sqrt(d2) * self.unit()))
                     .collect()
             }
             Space::Levels { .. } => vec![(self.quantize(c), 0.0)],
@@ -169,6 +200,15 @@ impl Space<'_> {
         };
         let reach = reach(nearest);
         let n = self.entry(first);
+        // No dot of the opposite hue in a chromatic cell's pattern (a navy dot in a dark red),
+        // unless its nearest entry is of the opposite hue already (a red with the Game Boy's
+        // greens): then hue is lost anyway and lightness is what the pattern can keep.
+        let keeps_hue = |code: u32| match self {
+            Space::Fixed { matcher } => {
+                matcher.turns_hue(c, first as usize) || !matcher.turns_hue(c, code as usize)
+            }
+            _ => true,
+        };
         // The nearest entry on the other side of `c` in lightness: a colour far from every entry
         // (a grey with only black and white, a ramp with 4 greens) is shown by mixing the two
         // entries that bracket its lightness, however far the second is.
@@ -177,7 +217,7 @@ impl Space<'_> {
             .then(|| {
                 ranked
                     .iter()
-                    .find(|&&(code, _)| other_side(code))
+                    .find(|&&(code, _)| other_side(code) && keeps_hue(code))
                     .map(|p| p.0)
             })
             .flatten();
@@ -186,27 +226,35 @@ impl Space<'_> {
             .filter(|&(code, d)| {
                 code == first
                     || Some(code) == partner
-                    || (d <= reach && brackets(c, n, self.entry(code)))
+                    || (d <= reach && keeps_hue(code) && brackets(c, n, self.entry(code)))
             })
             .collect()
     }
 
     /// The difference (ΔE) between `c` and the closest mix of two of its candidate entries (any
-    /// ratio along the segment between them, in this space); infinite with fewer than two.
+    /// share, mixed as light: see [`Space::mix`]); infinite with fewer than two.
     fn best_pair_difference(&self, c: [f32; 3]) -> f32 {
         let candidates = self.candidates(c);
+        let light = self.to_light(c);
         let mut best = f32::INFINITY;
         for (k, &(a, _)) in candidates.iter().enumerate() {
+            let la = self.to_light(self.entry(a));
             for &(b, _) in &candidates[k + 1..] {
-                let ea = self.entry(a);
-                if let Some((d, t, _)) = along(ea, self.entry(b), c) {
-                    let t = t.clamp(0.0, 1.0);
-                    let mix = [0, 1, 2].map(|k| ea[k] + d[k] * t);
+                let lb = self.to_light(self.entry(b));
+                if let Some((_, t, _)) = along(la, lb, light) {
+                    let mix = self.mix(la, lb, t.clamp(0.0, 1.0));
                     best = best.min(self.difference(mix, c));
                 }
             }
         }
         best
+    }
+
+    /// The colour a pattern of two entries shows, given as light (`la`, `lb`: see
+    /// [`Space::to_light`]) with a share `ratio` of the second: what the eye sees of it from afar
+    /// is the average of their light.
+    fn mix(&self, la: [f32; 3], lb: [f32; 3], ratio: f32) -> [f32; 3] {
+        self.light_to_space([0, 1, 2].map(|k| la[k] + (lb[k] - la[k]) * ratio))
     }
 
     /// The sRGB colour of every level code (indexed by code).
@@ -239,9 +287,10 @@ impl Space<'_> {
 }
 
 /// How far (ΔE) past a cell's nearest entry, `nearest` away, another entry may be and still
-/// stand for it: twice that distance, or that distance plus [`CANDIDATE_SLACK`].
+/// stand for it: [`CANDIDATE_REACH`] times that distance, or that distance plus
+/// [`CANDIDATE_SLACK`].
 fn reach(nearest: f32) -> f32 {
-    (2.0 * nearest).max(nearest + CANDIDATE_SLACK)
+    (CANDIDATE_REACH * nearest).max(nearest + CANDIDATE_SLACK)
 }
 
 /// Whether entry `e` can help draw `c` together with its nearest entry `n`: `c` lies between
@@ -300,8 +349,8 @@ pub(crate) fn apply(
         Dither::Bayer2 => ordered(cells, cols, color, space, 1, codes),
         Dither::Bayer4 => ordered(cells, cols, color, space, 2, codes),
         Dither::Bayer8 => ordered(cells, cols, color, space, 3, codes),
-        Dither::FloydSteinberg => diffuse(cells, cols, color, space, FLOYD_STEINBERG, true, codes),
-        Dither::Atkinson => diffuse(cells, cols, color, space, ATKINSON, false, codes),
+        Dither::FloydSteinberg => diffuse(cells, cols, color, space, &FLOYD_STEINBERG, codes),
+        Dither::Atkinson => diffuse(cells, cols, color, space, &ATKINSON, codes),
     }
 }
 
@@ -459,29 +508,73 @@ fn along(a: [f32; 3], b: [f32; 3], c: [f32; 3]) -> Option<([f32; 3], f32, f32)> 
     })
 }
 
-/// Neighbour offsets (dx, dy) and weights for error diffusion.
-type Kernel = &'static [(isize, usize, f32)];
-const FLOYD_STEINBERG: Kernel = &[
-    (1, 0, 7.0 / 16.0),
-    (-1, 1, 3.0 / 16.0),
-    (0, 1, 5.0 / 16.0),
-    (1, 1, 1.0 / 16.0),
-];
-const ATKINSON: Kernel = &[
-    (1, 0, 0.125),
-    (2, 0, 0.125),
-    (-1, 1, 0.125),
-    (0, 1, 0.125),
-    (1, 1, 0.125),
-    (0, 2, 0.125),
-];
+/// An error diffusion kernel and how it walks the grid.
+struct Kernel {
+    /// Neighbour offsets (dx, dy) and the share of the error each receives.
+    weights: &'static [(isize, usize, f32)],
+    /// Every other row right to left (the kernel mirrored).
+    serpentine: bool,
+    /// Whether error is carried as linear light (see [`Space::to_light`]) rather than in the
+    /// matching space.
+    as_light: bool,
+}
+
+impl Kernel {
+    /// Colour `c` of `space` in the space this kernel carries error in. (Not inlined: four call
+    /// sites in the diffusion loop would each hold both conversions, and the module has a size
+    /// budget.)
+    #[inline(never)]
+    fn carry(&self, space: &Space<'_>, c: [f32; 3]) -> [f32; 3] {
+        if self.as_light { space.to_light(c) } else { c }
+    }
+
+    /// The inverse of [`Kernel::carry`].
+    #[inline(never)]
+    fn uncarry(&self, space: &Space<'_>, v: [f32; 3]) -> [f32; 3] {
+        if self.as_light {
+            space.light_to_space(v)
+        } else {
+            v
+        }
+    }
+}
+
+/// Floyd–Steinberg (1976), serpentine. It passes on the whole error, so carried as light its
+/// patterns keep the light of the area they draw.
+const FLOYD_STEINBERG: Kernel = Kernel {
+    weights: &[
+        (1, 0, 7.0 / 16.0),
+        (-1, 1, 3.0 / 16.0),
+        (0, 1, 5.0 / 16.0),
+        (1, 1, 1.0 / 16.0),
+    ],
+    serpentine: true,
+    as_light: true,
+};
+/// Bill Atkinson's kernel (MacPaint): six neighbours get 1/8 each, a quarter of the error is
+/// dropped for contrast. Carried as light, that loss fell on the shadows (1-bit greys darker
+/// than sRGB 50 came out solid black), so it keeps the matching space's average, as it was
+/// designed to in gamma-encoded values.
+const ATKINSON: Kernel = Kernel {
+    weights: &[
+        (1, 0, 0.125),
+        (2, 0, 0.125),
+        (-1, 1, 0.125),
+        (0, 1, 0.125),
+        (1, 1, 0.125),
+        (0, 2, 0.125),
+    ],
+    serpentine: false,
+    as_light: false,
+};
 
 /// One cell in the diffusion window: its own colour, the error diffused into it so far, and
 /// whether it already matches an entry (then it takes none).
 #[derive(Clone, Copy)]
 struct Slot {
     own: [f32; 3],
-    value: [f32; 3],
+    /// The error diffused into the cell so far, in the space the kernel carries it in.
+    error: [f32; 3],
     /// The entry nearest to `own`.
     nearest: u32,
     /// Shown with its nearest entry, taking and passing on no error: it matches an entry, or it
@@ -542,7 +635,7 @@ impl Grid<'_> {
                     let (nearest, matched) = self.keeps_nearest(i, c, table);
                     Slot {
                         own: c,
-                        value: c,
+                        error: [0.0; 3],
                         nearest,
                         matched,
                     }
@@ -703,7 +796,7 @@ impl Grid<'_> {
 /// black and white) must pass on enough error for its neighbours to reach the other entry, or a
 /// band of one entry forms; a hue no entry has only piles up, so that part stays capped.
 fn capped(err: [f32; 3], cap: f32, light_cap: f32) -> [f32; 3] {
-    let len = libm::sqrtf(err[0] * err[0] + err[1] * err[1] + err[2] * err[2]);
+    let len = f32::sqrt(err[0] * err[0] + err[1] * err[1] + err[2] * err[2]);
     if len <= cap {
         return err;
     }
@@ -717,8 +810,7 @@ fn diffuse(
     cols: usize,
     color: &dyn Fn(usize) -> Option<[f32; 3]>,
     space: &Space<'_>,
-    kernel: Kernel,
-    serpentine: bool,
+    kernel: &Kernel,
     codes: &mut Codes,
 ) {
     let rows = cells / cols.max(1);
@@ -729,17 +821,29 @@ fn diffuse(
         space,
     };
     let classic = matches!(space, Space::Levels { .. });
-    let depth = kernel.iter().map(|k| k.1).max().unwrap_or(0);
+    let depth = kernel.weights.iter().map(|k| k.1).max().unwrap_or(0);
     let max_error = MAX_ERROR / space.unit();
     let mut window = Window::new(depth, grid);
     for y in 0..rows {
-        let reverse = serpentine && y % 2 == 1;
+        let reverse = kernel.serpentine && y % 2 == 1;
         for step in 0..cols {
             let x = if reverse { cols - 1 - step } else { step };
             let Some(slot) = window.rows[0][x] else {
                 continue;
             };
-            let old = space.clamp(slot.value);
+            // The cell's colour with the error it received (exactly its own without).
+            let received = slot.error != [0.0; 3];
+            let carried = if received {
+                let own = kernel.carry(space, slot.own);
+                [0, 1, 2].map(|k| own[k] + slot.error[k])
+            } else {
+                [0.0; 3]
+            };
+            let old = if received {
+                space.clamp(kernel.uncarry(space, carried))
+            } else {
+                slot.own
+            };
             // The error a cell may pass on: capped, unless it mixes with a far lightness partner
             // (a grey between black and white), whose pattern needs the whole error to form; its
             // lightness part may always reach the farthest entry the cell may show (see `capped`).
@@ -772,9 +876,19 @@ fn diffuse(
             let new = space.entry(code);
             let mut err = [old[0] - new[0], old[1] - new[1], old[2] - new[2]];
             if !classic {
-                err = capped(err, cap, light_cap).map(|e| e * DAMPING);
+                // Capped in the matching space, then carried as the kernel carries it: the
+                // whole error (however far outside the gamut) when no cap applied, so nothing
+                // is lost to clamping, else that of the capped colour.
+                let kept = capped(err, cap, light_cap);
+                let from = kernel.carry(space, new);
+                let to = if kept == err && received {
+                    carried
+                } else {
+                    kernel.carry(space, [0, 1, 2].map(|k| new[k] + kept[k]))
+                };
+                err = [0, 1, 2].map(|k| (to[k] - from[k]) * DAMPING);
             }
-            for &(dx, dy, w) in kernel {
+            for &(dx, dy, w) in kernel.weights {
                 let dx = if reverse { -dx } else { dx };
                 let nx = x as isize + dx;
                 if nx < 0 || nx as usize >= cols || y + dy >= rows {
@@ -783,7 +897,7 @@ fn diffuse(
                 if let Some(target) = window.rows[dy][nx as usize].as_mut()
                     && !target.matched
                 {
-                    for (v, e) in target.value.iter_mut().zip(err) {
+                    for (v, e) in target.error.iter_mut().zip(err) {
                         *v += e * w;
                     }
                 }
@@ -808,19 +922,65 @@ mod tests {
     }
 
     #[test]
-    fn a_mid_grey_dithers_to_a_mix_of_black_and_white() {
+    fn a_grey_dithers_to_black_and_white_in_the_share_of_its_light() {
         let entries = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]];
-        let space = Space::Palette { entries: &entries };
-        let grey = |_| Some([0.5, 0.0, 0.0]);
-        for d in [Dither::Bayer4, Dither::FloydSteinberg, Dither::Atkinson] {
-            let mut codes = Codes::for_count(2, 16).unwrap();
-            apply(16, 4, &grey, &space, d, &mut codes);
-            let white = (0..16).filter(|&i| codes.get(i) == 1).count();
-            assert!((6..=10).contains(&white), "{d:?}: {white} of 16 white");
+        let space = Space::Palette {
+            entries: &entries,
+            chroma: 1.0,
+        };
+        let white_share = |l: f32, d: Dither| {
+            let grey = |_| Some([l, 0.0, 0.0]);
+            let mut codes = Codes::for_count(2, 4096).unwrap();
+            apply(4096, 64, &grey, &space, d, &mut codes);
+            (0..4096).filter(|&i| codes.get(i) == 1).count() as f32 / 4096.0
+        };
+        // Oklab L 0.5 and 0.8 are 12.5 % and 51.2 % of white's light: seen from afar, error
+        // diffusion's black and white cells show the grey when that share of them is white (half
+        // white, as diffusing in Oklab gave, looks like L 0.79).
+        for (l, light) in [(0.5f32, 0.125f32), (0.8, 0.512)] {
+            let white = white_share(l, Dither::FloydSteinberg);
+            assert!(
+                (white - light).abs() < 0.08,
+                "L {l} drawn {white} white, its light is {light}"
+            );
         }
+        // Every dither draws a pattern whose white share rises with the grey.
+        for d in [Dither::Bayer4, Dither::FloydSteinberg, Dither::Atkinson] {
+            let shares = [0.4, 0.5, 0.8].map(|l| white_share(l, d));
+            assert!(
+                0.0 < shares[0]
+                    && shares[0] < shares[1]
+                    && shares[1] < shares[2]
+                    && shares[2] < 1.0,
+                "{d:?}: white shares {shares:?}"
+            );
+        }
+        let grey = |_| Some([0.5, 0.0, 0.0]);
         let mut flat = Codes::for_count(2, 16).unwrap();
         apply(16, 4, &grey, &space, Dither::None, &mut flat);
         assert!((0..16).all(|i| flat.get(i) == flat.get(0)));
+    }
+
+    #[test]
+    fn a_dark_red_never_dithers_with_navy() {
+        // PICO-8's navy is the nearest entry darker than these reds (their nearest is the dark
+        // purple-red or the rust): as the pattern's partner it put navy dots in dark red cloth.
+        let colors = super::super::palettes::resolve("pico-8").unwrap().colors;
+        let matcher = Matcher::new(&colors, 1.0);
+        let navy = colors
+            .iter()
+            .position(|&c| c == [0x1d, 0x2b, 0x53])
+            .unwrap() as u32;
+        let space = Space::Fixed { matcher: &matcher };
+        for red in [[104u8, 41, 31], [105, 10, 27], [82, 11, 5], [71, 30, 28]] {
+            let lab = super::super::matching::srgb8_to_cielab(red);
+            let candidates = space.candidates(lab);
+            assert!(
+                candidates.iter().all(|&(code, _)| code != navy),
+                "{red:?} may be drawn with navy: {candidates:?}"
+            );
+            assert!(candidates.len() >= 2, "{red:?} has no partner to mix with");
+        }
     }
 
     #[test]
@@ -831,7 +991,10 @@ mod tests {
             [0.6, 0.0, 0.0],
             [1.0, 0.0, 0.0],
         ];
-        let space = Space::Palette { entries: &entries };
+        let space = Space::Palette {
+            entries: &entries,
+            chroma: 1.0,
+        };
         // A 8×8 fill between two entries (5 and 10 ΔE): error diffusion would mix them.
         let fill = |_| Some([0.5, 0.0, 0.0]);
         // A ramp between the first two entries, no two neighbours alike (1 ΔE per row).
@@ -865,7 +1028,10 @@ mod tests {
     fn a_cell_that_matches_an_entry_takes_no_error_from_its_neighbours() {
         // A row of mid-grey cells (they dither) next to white cells (an exact entry).
         let entries = [[0.0, 0.0, 0.0], [0.6, 0.0, 0.0], [1.0, 0.0, 0.0]];
-        let space = Space::Palette { entries: &entries };
+        let space = Space::Palette {
+            entries: &entries,
+            chroma: 1.0,
+        };
         let color = |i: usize| {
             Some(if i % 8 < 4 {
                 [0.33, 0.0, 0.0]

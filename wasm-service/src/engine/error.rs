@@ -259,9 +259,12 @@ fn format_bytes(n: u64, round_up: bool) -> String {
     let Some(unit) = (0..3).rev().find(|&u| n >= 1u64 << (10 * (u + 1))) else {
         return format!("{n} bytes");
     };
-    let scale = 1u64 << (10 * (unit + 1));
+    let shift = 10 * (unit + 1);
+    let scale = 1u64 << shift;
     let bias = if round_up { scale - 1 } else { scale / 2 };
-    let tenths = (u128::from(n) * 10 + u128::from(bias)) / u128::from(scale);
+    // Widened so ten times any u64 fits; a shift, not a division (a u128 division would bring
+    // 1 KB of compiler-builtins into the module).
+    let tenths = ((u128::from(n) * 10 + u128::from(bias)) >> shift) as u64;
     let (whole, frac) = (tenths / 10, tenths % 10);
     if frac == 0 {
         format!("{whole} {}", UNITS[unit])

@@ -39,6 +39,27 @@ pub(crate) fn linear_to_cielab([r, g, b]: [f32; 3]) -> CieLab {
     [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
 }
 
+/// CIELAB (D65) → linear-light sRGB, the inverse of [`linear_to_cielab`] (the CIE 1976 inverse
+/// formulas; the XYZ → sRGB matrix of IEC 61966-2-1). Out-of-gamut colours give values outside
+/// 0..=1.
+pub(crate) fn cielab_to_linear([l, a, b]: CieLab) -> [f32; 3] {
+    let fy = (l + 16.0) / 116.0;
+    let (fx, fz) = (fy + a / 500.0, fy - b / 200.0);
+    let inverse = |f: f32| {
+        if f > 6.0 / 29.0 {
+            f * f * f
+        } else {
+            (116.0 * f - 16.0) * 27.0 / 24389.0
+        }
+    };
+    let (x, y, z) = (inverse(fx) * 0.950_47, inverse(fy), inverse(fz) * 1.088_83);
+    [
+        3.240_454_2 * x - 1.537_138_5 * y - 0.498_531_4 * z,
+        -0.969_266 * x + 1.876_010_8 * y + 0.041_556 * z,
+        0.055_643_4 * x - 0.204_025_9 * y + 1.057_225_2 * z,
+    ]
+}
+
 /// sRGB 8-bit → CIELAB.
 pub(crate) fn srgb8_to_cielab(c: [u8; 3]) -> CieLab {
     let t = srgb_to_linear_table();
@@ -47,18 +68,20 @@ pub(crate) fn srgb8_to_cielab(c: [u8; 3]) -> CieLab {
 
 /// CIEDE2000 colour difference between two CIELAB colours, per Sharma, Wu and Dalal (2005),
 /// "The CIEDE2000 color-difference formula: implementation notes", with kL = kC = kH = 1.
+/// (Square roots are the platform's: IEEE 754 rounds them exactly on every target, so they need
+/// no `libm`, and wasm has an instruction for them.)
 pub(crate) fn ciede2000(lab1: CieLab, lab2: CieLab) -> f32 {
     use core::f32::consts::PI;
     let deg = PI / 180.0;
     let [l1, a1, b1] = lab1;
     let [l2, a2, b2] = lab2;
-    let c1 = libm::sqrtf(a1 * a1 + b1 * b1);
-    let c2 = libm::sqrtf(a2 * a2 + b2 * b2);
+    let c1 = f32::sqrt(a1 * a1 + b1 * b1);
+    let c2 = f32::sqrt(a2 * a2 + b2 * b2);
     let c_bar7 = pow7((c1 + c2) / 2.0);
-    let g = 0.5 * (1.0 - libm::sqrtf(c_bar7 / (c_bar7 + 6_103_515_625.0)));
+    let g = 0.5 * (1.0 - f32::sqrt(c_bar7 / (c_bar7 + 6_103_515_625.0)));
     let (a1p, a2p) = ((1.0 + g) * a1, (1.0 + g) * a2);
-    let c1p = libm::sqrtf(a1p * a1p + b1 * b1);
-    let c2p = libm::sqrtf(a2p * a2p + b2 * b2);
+    let c1p = f32::sqrt(a1p * a1p + b1 * b1);
+    let c2p = f32::sqrt(a2p * a2p + b2 * b2);
     let hue = |b: f32, a: f32| {
         if a == 0.0 && b == 0.0 {
             0.0
@@ -82,7 +105,7 @@ pub(crate) fn ciede2000(lab1: CieLab, lab2: CieLab) -> f32 {
             d
         }
     };
-    let dh_big = 2.0 * libm::sqrtf(c1p * c2p) * libm::sinf(dh * deg / 2.0);
+    let dh_big = 2.0 * f32::sqrt(c1p * c2p) * libm::sinf(dh * deg / 2.0);
     let l_bar = (l1 + l2) / 2.0;
     let c_bar_p = (c1p + c2p) / 2.0;
     let h_bar = if c1p * c2p == 0.0 {
@@ -100,14 +123,14 @@ pub(crate) fn ciede2000(lab1: CieLab, lab2: CieLab) -> f32 {
         - 0.20 * libm::cosf((4.0 * h_bar - 63.0) * deg);
     let d_theta = 30.0 * libm::expf(-((h_bar - 275.0) / 25.0) * ((h_bar - 275.0) / 25.0));
     let c_bar_p7 = pow7(c_bar_p);
-    let rc = 2.0 * libm::sqrtf(c_bar_p7 / (c_bar_p7 + 6_103_515_625.0));
+    let rc = 2.0 * f32::sqrt(c_bar_p7 / (c_bar_p7 + 6_103_515_625.0));
     let l50 = (l_bar - 50.0) * (l_bar - 50.0);
-    let sl = 1.0 + 0.015 * l50 / libm::sqrtf(20.0 + l50);
+    let sl = 1.0 + 0.015 * l50 / f32::sqrt(20.0 + l50);
     let sc = 1.0 + 0.045 * c_bar_p;
     let sh = 1.0 + 0.015 * c_bar_p * t;
     let rt = -libm::sinf(2.0 * d_theta * deg) * rc;
     let (tl, tc, th) = (dl / sl, dc / sc, dh_big / sh);
-    libm::sqrtf((tl * tl + tc * tc + th * th + rt * tc * th).max(0.0))
+    f32::sqrt((tl * tl + tc * tc + th * th + rt * tc * th).max(0.0))
 }
 
 fn pow7(x: f32) -> f32 {
@@ -152,6 +175,25 @@ impl Matcher {
     /// A cell (linear-light sRGB) in the matching space.
     pub fn lab(&self, linear: [f32; 3]) -> CieLab {
         stretch(linear_to_cielab(linear), self.chroma)
+    }
+
+    /// A colour of the matching space in linear-light sRGB (the inverse of [`Matcher::lab`]).
+    pub fn linear(&self, c: CieLab) -> [f32; 3] {
+        cielab_to_linear(stretch(c, 1.0 / self.chroma))
+    }
+
+    /// Whether entry `i` would turn a clearly chromatic cell `c` to another hue: the entry is
+    /// tinted (C*ab ≥ [`NEUTRAL_ENTRY`]) with a hue more than [`HUE_KEEP`] degrees from the
+    /// cell's (C*ab ≥ [`CHROMATIC_DOT`]), as PICO-8's navy is from a dark red. Dithering keeps
+    /// such entries out of a cell's pattern.
+    pub fn turns_hue(&self, c: CieLab, i: usize) -> bool {
+        let e = self.entries[i];
+        let chroma = |lab: CieLab| libm::hypotf(lab[1], lab[2]) / self.chroma;
+        let (ce, cc) = (chroma(e), chroma(c));
+        cc >= CHROMATIC_DOT
+            && ce >= NEUTRAL_ENTRY
+            && (e[1] * c[1] + e[2] * c[2]) / (self.chroma * self.chroma)
+                < libm::cosf(HUE_KEEP.to_radians()) * ce * cc
     }
 
     /// The nearest entry to `c` by CIEDE2000, and its distance (the first on a tie).
@@ -219,6 +261,9 @@ impl Matcher {
 
 /// C*ab from which a cell counts as clearly chromatic (a saturated sky, not a tinted grey).
 const CHROMATIC_CELL: f32 = 20.0;
+/// C*ab from which a cell's hue is kept out of opposite-hue dither dots ([`Matcher::turns_hue`]):
+/// about the chroma (Oklab 0.05) from which the quality benchmark counts a hue flip.
+const CHROMATIC_DOT: f32 = 12.0;
 /// C*ab under which an entry counts as a neutral grey (PICO-8's greys are under 6).
 const NEUTRAL_ENTRY: f32 = 8.0;
 /// C*ab under which a cell counts as a neutral grey.
@@ -243,6 +288,25 @@ fn dist2(a: Lab, b: Lab) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cielab_to_linear_inverts_linear_to_cielab() {
+        for rgb in [
+            [0.0, 0.0, 0.0],
+            [1.0, 1.0, 1.0],
+            [0.002, 0.001, 0.004],
+            [0.8, 0.05, 0.3],
+            [0.1, 0.6, 0.9],
+        ] {
+            let back = cielab_to_linear(linear_to_cielab(rgb));
+            for k in 0..3 {
+                assert!(
+                    (back[k] - rgb[k]).abs() < 1e-4,
+                    "{rgb:?} came back as {back:?}"
+                );
+            }
+        }
+    }
 
     /// Sharma, Wu and Dalal (2005), Table 1: pairs and their CIEDE2000 differences.
     #[test]

@@ -349,7 +349,10 @@ fn map_to_palette(
         .iter()
         .map(|&c| metric.stretch(srgb8_to_oklab(c)))
         .collect();
-    let space = Space::Palette { entries: &entries };
+    let space = Space::Palette {
+        entries: &entries,
+        chroma: metric.chroma,
+    };
     let mut codes = Codes::for_count(space.code_count(), n)?;
     dither::apply(n, cols, lab_of, &space, options.dither, &mut codes);
     Ok(codes)
