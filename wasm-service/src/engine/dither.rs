@@ -16,10 +16,12 @@
 //!   logo's blue stays one blue, a grey with only black and white is a pattern;
 //! - Bayer mixes the nearest entry (what undithered output shows) with one partner;
 //! - diffused error is damped and capped ([`DAMPING`], [`MAX_ERROR`]) in the space matching uses,
-//!   its lightness part less tightly than its hue (a hue no entry has only piles up), and carried
-//!   to the neighbours as linear light: a pattern's cells blend as light, so that is the average
-//!   error diffusion must keep (carried in CIELAB, a dark red fundus drawn with rust and red came
-//!   out too dark and too crimson seen from afar; see BENCHMARKS.md §6).
+//!   its lightness part less tightly than its hue (a hue no entry has only piles up);
+//!   Floyd–Steinberg carries it to the neighbours as linear light: a pattern's cells blend as
+//!   light, so that is the average it must keep (carried in CIELAB, noisy dark reds came out half
+//!   again as light as they are; see BENCHMARKS.md §6). Entries are still chosen in the matching
+//!   space, and two-entry mixes are judged as light. Atkinson, which drops a quarter of the error
+//!   by design, and ordered dithering keep the matching space (see [`ATKINSON`], [`best_mix`]).
 //!
 //! Cells are read one at a time through a closure and codes written straight into the output,
 //! and error diffusion keeps only the rows its kernel reaches, so memory stays a few rows of
@@ -135,8 +137,8 @@ impl Space<'_> {
         }
     }
 
-    /// A colour of this space in the space error is diffused in: linear light for palettes (what
-    /// the eye averages over a pattern), the space itself for levels (the classic dither).
+    /// A colour of this space as linear-light sRGB (0..=1; what the eye averages over a pattern)
+    /// for palettes; levels stay sRGB values 0..=255 (the classic dither diffuses those).
     fn to_light(&self, c: [f32; 3]) -> [f32; 3] {
         match self {
             Space::Palette { chroma, .. } => oklab_to_linear([c[0], c[1] / chroma, c[2] / chroma]),
@@ -200,9 +202,9 @@ impl Space<'_> {
         };
         let reach = reach(nearest);
         let n = self.entry(first);
-        // No dot of the opposite hue in a chromatic cell's pattern (a navy dot in a dark red),
-        // unless its nearest entry is of the opposite hue already (a red with the Game Boy's
-        // greens): then hue is lost anyway and lightness is what the pattern can keep.
+        // No dot of another hue (see `Matcher::turns_hue`) in a chromatic cell's pattern (a navy
+        // dot in a dark red), unless its nearest entry has lost the hue already (a red with the
+        // Game Boy's greens): then lightness is all the pattern can keep.
         let keeps_hue = |code: u32| match self {
             Space::Fixed { matcher } => {
                 matcher.turns_hue(c, first as usize) || !matcher.turns_hue(c, code as usize)
@@ -445,7 +447,9 @@ const MIX_LIGHTNESS_PENALTY: f32 = 0.02;
 
 /// The pair of candidate entries (a, b) and the ratio of b (a multiple of 1/steps) whose mix is
 /// closest to `target`, with far-apart pairs penalised; `(a, a, 0)` when no mix beats the
-/// nearest entry alone.
+/// nearest entry alone. Ratios are taken in the matching space, not as light: judged as light, a
+/// cell near the lighter entry of a pair gets more cells of the darker, and the Game Boy's mean
+/// CIEDE2000 on photos rose above Pillow's (BENCHMARKS.md §6).
 fn best_mix(space: &Space<'_>, target: [f32; 3], steps: f32) -> (u32, u32, f32) {
     let candidates = space.candidates(target);
     let (nearest, d0) = candidates[0];
