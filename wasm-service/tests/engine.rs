@@ -807,6 +807,54 @@ fn floyd_steinberg_keeps_the_light_of_dark_reds() {
     }
 }
 
+/// A ramp whose hue no entry has (a pink to a sky blue with a dark 4-colour palette of reds and
+/// oranges) keeps a pattern all along under Floyd–Steinberg: where no entry on the lighter side
+/// keeps the cell's hue, the lighter entries stand for its lightness. Keeping hue-turning entries
+/// out everywhere drew the blue half as one solid near-black (found by a new user; a sky with a
+/// palette without light blue became a navy slab).
+#[test]
+fn a_ramp_no_entry_shares_the_hue_of_stays_patterned() {
+    let (from, to) = ([0xb8u8, 0x5e, 0x7d], [0x00u8, 0x9e, 0xd4]);
+    let img = RgbaImage::from_fn(512, 48, |x, _| {
+        let t = x as f32 / 511.0;
+        image::Rgba(std::array::from_fn(|c| {
+            if c == 3 {
+                255
+            } else {
+                (f32::from(from[c]) * (1.0 - t) + f32::from(to[c]) * t).round() as u8
+            }
+        }))
+    });
+    let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
+    let (out, _, _) = run(
+        &png,
+        &[
+            ("block", "1"),
+            ("palette", "#1a1c2c,#5d275d,#b13e53,#ef7d57"),
+            ("dither", "floyd-steinberg"),
+        ],
+    );
+    for band in 0..8 {
+        let mut counts: BTreeMap<[u8; 4], usize> = BTreeMap::new();
+        for x in band * 64..(band + 1) * 64 {
+            for y in 0..48 {
+                *counts.entry(out.get_pixel(x, y).0).or_default() += 1;
+            }
+        }
+        let second = counts
+            .values()
+            .copied()
+            .filter(|&n| n * 10 >= 64 * 48)
+            .count();
+        assert!(
+            second >= 2,
+            "columns {}..{} are one colour: {counts:?}",
+            band * 64,
+            (band + 1) * 64
+        );
+    }
+}
+
 /// Flat greys with only black and white (1-bit art): each is a pattern whose share of white
 /// rises with the grey, whether it lies near black or near white (greys within 25 ΔE of black
 /// or white came out solid black or white, found by a new user: a mix matches them exactly).

@@ -203,14 +203,17 @@ impl Space<'_> {
         let reach = reach(nearest);
         let n = self.entry(first);
         // No dot of another hue (see `Matcher::turns_hue`) in a chromatic cell's pattern (a navy
-        // dot in a dark red), unless its nearest entry has lost the hue already (a red with the
-        // Game Boy's greens): then lightness is all the pattern can keep.
-        let keeps_hue = |code: u32| match self {
-            Space::Fixed { matcher } => {
-                matcher.turns_hue(c, first as usize) || !matcher.turns_hue(c, code as usize)
-            }
-            _ => true,
-        };
+        // dot in a dark red, where black is as dark), unless no entry on that side of the cell's
+        // lightness keeps its hue (a sky with a palette that has no light blue, a red with the
+        // Game Boy's greens): then lightness is all a pattern there can keep.
+        let turns = |code: u32| self.turns_hue(c, code);
+        let lighter = |code: u32| self.entry(code)[0] >= c[0];
+        let side_keeps = [true, false].map(|side| {
+            ranked
+                .iter()
+                .any(|&(code, _)| lighter(code) == side && !turns(code))
+        });
+        let keeps_hue = |code: u32| !turns(code) || !side_keeps[usize::from(!lighter(code))];
         // The nearest entry on the other side of `c` in lightness: a colour far from every entry
         // (a grey with only black and white, a ramp with 4 greens) is shown by mixing the two
         // entries that bracket its lightness, however far the second is.
@@ -231,6 +234,15 @@ impl Space<'_> {
                     || (d <= reach && keeps_hue(code) && brackets(c, n, self.entry(code)))
             })
             .collect()
+    }
+
+    /// Whether entry `code` would turn a clearly chromatic `c` to another hue (fixed palettes
+    /// only: see `Matcher::turns_hue`).
+    fn turns_hue(&self, c: [f32; 3], code: u32) -> bool {
+        match self {
+            Space::Fixed { matcher } => matcher.turns_hue(c, code as usize),
+            _ => false,
+        }
     }
 
     /// The difference (ΔE) between `c` and the closest mix of two of its candidate entries (any

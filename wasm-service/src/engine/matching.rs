@@ -182,15 +182,15 @@ impl Matcher {
         cielab_to_linear(stretch(c, 1.0 / self.chroma))
     }
 
-    /// Whether entry `i` would turn a clearly chromatic cell `c` to another hue: the entry is
-    /// tinted (C*ab ≥ [`NEUTRAL_ENTRY`]) with a hue more than [`HUE_KEEP`] degrees from the
-    /// cell's (C*ab ≥ [`CHROMATIC_DOT`]), as PICO-8's navy is from a dark red. Dithering keeps
-    /// such entries out of a cell's pattern.
+    /// Whether entry `i` would turn cell `c`, which has a hue (C*ab ≥ [`NEUTRAL_CELL`]), to another
+    /// one: the entry is tinted (C*ab ≥ [`NEUTRAL_ENTRY`]) with a hue more than [`HUE_KEEP`]
+    /// degrees from the cell's, as PICO-8's navy is from a dark red, or a wine red from a
+    /// green-black. Dithering keeps such entries out of a cell's pattern where it can.
     pub fn turns_hue(&self, c: CieLab, i: usize) -> bool {
         let e = self.entries[i];
         let chroma = |lab: CieLab| libm::hypotf(lab[1], lab[2]) / self.chroma;
         let (ce, cc) = (chroma(e), chroma(c));
-        cc >= CHROMATIC_DOT
+        cc >= NEUTRAL_CELL
             && ce >= NEUTRAL_ENTRY
             && (e[1] * c[1] + e[2] * c[2]) / (self.chroma * self.chroma)
                 < libm::cosf(HUE_KEEP.to_radians()) * ce * cc
@@ -261,9 +261,6 @@ impl Matcher {
 
 /// C*ab from which a cell counts as clearly chromatic (a saturated sky, not a tinted grey).
 const CHROMATIC_CELL: f32 = 20.0;
-/// C*ab from which a cell's hue is kept out of opposite-hue dither dots ([`Matcher::turns_hue`]):
-/// about the chroma (Oklab 0.05) from which the quality benchmark counts a hue flip.
-const CHROMATIC_DOT: f32 = 12.0;
 /// C*ab under which an entry counts as a neutral grey (PICO-8's greys are under 6).
 const NEUTRAL_ENTRY: f32 = 8.0;
 /// C*ab under which a cell counts as a neutral grey.
