@@ -855,6 +855,38 @@ fn a_ramp_no_entry_shares_the_hue_of_stays_patterned() {
     }
 }
 
+/// A flat red disc on white with only black and white: every dither draws it as a pattern of its
+/// lightness. Its nearest entry is white (47 L* lighter), and as a fill far from every entry it was
+/// drawn with that alone, so the disc vanished into the ground (found by a new user).
+#[test]
+fn a_red_disc_with_only_black_and_white_stays_visible() {
+    let img = RgbaImage::from_fn(96, 96, |x, y| {
+        let (dx, dy) = (x as i32 - 48, y as i32 - 48);
+        image::Rgba(if dx * dx + dy * dy <= 32 * 32 {
+            [255, 0, 0, 255]
+        } else {
+            [255, 255, 255, 255]
+        })
+    });
+    let png = encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png);
+    for dither in ["floyd-steinberg", "atkinson", "bayer4"] {
+        let (out, _, _) = run(
+            &png,
+            &[("block", "1"), ("palette", "1-bit"), ("dither", dither)],
+        );
+        // The disc's middle, 32 x 32 cells.
+        let black = (32..64)
+            .flat_map(|y| (32..64).map(move |x| (x, y)))
+            .filter(|&(x, y)| out.get_pixel(x, y).0[0] < 128)
+            .count() as f64
+            / 1024.0;
+        assert!(
+            (0.3..=0.85).contains(&black),
+            "{dither}: the red disc is {black:.2} black"
+        );
+    }
+}
+
 /// Flat greys with only black and white (1-bit art): each is a pattern whose share of white
 /// rises with the grey, whether it lies near black or near white (greys within 25 ΔE of black
 /// or white came out solid black or white, found by a new user: a mix matches them exactly).

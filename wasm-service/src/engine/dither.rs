@@ -84,6 +84,13 @@ const FLAT_KEEP: f32 = 25.0;
 /// the Game Boy's four greens (34 ΔE from the nearest, about as far from every mix of two) stays
 /// one green, where a grey between black and white (a mix matches it) keeps its checker.
 const FLAT_MIX_SHARE: f32 = 0.5;
+/// A flat area farther than [`FLAT_KEEP`] from every entry whose nearest entry is also this far
+/// off in lightness (L*, or Oklab L × 100) is patterned whatever its hue, as lightness is then all
+/// a pattern can keep: a red disc with only black and white (white is 47 L* lighter) was drawn
+/// white and vanished into its white ground; the Game Boy's brown horse (its nearest green is
+/// 1 L* off) stays one green, and so does a logo's light-blue disc (21 L* off: at 20 it became a
+/// pattern of greens whose CIEDE2000 to it was further than the one green's).
+const FLAT_LIGHTNESS: f32 = 25.0;
 
 /// The colour space cells are quantised in, and how.
 pub(crate) enum Space<'a> {
@@ -234,6 +241,15 @@ impl Space<'_> {
                     || (d <= reach && keeps_hue(code) && brackets(c, n, self.entry(code)))
             })
             .collect()
+    }
+
+    /// Whether the nearest entry `code` is [`FLAT_LIGHTNESS`] or more off `c` in lightness while
+    /// another entry lies on the other side of it, so a pattern of the two can show its lightness
+    /// (white is lighter than every Game Boy green: no pattern makes it lighter).
+    fn lightness_reachable(&self, c: [f32; 3], code: u32) -> bool {
+        let off = self.entry(code)[0] - c[0];
+        off.abs() * self.unit() >= FLAT_LIGHTNESS
+            && (0..self.code_count() as u32).any(|e| (self.entry(e)[0] - c[0]) * off < 0.0)
     }
 
     /// Whether entry `code` would turn a clearly chromatic `c` to another hue (fixed palettes
@@ -729,7 +745,8 @@ impl Grid<'_> {
     /// it matches an entry ([`NEAR_MATCH`]), or it lies in a flat area (not a slow gradient's
     /// step) that no mix of two entries shows much better than its nearest entry: always below
     /// [`PARTNER_FROM`], then by [`FLAT_NEAR_MIX_SHARE`] up to [`FLAT_KEEP`] and by
-    /// [`FLAT_MIX_SHARE`] beyond. Levels never are (the classic posterisation dithers all).
+    /// [`FLAT_MIX_SHARE`] beyond, unless its nearest entry is [`FLAT_LIGHTNESS`] off. Levels
+    /// never are (the classic posterisation dithers all).
     fn keeps_nearest(&self, i: usize, c: [f32; 3], nearest: &mut Nearest) -> (u32, bool) {
         let (code, d) = nearest.of(self.space, c);
         let keeps = !matches!(self.space, Space::Levels { .. })
@@ -737,12 +754,12 @@ impl Grid<'_> {
                 || (self.is_flat(i, c)
                     && !self.in_gradient(i, c)
                     && (d < PARTNER_FROM || {
-                        let share = if d <= FLAT_KEEP {
-                            FLAT_NEAR_MIX_SHARE
+                        let (share, off_in_lightness) = if d <= FLAT_KEEP {
+                            (FLAT_NEAR_MIX_SHARE, false)
                         } else {
-                            FLAT_MIX_SHARE
+                            (FLAT_MIX_SHARE, self.space.lightness_reachable(c, code))
                         };
-                        nearest.pair_difference(self.space, c) > share * d
+                        !off_in_lightness && nearest.pair_difference(self.space, c) > share * d
                     })));
         (code, keeps)
     }
