@@ -1,6 +1,7 @@
 //! What makes fixed palettes and dithering look like pixel art (issue 10): hues kept in
-//! matching, flat areas flat under dithering, far colours never mixed in, thin lines kept by
-//! `detail`. Inputs are drawn here; the expectations are the ones a pixel artist would state.
+//! matching, flat areas flat under dithering, far colours never mixed in, patterns that keep the
+//! light of what they draw, thin lines kept by `detail`. Inputs are drawn here; the expectations
+//! are the ones a pixel artist would state.
 
 use image::{ImageFormat, Rgb, RgbImage};
 
@@ -254,6 +255,123 @@ fn bayer_keeps_the_undithered_colour_of_every_flat_block() {
         assert!(
             mixed.contains(&shown) && mixed.len() <= 2,
             "{c:?}: undithered {shown:?}, Bayer 4 {mixed:?}"
+        );
+    }
+}
+
+/// Relative luminance (linear light) of an area, averaged over its pixels.
+fn luminance<P: image::Pixel<Subpixel = u8>>(pixels: impl Iterator<Item = P>) -> f64 {
+    let (mut sum, mut n) = (0.0, 0.0);
+    for p in pixels {
+        let c = p.channels();
+        sum += 0.2126 * super::to_linear(c[0])
+            + 0.7152 * super::to_linear(c[1])
+            + 0.0722 * super::to_linear(c[2]);
+        n += 1.0;
+    }
+    sum / n
+}
+
+/// Floyd–Steinberg keeps the light of an area it patterns: noisy dark reds with PICO-8 (a
+/// fundus, a wine-red cloth) come out, seen from afar, about as light as they are. Error
+/// carried in CIELAB drew them 68 % and 51 % too light (a lightness average is not a light
+/// average: half black and half white is CIELAB's L* 50 but shows as L* 76).
+#[test]
+fn floyd_steinberg_keeps_the_light_of_dark_reds() {
+    for base in [[100u8, 38, 35], [98, 34, 50]] {
+        // Noise of ±8 per channel (a fixed LCG), so no area is flat.
+        let mut seed = 12_345u32;
+        let img = RgbImage::from_fn(96, 96, |_, _| {
+            Rgb(std::array::from_fn(|c| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345) & 0x7fff_ffff;
+                (i32::from(base[c]) + (seed >> 16) as i32 % 17 - 8).clamp(0, 255) as u8
+            }))
+        });
+        let out = grid(
+            &img,
+            &[
+                ("block", "1"),
+                ("palette", "pico-8"),
+                ("dither", "floyd-steinberg"),
+            ],
+        );
+        let (source, drawn) = (
+            luminance(img.pixels().copied()),
+            luminance(out.pixels().copied()),
+        );
+        assert!(
+            (drawn / source - 1.0).abs() < 0.35,
+            "{base:?}: drawn with luminance {drawn:.4}, the source has {source:.4}"
+        );
+    }
+}
+
+/// A ramp whose hue no entry has (a pink to a sky blue with a dark 4-colour palette of reds and
+/// oranges) keeps a pattern all along under Floyd–Steinberg: where no entry on the lighter side
+/// keeps the cell's hue, the lighter entries stand for its lightness. Keeping hue-turning entries
+/// out everywhere drew the blue half as one solid near-black (found by a new user; a sky with a
+/// palette without light blue became a navy slab).
+#[test]
+fn a_ramp_no_entry_shares_the_hue_of_stays_patterned() {
+    let (from, to) = ([0xb8u8, 0x5e, 0x7d], [0x00u8, 0x9e, 0xd4]);
+    let img = RgbImage::from_fn(512, 48, |x, _| {
+        let t = x as f32 / 511.0;
+        Rgb(std::array::from_fn(|c| {
+            (f32::from(from[c]) * (1.0 - t) + f32::from(to[c]) * t).round() as u8
+        }))
+    });
+    let out = grid(
+        &img,
+        &[
+            ("block", "1"),
+            ("palette", "#1a1c2c,#5d275d,#b13e53,#ef7d57"),
+            ("dither", "floyd-steinberg"),
+        ],
+    );
+    for band in 0..8 {
+        let mut counts = std::collections::BTreeMap::<[u8; 4], usize>::new();
+        for x in band * 64..(band + 1) * 64 {
+            for y in 0..48 {
+                *counts.entry(out.get_pixel(x, y).0).or_default() += 1;
+            }
+        }
+        let shown = counts.values().filter(|&&n| n * 10 >= 64 * 48).count();
+        assert!(
+            shown >= 2,
+            "columns {}..{} are one colour: {counts:?}",
+            band * 64,
+            (band + 1) * 64
+        );
+    }
+}
+
+/// A flat red disc on white with only black and white: every dither draws it as a pattern of its
+/// lightness. Its nearest entry is white (47 L* lighter), and as a fill far from every entry it was
+/// drawn with that alone, so the disc vanished into the ground (found by a new user).
+#[test]
+fn a_red_disc_with_only_black_and_white_stays_visible() {
+    let img = RgbImage::from_fn(96, 96, |x, y| {
+        let (dx, dy) = (x as i32 - 48, y as i32 - 48);
+        Rgb(if dx * dx + dy * dy <= 32 * 32 {
+            [255, 0, 0]
+        } else {
+            [255, 255, 255]
+        })
+    });
+    for dither in ["floyd-steinberg", "atkinson", "bayer4"] {
+        let out = grid(
+            &img,
+            &[("block", "1"), ("palette", "1-bit"), ("dither", dither)],
+        );
+        // The disc's middle, 32 x 32 cells.
+        let black = (32..64)
+            .flat_map(|y| (32..64).map(move |x| (x, y)))
+            .filter(|&(x, y)| out.get_pixel(x, y).0[0] < 128)
+            .count() as f64
+            / 1024.0;
+        assert!(
+            (0.3..=0.85).contains(&black),
+            "{dither}: the red disc is {black:.2} black"
         );
     }
 }
