@@ -261,8 +261,11 @@ impl Space<'_> {
         }
     }
 
-    /// The difference (ΔE) between `c` and the closest mix of two of its candidate entries (any
-    /// share, mixed as light: see [`Space::mix`]); infinite with fewer than two.
+    /// The difference (ΔE) between `c` and the closest mix of two of its candidate entries (mixed
+    /// as light: see [`Space::mix`]); infinite with fewer than two. Each pair is tried at the
+    /// share nearest in light and at every 1/16: where the two differ in lightness, the share
+    /// nearest in linear light can be far from the nearest in ΔE (an ochre fill with DawnBringer's
+    /// 16 colours seemed no mix could show it, and stayed one orange).
     fn best_pair_difference(&self, c: [f32; 3]) -> f32 {
         let candidates = self.candidates(c);
         let light = self.to_light(c);
@@ -271,9 +274,9 @@ impl Space<'_> {
             let la = self.to_light(self.entry(a));
             for &(b, _) in &candidates[k + 1..] {
                 let lb = self.to_light(self.entry(b));
-                if let Some((_, t, _)) = along(la, lb, light) {
-                    let mix = self.mix(la, lb, t.clamp(0.0, 1.0));
-                    best = best.min(self.difference(mix, c));
+                let nearest = along(la, lb, light).map_or(0.0, |(_, t, _)| t.clamp(0.0, 1.0));
+                for share in (1..16).map(|step| step as f32 / 16.0).chain([nearest]) {
+                    best = best.min(self.difference(self.mix(la, lb, share), c));
                 }
             }
         }
@@ -909,17 +912,41 @@ fn diffuse(
             let new = space.entry(code);
             let mut err = [old[0] - new[0], old[1] - new[1], old[2] - new[2]];
             if !classic {
-                // Capped in the matching space, then carried as the kernel carries it: the
-                // whole error (however far outside the gamut) when no cap applied, so nothing
-                // is lost to clamping, else that of the capped colour.
+                // Capped in the matching space: the whole error when no cap applies (however
+                // far outside the gamut, so nothing is lost to clamping). Carried as light, a
+                // capped error passes on the capped share of its light error and all of its
+                // luminance (as in `capped`, lightness may reach the farthest entry the cell may
+                // show). Carrying the light between the entry and the capped colour instead was
+                // far smaller, at a saturated entry, than the same change at the cell: a pale
+                // green next to the ZX Spectrum's green never left that green.
                 let kept = capped(err, cap, light_cap);
-                let from = kernel.carry(space, new);
-                let to = if kept == err && received {
+                let whole = if received {
                     carried
                 } else {
-                    kernel.carry(space, [0, 1, 2].map(|k| new[k] + kept[k]))
+                    kernel.carry(space, slot.own)
                 };
-                err = [0, 1, 2].map(|k| (to[k] - from[k]) * DAMPING);
+                let from = kernel.carry(space, new);
+                let to = if kernel.as_light || kept == err {
+                    whole
+                } else {
+                    [0, 1, 2].map(|k| new[k] + kept[k])
+                };
+                let share = if kernel.as_light && kept != err {
+                    let length = |v: [f32; 3]| f32::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+                    length(kept) / length(err)
+                } else {
+                    1.0
+                };
+                // Luminance Y of the light error (IEC 61966-2-1's Y row).
+                let whole_error = [0, 1, 2].map(|k| to[k] - from[k]);
+                let y = if kernel.as_light {
+                    0.212_672_9 * whole_error[0]
+                        + 0.715_152_2 * whole_error[1]
+                        + 0.072_175 * whole_error[2]
+                } else {
+                    0.0
+                };
+                err = whole_error.map(|e| (e * share + y * (1.0 - share)) * DAMPING);
             }
             for &(dx, dy, w) in kernel.weights {
                 let dx = if reverse { -dx } else { dx };

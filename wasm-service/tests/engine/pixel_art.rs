@@ -375,3 +375,35 @@ fn a_red_disc_with_only_black_and_white_stays_visible() {
         );
     }
 }
+
+/// A pale green fill with the ZX Spectrum's saturated colours (18 ΔE from its green, half an ΔE
+/// from a cyan and yellow mix) is a Floyd–Steinberg pattern about as light as it is. Its error
+/// was capped and then carried as the light between the green and the capped colour, which at
+/// that saturated green is a far smaller change than at the cell: the fill stayed solid green
+/// (found by a new user).
+#[test]
+fn a_pale_fill_between_saturated_entries_is_a_pattern_that_keeps_its_light() {
+    let img = flat(64, 64, [151, 217, 168]);
+    let out = grid(
+        &img,
+        &[
+            ("block", "1"),
+            ("palette", "zx-spectrum"),
+            ("dither", "floyd-steinberg"),
+        ],
+    );
+    let mut counts = std::collections::BTreeMap::<[u8; 4], usize>::new();
+    for p in out.pixels() {
+        *counts.entry(p.0).or_default() += 1;
+    }
+    let shown = counts.values().filter(|&&n| n * 10 >= 64 * 64).count();
+    assert!(shown >= 2, "one colour: {counts:?}");
+    let (source, drawn) = (
+        luminance(img.pixels().copied()),
+        luminance(out.pixels().copied()),
+    );
+    assert!(
+        (drawn / source - 1.0).abs() < 0.2,
+        "drawn with luminance {drawn:.3}, the fill has {source:.3}"
+    );
+}
