@@ -170,9 +170,9 @@ pub enum DitherParam {
     Bayer4,
     /// Ordered, 8×8 Bayer pattern.
     Bayer8,
-    /// Error diffusion, Floyd–Steinberg.
+    /// Error diffusion, Floyd–Steinberg: seen from afar, as light as the area it draws.
     FloydSteinberg,
-    /// Error diffusion, Atkinson.
+    /// Error diffusion, Atkinson (Mac-like: drops a quarter of the error, for contrast).
     Atkinson,
 }
 

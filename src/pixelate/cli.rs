@@ -168,10 +168,10 @@ pub enum DitherArg {
     Bayer4,
     /// Ordered, 8×8 Bayer pattern.
     Bayer8,
-    /// Error diffusion, Floyd–Steinberg (serpentine).
+    /// Error diffusion, Floyd–Steinberg (serpentine): seen from afar, as light as the area it draws.
     #[value(alias = "fs", alias = "floyd", alias = "floyd_steinberg")]
     FloydSteinberg,
-    /// Error diffusion, Atkinson (lighter, Mac-like).
+    /// Error diffusion, Atkinson (Mac-like: drops a quarter of the error, for contrast).
     Atkinson,
 }
 
