@@ -407,3 +407,49 @@ fn a_pale_fill_between_saturated_entries_is_a_pattern_that_keeps_its_light() {
         "drawn with luminance {drawn:.3}, the fill has {source:.3}"
     );
 }
+
+/// A green-black ramp (a night forest) with ENDESGA-32 gets no wine-red dots: its cells have a
+/// hue from C*ab 4, so an entry of the opposite hue stays out of their pattern while a teal keeps
+/// it. From C*ab 12 only, a fifth of its darkest rows were wine-red dots (found by a new user).
+#[test]
+fn a_green_black_ramp_gets_no_wine_red_dots() {
+    let img = RgbImage::from_fn(192, 96, |_, y| {
+        let y = y as u16;
+        let at = |from: u16, span: u16| (from + (span * y + 24) / 48) as u8;
+        Rgb([at(2, 5), at(10, 15), at(4, 7)])
+    });
+    let out = grid(
+        &img,
+        &[
+            ("block", "1"),
+            ("palette", "endesga-32"),
+            ("dither", "floyd-steinberg"),
+        ],
+    );
+    let wine = out
+        .pixels()
+        .filter(|p| p.0 == [0x3E, 0x27, 0x31, 255])
+        .count();
+    assert_eq!(wine, 0, "{wine} wine-red cells in a green-black ramp");
+}
+
+/// An ochre fill with DawnBringer's 16 colours (29 ΔE from its orange, 2 from a mix of the orange
+/// and a green) is a pattern. Judged only at the share nearest in linear light, its best mix
+/// looked far off, and the fill stayed one orange (found by a new user).
+#[test]
+fn an_ochre_fill_with_db16_is_a_pattern() {
+    let out = grid(
+        &flat(64, 64, [158, 135, 38]),
+        &[
+            ("block", "1"),
+            ("palette", "db16"),
+            ("dither", "floyd-steinberg"),
+        ],
+    );
+    let mut counts = std::collections::BTreeMap::<[u8; 4], usize>::new();
+    for p in out.pixels() {
+        *counts.entry(p.0).or_default() += 1;
+    }
+    let shown = counts.values().filter(|&&n| n * 10 >= 64 * 64).count();
+    assert!(shown >= 2, "one colour: {counts:?}");
+}
