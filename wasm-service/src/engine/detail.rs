@@ -53,7 +53,7 @@ impl Default for Extremes {
 }
 
 /// Relative luminance of linear RGB (ITU-R BT.709 / sRGB primaries).
-fn luminance(rgb: [f32; 3]) -> f32 {
+pub(crate) fn luminance(rgb: [f32; 3]) -> f32 {
     0.212_672_9 * rgb[0] + 0.715_152_2 * rgb[1] + 0.072_175 * rgb[2]
 }
 

@@ -28,6 +28,7 @@
 //! cells whatever the grid size.
 
 use super::colorspace::{Lab, dist2, linear_to_oklab, oklab_to_linear};
+use super::detail::luminance;
 use super::matching::{Matcher, ciede2000};
 use super::options::Dither;
 use super::quantize::Codes;
@@ -868,18 +869,11 @@ fn diffuse(
                 continue;
             };
             // The cell's colour with the error it received (exactly its own without).
-            let received = slot.error != [0.0; 3];
-            let carried = if received {
+            let carried = (slot.error != [0.0; 3]).then(|| {
                 let own = kernel.carry(space, slot.own);
                 [0, 1, 2].map(|k| own[k] + slot.error[k])
-            } else {
-                [0.0; 3]
-            };
-            let old = if received {
-                space.clamp(kernel.uncarry(space, carried))
-            } else {
-                slot.own
-            };
+            });
+            let old = carried.map_or(slot.own, |c| space.clamp(kernel.uncarry(space, c)));
             // The error a cell may pass on: capped, unless it mixes with a far lightness partner
             // (a grey between black and white), whose pattern needs the whole error to form; its
             // lightness part may always reach the farthest entry the cell may show (see `capped`).
@@ -920,11 +914,7 @@ fn diffuse(
                 // far smaller, at a saturated entry, than the same change at the cell: a pale
                 // green next to the ZX Spectrum's green never left that green.
                 let kept = capped(err, cap, light_cap);
-                let whole = if received {
-                    carried
-                } else {
-                    kernel.carry(space, slot.own)
-                };
+                let whole = carried.unwrap_or_else(|| kernel.carry(space, slot.own));
                 let from = kernel.carry(space, new);
                 let to = if kernel.as_light || kept == err {
                     whole
@@ -937,12 +927,9 @@ fn diffuse(
                 } else {
                     1.0
                 };
-                // Luminance Y of the light error (IEC 61966-2-1's Y row).
                 let whole_error = [0, 1, 2].map(|k| to[k] - from[k]);
-                let y = if kernel.as_light {
-                    0.212_672_9 * whole_error[0]
-                        + 0.715_152_2 * whole_error[1]
-                        + 0.072_175 * whole_error[2]
+                let y = if share < 1.0 {
+                    luminance(whole_error)
                 } else {
                     0.0
                 };

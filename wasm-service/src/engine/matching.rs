@@ -189,11 +189,7 @@ impl Matcher {
     pub fn turns_hue(&self, c: CieLab, i: usize) -> bool {
         let e = self.entries[i];
         let chroma = |lab: CieLab| libm::hypotf(lab[1], lab[2]) / self.chroma;
-        let (ce, cc) = (chroma(e), chroma(c));
-        cc >= NEUTRAL_CELL
-            && ce >= NEUTRAL_ENTRY
-            && (e[1] * c[1] + e[2] * c[2]) / (self.chroma * self.chroma)
-                < libm::cosf(HUE_KEEP.to_radians()) * ce * cc
+        chroma(c) >= NEUTRAL_CELL && chroma(e) >= NEUTRAL_ENTRY && !within_hue_keep(e, c)
     }
 
     /// The nearest entry to `c` by CIEDE2000, and its distance (the first on a tie).
@@ -232,13 +228,7 @@ impl Matcher {
             return;
         };
         let (cell, nearest) = (chroma(c), chroma(self.entries[first]));
-        let keeps_hue = |e: CieLab| {
-            chroma(e) >= NEUTRAL_ENTRY
-                && (e[1] * c[1] + e[2] * c[2])
-                    >= libm::cosf(HUE_KEEP.to_radians())
-                        * libm::hypotf(e[1], e[2])
-                        * libm::hypotf(c[1], c[2])
-        };
+        let keeps_hue = |e: CieLab| chroma(e) >= NEUTRAL_ENTRY && within_hue_keep(e, c);
         let keeps_neutral = |e: CieLab| chroma(e) < NEUTRAL_ENTRY;
         // And the other way round: a neutral grey is drawn with a neutral entry rather than a
         // tinted one just as near (PICO-8's lavender is the nearest entry to a few greys of a
@@ -269,7 +259,22 @@ const NEUTRAL_CELL: f32 = 4.0;
 const TINTED_ENTRY: f32 = 15.0;
 /// How far (degrees of CIELAB hue) an entry may be from a chromatic cell's hue and still keep it:
 /// cyan (196°) to PICO-8's blue (262°) is 66°.
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "named for the docs and the test of COS_HUE_KEEP")
+)]
 const HUE_KEEP: f32 = 75.0;
+/// cos [`HUE_KEEP`] (75°), as a constant: dithering asks [`within_hue_keep`] of several entries
+/// for every cell, and a cosine each time is dear in the module (a test holds it equal to
+/// `libm::cosf` of the angle).
+const COS_HUE_KEEP: f32 = 0.258_819_07;
+
+/// Whether `e`'s hue is within [`HUE_KEEP`] degrees of `c`'s (CIELAB a*, b*; any common chroma
+/// scale).
+fn within_hue_keep(e: CieLab, c: CieLab) -> bool {
+    e[1] * c[1] + e[2] * c[2] >= COS_HUE_KEEP * libm::hypotf(e[1], e[2]) * libm::hypotf(c[1], c[2])
+}
+
 /// How much farther (as a factor of CIEDE2000) the hue-keeping entry may be than the grey.
 const NEUTRAL_MARGIN: f32 = 1.2;
 
@@ -285,6 +290,11 @@ fn dist2(a: Lab, b: Lab) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cos_hue_keep_is_the_cosine_of_hue_keep() {
+        assert_eq!(COS_HUE_KEEP, libm::cosf(HUE_KEEP.to_radians()));
+    }
 
     #[test]
     fn cielab_to_linear_inverts_linear_to_cielab() {
