@@ -3,6 +3,8 @@
 //! light of what they draw, thin lines kept by `detail`. Inputs are drawn here; the expectations
 //! are the ones a pixel artist would state.
 
+use std::collections::BTreeMap;
+
 use image::{ImageFormat, Rgb, RgbImage};
 
 use super::{encode, run};
@@ -259,6 +261,21 @@ fn bayer_keeps_the_undithered_colour_of_every_flat_block() {
     }
 }
 
+/// How many of `pixels` show each colour.
+fn colour_counts(pixels: impl Iterator<Item = [u8; 4]>) -> BTreeMap<[u8; 4], usize> {
+    let mut counts = BTreeMap::new();
+    for p in pixels {
+        *counts.entry(p).or_default() += 1;
+    }
+    counts
+}
+
+/// How many colours hold at least a tenth of the pixels counted (two or more: a pattern).
+fn colours_of_a_tenth(counts: &BTreeMap<[u8; 4], usize>) -> usize {
+    let total: usize = counts.values().sum();
+    counts.values().filter(|&&n| n * 10 >= total).count()
+}
+
 /// Relative luminance (linear light) of an area, averaged over its pixels.
 fn luminance<P: image::Pixel<Subpixel = u8>>(pixels: impl Iterator<Item = P>) -> f64 {
     let (mut sum, mut n) = (0.0, 0.0);
@@ -329,15 +346,13 @@ fn a_ramp_no_entry_shares_the_hue_of_stays_patterned() {
         ],
     );
     for band in 0..8 {
-        let mut counts = std::collections::BTreeMap::<[u8; 4], usize>::new();
-        for x in band * 64..(band + 1) * 64 {
-            for y in 0..48 {
-                *counts.entry(out.get_pixel(x, y).0).or_default() += 1;
-            }
-        }
-        let shown = counts.values().filter(|&&n| n * 10 >= 64 * 48).count();
+        let counts = colour_counts(
+            (band * 64..(band + 1) * 64)
+                .flat_map(|x| (0..48).map(move |y| (x, y)))
+                .map(|(x, y)| out.get_pixel(x, y).0),
+        );
         assert!(
-            shown >= 2,
+            colours_of_a_tenth(&counts) >= 2,
             "columns {}..{} are one colour: {counts:?}",
             band * 64,
             (band + 1) * 64
@@ -392,12 +407,8 @@ fn a_pale_fill_between_saturated_entries_is_a_pattern_that_keeps_its_light() {
             ("dither", "floyd-steinberg"),
         ],
     );
-    let mut counts = std::collections::BTreeMap::<[u8; 4], usize>::new();
-    for p in out.pixels() {
-        *counts.entry(p.0).or_default() += 1;
-    }
-    let shown = counts.values().filter(|&&n| n * 10 >= 64 * 64).count();
-    assert!(shown >= 2, "one colour: {counts:?}");
+    let counts = colour_counts(out.pixels().map(|p| p.0));
+    assert!(colours_of_a_tenth(&counts) >= 2, "one colour: {counts:?}");
     let (source, drawn) = (
         luminance(img.pixels().copied()),
         luminance(out.pixels().copied()),
@@ -446,10 +457,6 @@ fn an_ochre_fill_with_db16_is_a_pattern() {
             ("dither", "floyd-steinberg"),
         ],
     );
-    let mut counts = std::collections::BTreeMap::<[u8; 4], usize>::new();
-    for p in out.pixels() {
-        *counts.entry(p.0).or_default() += 1;
-    }
-    let shown = counts.values().filter(|&&n| n * 10 >= 64 * 64).count();
-    assert!(shown >= 2, "one colour: {counts:?}");
+    let counts = colour_counts(out.pixels().map(|p| p.0));
+    assert!(colours_of_a_tenth(&counts) >= 2, "one colour: {counts:?}");
 }
